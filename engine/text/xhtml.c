@@ -1,0 +1,374 @@
+/* Walking (X)HTML content documents into the text builder: which elements make blocks, what kind
+ * each block is, and which inline content a narrator does not read. */
+#include "xhtml.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_DEPTH 256
+
+typedef struct {
+    const char *name;
+    folio_sem_t sem;
+    folio_block_kind_t kind;
+    bool read;
+} sem_entry_t;
+
+/* Structural semantics from the EPUB 3 Structural Semantics Vocabulary, DPUB-ARIA roles (without
+ * "doc-") and EPUB 2 guide types. Not-read flags are priors: alignment decides what was read. */
+static const sem_entry_t semantics[] = {
+    {"pagebreak", SEM_PAGEBREAK, 0, false},
+    {"noteref", SEM_NOTEREF, 0, false},
+    {"backlink", SEM_NOTEREF, 0, false},
+    {"biblioref", SEM_NOTEREF, 0, false},
+    {"glossref", SEM_NOTEREF, 0, false},
+    {"bodymatter", SEM_BODY, FOLIO_BLOCK_PARAGRAPH, true},
+    {"text", SEM_BODY, FOLIO_BLOCK_PARAGRAPH, true},
+    {"chapter", SEM_BODY, FOLIO_BLOCK_PARAGRAPH, true},
+    {"footnote", SEM_STYLE, FOLIO_BLOCK_FOOTNOTE, false},
+    {"footnotes", SEM_STYLE, FOLIO_BLOCK_FOOTNOTE, false},
+    {"note", SEM_STYLE, FOLIO_BLOCK_FOOTNOTE, false},
+    {"notes", SEM_STYLE, FOLIO_BLOCK_ENDNOTE, false},
+    {"endnote", SEM_STYLE, FOLIO_BLOCK_ENDNOTE, false},
+    {"endnotes", SEM_STYLE, FOLIO_BLOCK_ENDNOTE, false},
+    {"rearnote", SEM_STYLE, FOLIO_BLOCK_ENDNOTE, false},
+    {"rearnotes", SEM_STYLE, FOLIO_BLOCK_ENDNOTE, false},
+    {"sidebar", SEM_STYLE, FOLIO_BLOCK_ASIDE, false},
+    {"pullquote", SEM_STYLE, FOLIO_BLOCK_ASIDE, false},
+    {"tip", SEM_STYLE, FOLIO_BLOCK_ASIDE, false},
+    {"toc", SEM_STYLE, FOLIO_BLOCK_TOC, false},
+    {"toc-brief", SEM_STYLE, FOLIO_BLOCK_TOC, false},
+    {"landmarks", SEM_STYLE, FOLIO_BLOCK_TOC, false},
+    {"page-list", SEM_STYLE, FOLIO_BLOCK_TOC, false},
+    {"pagelist", SEM_STYLE, FOLIO_BLOCK_TOC, false},
+    {"loi", SEM_STYLE, FOLIO_BLOCK_TOC, false},
+    {"lot", SEM_STYLE, FOLIO_BLOCK_TOC, false},
+    {"lov", SEM_STYLE, FOLIO_BLOCK_TOC, false},
+    {"loa", SEM_STYLE, FOLIO_BLOCK_TOC, false},
+    {"frontmatter", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"cover", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"titlepage", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"title-page", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"halftitlepage", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"copyright-page", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"imprint", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"seriespage", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"frontispiece", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"imprimatur", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"contributors", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"other-credits", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"errata", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, false},
+    {"dedication", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, true},
+    {"epigraph", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, true},
+    {"foreword", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, true},
+    {"preface", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, true},
+    {"introduction", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, true},
+    {"prologue", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, true},
+    {"preamble", SEM_STYLE, FOLIO_BLOCK_FRONTMATTER, true},
+    {"backmatter", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, false},
+    {"colophon", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, false},
+    {"index", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, false},
+    {"glossary", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, false},
+    {"bibliography", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, false},
+    {"acknowledgments", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, false},
+    {"acknowledgements", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, false},
+    {"appendix", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, true},
+    {"afterword", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, true},
+    {"epilogue", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, true},
+    {"conclusion", SEM_STYLE, FOLIO_BLOCK_BACKMATTER, true},
+};
+
+folio_sem_t folio__sem_classify(const char *token, folio_block_kind_t *kind, bool *read)
+{
+    if (strncmp(token, "doc-", 4) == 0) token += 4;
+    /* Prefixed vocabularies ("z3998:poem") are not structural for us. */
+    if (strchr(token, ':')) return SEM_NONE;
+    for (size_t i = 0; i < sizeof(semantics) / sizeof(semantics[0]); i++) {
+        if (strcasecmp(token, semantics[i].name) != 0) continue;
+        *kind = semantics[i].kind;
+        *read = semantics[i].read;
+        return semantics[i].sem;
+    }
+    return SEM_NONE;
+}
+
+xmlChar *folio__epub_type(xmlNodePtr node)
+{
+    xmlChar *v = xmlGetNsProp(node, (const xmlChar *)"type", (const xmlChar *)FOLIO_EPUB_NS);
+    if (!v) v = xmlGetNoNsProp(node, (const xmlChar *)"epub:type");
+    return v;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+char *folio__node_text(xmlNodePtr node)
+{
+    xmlChar *raw = xmlNodeGetContent(node);
+    if (!raw) return folio__strdup("");
+    const char *s = (const char *)raw;
+    folio_str_t out = {0};
+    bool space = false;
+    for (; *s; s++) {
+        if (is_space(*s)) {
+            space = out.len > 0;
+            continue;
+        }
+        if ((space && folio__str_appendc(&out, ' ') < 0) || folio__str_appendc(&out, *s) < 0) {
+            folio__str_free(&out);
+            xmlFree(raw);
+            return NULL;
+        }
+        space = false;
+    }
+    xmlFree(raw);
+    return folio__str_take(&out);
+}
+
+/* Elements whose content is never part of the read text. */
+static bool skipped_element(const char *name)
+{
+    static const char *const names[] = {
+        "head", "title", "script", "style", "template", "rt", "rp", "img", "svg", "math",
+        "audio", "video", "object", "embed", "iframe", "canvas", "noscript", "input",
+        "button", "select", "textarea", "map", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (strcasecmp(name, *n) == 0) return true;
+    return false;
+}
+
+/* Elements that start and end a block. */
+static bool block_element(const char *name)
+{
+    static const char *const names[] = {
+        "address", "article", "aside", "blockquote", "body", "caption", "center", "dd",
+        "details", "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer",
+        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "li", "main",
+        "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th",
+        "thead", "tr", "ul", "legend", "html", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (strcasecmp(name, *n) == 0) return true;
+    return false;
+}
+
+/* A short marker made only of digits, note symbols and brackets: "3", "[12]", "*", "†". */
+static bool marker_text(const char *s)
+{
+    size_t visible = 0;
+    while (*s) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= '0' && c <= '9') || c == '*' || c == '[' || c == ']' || c == '(' || c == ')' ||
+            c == ',' || c == ' ') {
+            s++;
+        } else if (strncmp(s, "\xe2\x80\xa0", 3) == 0 || strncmp(s, "\xe2\x80\xa1", 3) == 0) {
+            s += 3; /* dagger, double dagger */
+        } else if (strncmp(s, "\xc2\xa7", 2) == 0 || strncmp(s, "\xc2\xb6", 2) == 0) {
+            s += 2; /* section sign, pilcrow */
+        } else {
+            return false;
+        }
+        if (c != ' ') visible++;
+    }
+    return visible > 0 && visible <= 8;
+}
+
+static bool has_fragment_link(xmlNodePtr node)
+{
+    for (xmlNodePtr c = node; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE) continue;
+        if (strcasecmp((const char *)c->name, "a") == 0) {
+            xmlChar *href = xmlGetNoNsProp(c, (const xmlChar *)"href");
+            bool frag = href && strchr((const char *)href, '#');
+            xmlFree(href);
+            if (frag) return true;
+        }
+        if (has_fragment_link(c->children)) return true;
+    }
+    return false;
+}
+
+/* <sup>3</sup>, <sup><a href="#n3">c</a></sup>, <a href="#n3">[3]</a>: note markers. */
+static bool note_marker(xmlNodePtr node, const char *name)
+{
+    bool sup = strcasecmp(name, "sup") == 0, a = strcasecmp(name, "a") == 0;
+    if (!sup && !a) return false;
+    char *text = folio__node_text(node);
+    if (!text) return false;
+    bool result;
+    if (sup)
+        result = marker_text(text) || (strlen(text) <= 3 && has_fragment_link(node->children)) ||
+                 (strlen(text) <= 3 && has_fragment_link(node));
+    else
+        result = marker_text(text) && has_fragment_link(node);
+    free(text);
+    return result;
+}
+
+static int walk_children(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_t st, bool pre,
+                         int depth);
+
+static int record_anchor(folio_xhtml_walk_t *w, xmlNodePtr node)
+{
+    xmlChar *id = xmlGetNoNsProp(node, (const xmlChar *)"id");
+    if (!id) id = xmlGetProp(node, (const xmlChar *)"xml:id");
+    if (!id) return FOLIO_OK;
+    int rc = FOLIO_OK;
+    folio_str_t key = {0};
+    if (folio__str_printf(&key, "%s#%s", w->doc_path, (const char *)id) < 0) {
+        rc = FOLIO_ENOMEM;
+    } else if (!folio__map_get(w->anchors, key.data, NULL)) {
+        long mark = folio__tb_mark(w->tb);
+        rc = mark < 0 ? (int)mark : folio__map_put(w->anchors, key.data, (size_t)mark);
+    }
+    folio__str_free(&key);
+    xmlFree(id);
+    return rc;
+}
+
+static int pagebreak(folio_xhtml_walk_t *w, xmlNodePtr node)
+{
+    xmlChar *label = xmlGetNoNsProp(node, (const xmlChar *)"title");
+    if (!label || !*label) {
+        xmlFree(label);
+        label = xmlGetNoNsProp(node, (const xmlChar *)"aria-label");
+    }
+    char *text = NULL;
+    if (label && *label) {
+        xmlNodePtr tmp = xmlNewText(label);
+        text = tmp ? folio__node_text(tmp) : NULL;
+        xmlFreeNode(tmp);
+    } else {
+        text = folio__node_text(node);
+    }
+    xmlFree(label);
+    if (!text) return FOLIO_ENOMEM;
+    if (!*text) {
+        free(text);
+        folio__warn(w->tb->ctx, "%s: %s: a page-break marker has no label; ignored", w->tb->name,
+                    w->doc_path);
+        return FOLIO_OK;
+    }
+    long mark = folio__tb_mark(w->tb);
+    folio_page_mark_t pm = {text, (size_t)mark};
+    if (mark < 0 || VEC_PUSH(*w->markers, pm) < 0) {
+        free(text);
+        return FOLIO_ENOMEM;
+    }
+    return FOLIO_OK;
+}
+
+/* Apply the semantics of @node's epub:type and role to @st. Returns SEM_PAGEBREAK or SEM_NOTEREF
+ * when the element is one of those, else SEM_NONE. */
+static folio_sem_t apply_semantics(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_t *st)
+{
+    folio_sem_t special = SEM_NONE;
+    xmlChar *attrs[2] = {folio__epub_type(node), xmlGetNoNsProp(node, (const xmlChar *)"role")};
+    for (int a = 0; a < 2; a++) {
+        if (!attrs[a]) continue;
+        char *save = NULL;
+        for (char *tok = strtok_r((char *)attrs[a], " \t\n\r", &save); tok;
+             tok = strtok_r(NULL, " \t\n\r", &save)) {
+            folio_block_kind_t kind;
+            bool read;
+            folio_sem_t sem = folio__sem_classify(tok, &kind, &read);
+            if (sem == SEM_PAGEBREAK || sem == SEM_NOTEREF) {
+                special = sem;
+            } else if (sem == SEM_STYLE || sem == SEM_BODY) {
+                st->kind = kind;
+                st->read = read && !w->force_unread;
+            }
+        }
+        xmlFree(attrs[a]);
+    }
+    return special;
+}
+
+static bool attr_is(xmlNodePtr node, const char *name, const char *value)
+{
+    xmlChar *v = xmlGetNoNsProp(node, (const xmlChar *)name);
+    bool r = v && (!value || strcasecmp((const char *)v, value) == 0);
+    xmlFree(v);
+    return r;
+}
+
+static int element(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_t st, bool pre,
+                   int depth)
+{
+    int rc;
+    const char *name = (const char *)node->name;
+    if (depth > MAX_DEPTH) {
+        if (!w->deep_warned)
+            folio__warn(w->tb->ctx, "%s: %s: elements nested deeper than %d levels are skipped",
+                        w->tb->name, w->doc_path, MAX_DEPTH);
+        w->deep_warned = true;
+        return FOLIO_OK;
+    }
+    if ((rc = record_anchor(w, node)) < 0) return rc;
+    if (skipped_element(name) || attr_is(node, "hidden", NULL) ||
+        attr_is(node, "aria-hidden", "true")) {
+        w->skipped_inline++;
+        return FOLIO_OK;
+    }
+    if (strcasecmp(name, "br") == 0) return folio__tb_newline(w->tb);
+
+    folio_sem_t special = apply_semantics(w, node, &st);
+    if (special == SEM_PAGEBREAK) return pagebreak(w, node);
+    if (special == SEM_NOTEREF || note_marker(node, name)) {
+        w->skipped_inline++;
+        return FOLIO_OK;
+    }
+    if (strcasecmp(name, "aside") == 0 && st.kind == FOLIO_BLOCK_PARAGRAPH) {
+        st.kind = FOLIO_BLOCK_ASIDE;
+        st.read = false;
+    } else if (strcasecmp(name, "nav") == 0 && st.kind == FOLIO_BLOCK_PARAGRAPH) {
+        st.kind = FOLIO_BLOCK_TOC;
+        st.read = false;
+    }
+    if ((name[0] == 'h' || name[0] == 'H') && name[1] >= '1' && name[1] <= '6' && !name[2]) {
+        st.level = name[1] - '0';
+        if (st.kind == FOLIO_BLOCK_PARAGRAPH) st.kind = FOLIO_BLOCK_HEADING;
+    }
+    if (strcasecmp(name, "pre") == 0) pre = true;
+
+    bool block = block_element(name);
+    if (block && (rc = folio__tb_break(w->tb)) < 0) return rc;
+    if ((rc = walk_children(w, node, st, pre, depth)) < 0) return rc;
+    if (block && (rc = folio__tb_break(w->tb)) < 0) return rc;
+    return FOLIO_OK;
+}
+
+static int walk_children(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_t st, bool pre,
+                         int depth)
+{
+    int rc = FOLIO_OK;
+    for (xmlNodePtr c = node->children; c && rc >= 0; c = c->next) {
+        switch (c->type) {
+        case XML_TEXT_NODE:
+        case XML_CDATA_SECTION_NODE:
+            if (c->content)
+                rc = folio__tb_text(w->tb, (const char *)c->content, strlen((const char *)c->content),
+                                    &st, pre);
+            break;
+        case XML_ELEMENT_NODE: rc = element(w, c, st, pre, depth + 1); break;
+        default: break; /* comments, processing instructions, unexpanded entities */
+        }
+    }
+    return rc;
+}
+
+int folio__xhtml_walk(folio_xhtml_walk_t *w, xmlNodePtr root)
+{
+    int rc = FOLIO_OK;
+    long mark = folio__tb_mark(w->tb);
+    if (mark < 0) return FOLIO_ENOMEM;
+    /* The document's own start, for targets without a fragment. */
+    if ((rc = folio__map_put(w->anchors, w->doc_path, (size_t)mark)) < 0) return rc;
+    folio_tb_style_t st = w->base;
+    if (w->force_unread) st.read = false;
+    if (root) rc = element(w, root, st, false, 0);
+    if (rc >= 0) rc = folio__tb_break(w->tb);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/* Private to the text module: walking an (X)HTML document into the text builder, and the
+ * EPUB structural semantics (epub:type, ARIA roles) shared by the EPUB reader. */
+#ifndef FOLIO_XHTML_H
+#define FOLIO_XHTML_H
+
+#include "text.h"
+
+#include <libxml/tree.h>
+
+#define FOLIO_EPUB_NS "http://www.idpf.org/2007/ops"
+
+typedef VEC(folio_page_mark_t) folio_page_marks_t;
+
+/* What a semantic name (epub:type value, doc-* role, landmark or guide type) says of its text. */
+typedef enum {
+    SEM_NONE = 0, /* not a structural semantic we act on */
+    SEM_STYLE,    /* gives a block kind and read flag */
+    SEM_BODY,     /* bodymatter, chapter: back to ordinary, read text */
+    SEM_PAGEBREAK,
+    SEM_NOTEREF,  /* inline reference to a note: not read */
+} folio_sem_t;
+
+/* Classify one semantic token ("footnote", "doc-footnote", "copyright-page", "title-page").
+ * For SEM_STYLE, *kind and *read are set. */
+folio_sem_t folio__sem_classify(const char *token, folio_block_kind_t *kind, bool *read);
+
+/* The epub:type attribute of @node (namespaced in XHTML, literal "epub:type" when the HTML parser
+ * read it), or NULL. Caller frees with xmlFree. */
+xmlChar *folio__epub_type(xmlNodePtr node);
+
+/* Collapsed, trimmed text content of @node; caller frees with free(). */
+char *folio__node_text(xmlNodePtr node);
+
+typedef struct {
+    folio_tb_t *tb;
+    folio_map_t *anchors;    /* "path#id" -> mark index */
+    const char *doc_path;    /* the document's path in the archive */
+    folio_tb_style_t base;   /* style of the document's text before any element says otherwise */
+    bool force_unread;       /* linear="no" items: nothing in them counts as read */
+    folio_page_marks_t *markers; /* page-break markers found, in document order */
+    size_t skipped_inline;   /* statistics: inline elements left out of the text */
+    bool deep_warned;
+} folio_xhtml_walk_t;
+
+/* Walk the document rooted at @root. */
+int folio__xhtml_walk(folio_xhtml_walk_t *w, xmlNodePtr root);
+
+#endif

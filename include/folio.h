@@ -1,0 +1,363 @@
+/*
+ * folio.h — the one public header of Folio, an engine that aligns an audiobook with its book.
+ *
+ * Reading order of this manual:
+ *   1. Conventions: error codes, ownership, threads, offsets.
+ *   2. The context (folio_t): log and progress callbacks, the last error message.
+ *   3. Books (folio_book_t): an EPUB or plain-text book turned into one extracted text string with
+ *      blocks, pages, chapters and sentences pointing into it.
+ *
+ * Conventions
+ * -----------
+ * Errors: every fallible call returns an int, FOLIO_OK (0) on success or a negative FOLIO_E* code.
+ * Constructors return a handle or NULL and store the code in *err (err may be NULL). The detailed,
+ * human-readable message of the last failed call is kept on the context: folio_errmsg(ctx).
+ *
+ * Ownership: every pointer parameter and result says who owns it. "Borrowed" means the library
+ * keeps ownership and the pointer stays valid for the stated lifetime; "copied" means the library
+ * made its own copy during the call. Every *_new / *_open has a matching *_free, and *_free(NULL)
+ * is a no-op.
+ *
+ * Offsets: positions in a book's text are Unicode code points (not bytes, not UTF-16 units) into
+ * the extracted text returned by folio_book_text(). This holds at every public boundary: this
+ * header, the CLI's TSV and the JSON exports. Names ending in _char are such offsets; ranges are
+ * half-open [start_char, end_char).
+ *
+ * Threads: a folio_t is used by one thread at a time; use one per thread. A folio_book_t is
+ * immutable once opened: any number of threads may read it at once. The library has no mutable
+ * global state of its own; where a dependency has some (libxml2's parser initialisation), Folio
+ * initialises it once, thread-safely.
+ *
+ * The library never prints and never exits: diagnostics go to the context's log callback.
+ */
+#ifndef FOLIO_H
+#define FOLIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FOLIO_VERSION_MAJOR 0
+#define FOLIO_VERSION_MINOR 1
+#define FOLIO_VERSION_PATCH 0
+
+/* ============================================================================================== */
+/* 1. Errors                                                                                      */
+/* ============================================================================================== */
+
+/** Return codes. Success is FOLIO_OK; every failure is negative so `if (rc < 0)` catches all. */
+enum {
+    FOLIO_OK = 0,
+    FOLIO_ENOMEM = -1,     /**< out of memory */
+    FOLIO_EINVAL = -2,     /**< invalid argument (NULL handle, out-of-range value, bad option) */
+    FOLIO_EIO = -3,        /**< a file could not be opened, read or written */
+    FOLIO_EFORMAT = -4,    /**< a file is not in a format Folio reads, or is malformed */
+    FOLIO_EDRM = -5,       /**< the book is protected by DRM; the message names the scheme */
+    FOLIO_ELIMIT = -6,     /**< input exceeds a safety limit (archive size, ratio, text length) */
+    FOLIO_EENCODING = -7,  /**< text is not valid UTF-8; the message gives the byte offset */
+    FOLIO_EEMPTY = -8,     /**< the input holds nothing usable (no readable text) */
+    FOLIO_ENOTFOUND = -9,  /**< a looked-up item (page label, id) does not exist */
+    FOLIO_ENOMATCH = -10,  /**< a search found no match good enough to report */
+    FOLIO_ECANCELLED = -11, /**< the progress callback asked to stop */
+    FOLIO_EAUDIO = -12,    /**< audio could not be decoded */
+};
+
+/**
+ * folio_strerror - a short, static description of a return code.
+ * @code: any value returned by a Folio call.
+ * Returns: a string owned by the library, valid forever; "unknown error" for unknown codes.
+ */
+const char *folio_strerror(int code);
+
+/** folio_version - the library version as "MAJOR.MINOR.PATCH" (static string). */
+const char *folio_version(void);
+
+/* ============================================================================================== */
+/* 2. The context                                                                                 */
+/* ============================================================================================== */
+
+/**
+ * A folio_t carries what one caller (one thread) wants from the library while it works: where
+ * log messages go, where progress goes, and the detailed message of the last error. Every call
+ * that can fail or warn takes one. Passing NULL where a context is expected is allowed: nothing
+ * is logged and no message is kept, but return codes are unchanged.
+ */
+typedef struct folio folio_t;
+
+/** Log levels, most severe first. */
+typedef enum {
+    FOLIO_LOG_ERROR = 0,
+    FOLIO_LOG_WARN = 1,
+    FOLIO_LOG_INFO = 2,
+    FOLIO_LOG_DEBUG = 3,
+} folio_log_level_t;
+
+/**
+ * A log callback. @msg is one line without a trailing newline, borrowed for the duration of the
+ * call. Called on the thread that made the library call.
+ */
+typedef void (*folio_log_fn)(void *user_data, folio_log_level_t level, const char *msg);
+
+/** What a long-running call reports to its progress callback. */
+typedef struct {
+    const char *stage;  /**< borrowed: short name of the current stage, e.g. "reading book" */
+    double done;        /**< work done so far, in the stage's own unit */
+    double total;       /**< total work of the stage (0 if unknown) */
+    double elapsed_sec; /**< seconds since the call started */
+} folio_progress_t;
+
+/**
+ * A progress callback. Return 0 to continue; any other value cancels the call, which then
+ * returns FOLIO_ECANCELLED. Called on the thread that made the library call.
+ */
+typedef int (*folio_progress_fn)(void *user_data, const folio_progress_t *progress);
+
+/**
+ * folio_new - create a context.
+ * Returns: a new context (caller frees with folio_free()), or NULL when out of memory.
+ * By default nothing is logged and progress is not reported.
+ */
+folio_t *folio_new(void);
+
+/** folio_free - free a context. NULL is a no-op. Objects opened through it stay valid. */
+void folio_free(folio_t *ctx);
+
+/**
+ * folio_set_log - route log messages of @min_level and more severe to @fn.
+ * @fn: NULL turns logging off. @user_data: passed back unchanged (borrowed).
+ * Returns: FOLIO_OK, or FOLIO_EINVAL if @ctx is NULL or @min_level is out of range.
+ */
+int folio_set_log(folio_t *ctx, folio_log_fn fn, void *user_data, folio_log_level_t min_level);
+
+/**
+ * folio_set_progress - report the progress of long calls to @fn (NULL turns it off).
+ * Returns: FOLIO_OK, or FOLIO_EINVAL if @ctx is NULL.
+ */
+int folio_set_progress(folio_t *ctx, folio_progress_fn fn, void *user_data);
+
+/**
+ * folio_errmsg - the detailed message of the last call on @ctx that failed, e.g.
+ * "book.epub: OEBPS/content.opf: not well-formed XML at line 3".
+ * Returns: a string borrowed from @ctx, valid until the next call that takes @ctx; "" if no call
+ * has failed yet; a static string if @ctx is NULL.
+ */
+const char *folio_errmsg(const folio_t *ctx);
+
+/* ============================================================================================== */
+/* 3. Books                                                                                       */
+/* ============================================================================================== */
+
+/**
+ * A folio_book_t is a book reduced to what alignment and lookups need:
+ *
+ *  - the extracted text: one NFC UTF-8 string in reading order. Inside a block, XML whitespace is
+ *    collapsed to single spaces; <br> gives "\n"; blocks are separated by "\n\n"; soft hyphens
+ *    (U+00AD) are removed. Text nobody reads aloud inline is left out: <title>, note references
+ *    and <sup> note markers, elements that are `hidden` or aria-hidden, ruby text, image alt text,
+ *    and the text of page-break markers. Whole blocks that are usually not read (table of
+ *    contents, footnotes, copyright pages, linear="no" spine items) are kept but flagged not-read.
+ *  - blocks: paragraphs, headings, notes, front/back matter, each a range of the text.
+ *  - pages: the book's own page numbers where it has them, otherwise synthetic pages.
+ *  - chapters (from the table of contents) and sentences.
+ *
+ * Supported inputs: EPUB 3 and EPUB 2 (.epub, recognised by content), and UTF-8 plain text (form
+ * feeds separate pages, as pdftotext writes them). A book is immutable once opened.
+ */
+typedef struct folio_book folio_book_t;
+
+/** Input formats. */
+typedef enum {
+    FOLIO_FORMAT_AUTO = 0, /**< decide from the file's content */
+    FOLIO_FORMAT_EPUB = 1,
+    FOLIO_FORMAT_TXT = 2,
+} folio_format_t;
+
+/** Options for folio_book_open(). Initialise with folio_book_options_init(), then change fields. */
+typedef struct {
+    folio_format_t format;     /**< default FOLIO_FORMAT_AUTO */
+    long first_page_label;     /**< plain text: label of the first form-feed page (default 1) */
+    size_t max_text_chars;     /**< cap on the extracted text, code points (default 64 Mi) */
+    uint64_t max_archive_bytes; /**< cap on all bytes inflated from an EPUB (default 1 GiB) */
+    uint32_t max_ratio;        /**< cap on an EPUB entry's inflate ratio once it passes 1 MiB
+                                    (default 200) */
+    size_t synthetic_page_chars; /**< synthetic pages: read characters a page (default 1024) */
+} folio_book_options_t;
+
+/** folio_book_options_init - fill @opts with the defaults. NULL is a no-op. */
+void folio_book_options_init(folio_book_options_t *opts);
+
+/**
+ * folio_book_open - read a book file.
+ * @ctx: context for warnings and the error message (may be NULL).
+ * @path: the file to read (copied).
+ * @opts: options (copied); NULL means the defaults.
+ * @err: receives FOLIO_OK or the error code (may be NULL).
+ * Returns: the book (caller frees with folio_book_free()), or NULL on failure with *err set:
+ *   FOLIO_EINVAL (NULL path, bad option), FOLIO_EIO (cannot read), FOLIO_EFORMAT (not an EPUB or
+ *   text, malformed container/OPF), FOLIO_EDRM (encrypted content), FOLIO_ELIMIT (zip bomb, text
+ *   over max_text_chars), FOLIO_EENCODING (invalid UTF-8 in a text file), FOLIO_EEMPTY (no
+ *   readable text), FOLIO_ENOMEM.
+ * Recoverable problems (a missing spine item, an XHTML file that is not well-formed and was read
+ * with the HTML parser, an unresolvable page target, duplicate page labels) are logged as
+ * warnings and the book still opens.
+ */
+folio_book_t *folio_book_open(folio_t *ctx, const char *path, const folio_book_options_t *opts,
+                              int *err);
+
+/** folio_book_free - free a book and everything borrowed from it. NULL is a no-op. */
+void folio_book_free(folio_book_t *book);
+
+/** What kind of file the book came from. */
+typedef enum {
+    FOLIO_BOOK_EPUB2 = 1,
+    FOLIO_BOOK_EPUB3 = 2,
+    FOLIO_BOOK_TXT = 3,
+} folio_book_format_t;
+
+/** folio_book_format - the format the book was read as (0 if @book is NULL). */
+folio_book_format_t folio_book_format(const folio_book_t *book);
+
+/** Metadata keys for folio_book_meta(). */
+typedef enum {
+    FOLIO_META_TITLE = 0,
+    FOLIO_META_AUTHOR = 1,   /**< creators joined with ", " */
+    FOLIO_META_LANGUAGE = 2, /**< BCP 47 tag as given by the book, e.g. "en" or "en-GB" */
+    FOLIO_META_IDENTIFIER = 3,
+} folio_meta_t;
+
+/**
+ * folio_book_meta - a metadata value. Plain text takes its title from a Project Gutenberg header
+ * when there is one, else from the file name.
+ * Returns: a UTF-8 string borrowed from @book (valid until folio_book_free), "" when the book does
+ * not say; NULL if @book is NULL or @key is out of range.
+ */
+const char *folio_book_meta(const folio_book_t *book, folio_meta_t key);
+
+/**
+ * folio_book_text - the extracted text.
+ * @n_bytes: receives the length in bytes, without the terminating NUL (may be NULL).
+ * Returns: NUL-terminated UTF-8 borrowed from @book (valid until folio_book_free); NULL if @book
+ * is NULL.
+ */
+const char *folio_book_text(const folio_book_t *book, size_t *n_bytes);
+
+/** folio_book_text_length - length of the extracted text in code points (0 if @book is NULL). */
+size_t folio_book_text_length(const folio_book_t *book);
+
+/**
+ * folio_book_text_range - the bytes of the code point range [start_char, end_char).
+ * @n_bytes: receives the byte length of the range (required).
+ * Returns: a pointer into the borrowed text (not NUL-terminated at end_char), or NULL if @book or
+ * @n_bytes is NULL or the range is out of bounds or reversed.
+ */
+const char *folio_book_text_range(const folio_book_t *book, size_t start_char, size_t end_char,
+                                  size_t *n_bytes);
+
+/** Kinds of blocks. */
+typedef enum {
+    FOLIO_BLOCK_PARAGRAPH = 0,   /**< body text (paragraphs, list items, table cells...) */
+    FOLIO_BLOCK_HEADING = 1,     /**< h1-h6, and chapter title lines in plain text */
+    FOLIO_BLOCK_FOOTNOTE = 2,    /**< epub:type footnote/note, role doc-footnote */
+    FOLIO_BLOCK_ENDNOTE = 3,     /**< epub:type endnote(s)/rearnote(s), role doc-endnote(s) */
+    FOLIO_BLOCK_ASIDE = 4,       /**< <aside> and sidebars that are not notes */
+    FOLIO_BLOCK_FRONTMATTER = 5, /**< title page, copyright, dedication, preface, ... */
+    FOLIO_BLOCK_BACKMATTER = 6,  /**< index, colophon, appendix, licence boilerplate, ... */
+    FOLIO_BLOCK_TOC = 7,         /**< navigation: table of contents, landmarks, lists of pages */
+} folio_block_kind_t;
+#define FOLIO_BLOCK_KIND_COUNT 8
+
+/** folio_block_kind_name - "paragraph", "heading", ...; "unknown" when out of range (static). */
+const char *folio_block_kind_name(folio_block_kind_t kind);
+
+/** A block of text. */
+typedef struct {
+    folio_block_kind_t kind;
+    int read;          /**< 1 if a narrator is expected to read it, 0 if usually not read (notes,
+                            navigation, copyright, linear="no" items, licence boilerplate) */
+    int level;         /**< heading level 1-6 for headings, else 0 */
+    size_t section;    /**< index of the spine item (EPUB) or 0 (text) it came from */
+    size_t start_char; /**< first code point of the block */
+    size_t end_char;   /**< one past its last code point */
+} folio_block_t;
+
+/** folio_book_n_blocks - number of blocks (0 if @book is NULL). */
+size_t folio_book_n_blocks(const folio_book_t *book);
+
+/** folio_book_block - block @i in reading order; borrowed from @book; NULL if out of range. */
+const folio_block_t *folio_book_block(const folio_book_t *book, size_t i);
+
+/** Where a book's pages came from, in order of precedence. */
+typedef enum {
+    FOLIO_PAGES_PAGE_LIST = 1, /**< EPUB 3 navigation document <nav epub:type="page-list"> */
+    FOLIO_PAGES_NCX = 2,       /**< EPUB 2 NCX <pageList> */
+    FOLIO_PAGES_PAGE_MAP = 3,  /**< Adobe page-map referenced by the OPF spine */
+    FOLIO_PAGES_MARKERS = 4,   /**< epub:type="pagebreak" / role="doc-pagebreak" markers */
+    FOLIO_PAGES_FORM_FEED = 5, /**< plain text pages separated by form feeds */
+    FOLIO_PAGES_SYNTHETIC = 6, /**< Folio's own pages: about 1024 read characters each, broken at a
+                                    word boundary, restarting at each spine item */
+} folio_page_source_t;
+
+/** folio_page_source_name - "page-list", "ncx", "page-map", "markers", "form-feed", "synthetic";
+ *  "unknown" when out of range (static). */
+const char *folio_page_source_name(folio_page_source_t source);
+
+/** folio_book_page_source - where @book's pages came from (0 if @book is NULL). */
+folio_page_source_t folio_book_page_source(const folio_book_t *book);
+
+/** A page: where it starts in the text. A page runs to the start of the next page. */
+typedef struct {
+    size_t ordinal;    /**< 1-based position in the book's page sequence */
+    const char *label; /**< borrowed: the page's label as printed ("xii", "112") */
+    size_t start_char; /**< first code point at or after the page's mark (text length if none) */
+} folio_page_t;
+
+/** folio_book_n_pages - number of pages (0 if @book is NULL). */
+size_t folio_book_n_pages(const folio_book_t *book);
+
+/** folio_book_page - page @i (0-based; its ordinal is i + 1); borrowed; NULL if out of range. */
+const folio_page_t *folio_book_page(const folio_book_t *book, size_t i);
+
+/**
+ * folio_book_page_at - the page holding code point @char_off: the last page, in ordinal order,
+ * whose start_char is <= @char_off.
+ * Returns: the 0-based page index, or -1 if @char_off lies before every page (front matter before
+ * page 1 in a book with printed page numbers), is out of range, or @book is NULL.
+ */
+long folio_book_page_at(const folio_book_t *book, size_t char_off);
+
+/** A chapter: an entry of the book's table of contents. */
+typedef struct {
+    const char *title; /**< borrowed: the entry's text */
+    int level;         /**< 1 for top-level entries, 2 for their children, ... */
+    size_t start_char; /**< where the entry's target starts */
+} folio_chapter_t;
+
+/**
+ * Chapters come from the EPUB 3 navigation document's toc, else the EPUB 2 NCX navMap, else the
+ * book's top headings; in plain text, from lines such as "CHAPTER XII" standing alone.
+ */
+size_t folio_book_n_chapters(const folio_book_t *book);
+
+/** folio_book_chapter - chapter @i in table-of-contents order; borrowed; NULL if out of range. */
+const folio_chapter_t *folio_book_chapter(const folio_book_t *book, size_t i);
+
+/** A sentence: a range of one block (ICU sentence breaks; "Mr." and the like do not end one). */
+typedef struct {
+    size_t start_char;
+    size_t end_char; /**< one past its last code point, trailing white space excluded */
+} folio_sentence_t;
+
+/** folio_book_n_sentences - number of sentences (0 if @book is NULL). */
+size_t folio_book_n_sentences(const folio_book_t *book);
+
+/** folio_book_sentence - sentence @i in text order; borrowed; NULL if out of range. */
+const folio_sentence_t *folio_book_sentence(const folio_book_t *book, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FOLIO_H */

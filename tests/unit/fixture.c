@@ -1,0 +1,213 @@
+/* Test fixtures: synthetic EPUBs and text files, and a log capture. */
+#define _GNU_SOURCE
+#include "fixture.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zip.h>
+
+static char dir[256];
+static char path_buf[4][512];
+static int path_next;
+static char log_buf[65536];
+static size_t log_len;
+
+const char *fx_dir(void)
+{
+    if (!dir[0]) {
+        snprintf(dir, sizeof(dir), "/tmp/folio-test-XXXXXX");
+        if (!mkdtemp(dir)) abort();
+    }
+    return dir;
+}
+
+void fx_cleanup(void)
+{
+    if (!dir[0]) return;
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+    dir[0] = '\0';
+}
+
+static char *next_path(const char *name)
+{
+    char *p = path_buf[path_next++ % 4];
+    snprintf(p, sizeof(path_buf[0]), "%s/%s", fx_dir(), name);
+    return p;
+}
+
+const char *fx_file(const char *name, const void *data, size_t n)
+{
+    char *p = next_path(name);
+    FILE *f = fopen(p, "wb");
+    if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) abort();
+    return p;
+}
+
+static void add(zip_t *z, const char *name, const char *content, bool store)
+{
+    size_t n = strlen(content);
+    char *copy = malloc(n + 1);
+    memcpy(copy, content, n + 1);
+    zip_source_t *s = zip_source_buffer(z, copy, n, 1);
+    zip_int64_t idx = zip_file_add(z, name, s, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8);
+    if (idx < 0) abort();
+    if (store) zip_set_file_compression(z, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    char *s = NULL;
+    if (vasprintf(&s, f, ap) < 0) abort();
+    va_end(ap);
+    return s;
+}
+
+static char *xhtml(const char *body)
+{
+    return fmt("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
+               "<html xmlns=\"http://www.w3.org/1999/xhtml\" "
+               "xmlns:epub=\"http://www.idpf.org/2007/ops\">\n"
+               "<head><title>Document title</title></head>\n<body>%s</body>\n</html>\n",
+               body);
+}
+
+const char *fx_epub(const char *name, const fx_epub_t *b)
+{
+    char *p = next_path(name);
+    remove(p);
+    int err;
+    zip_t *z = zip_open(p, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    if (!z) abort();
+    int version = b->version ? b->version : 3;
+    if (!b->no_mimetype) add(z, "mimetype", "application/epub+zip", true);
+    if (!b->no_container)
+        add(z, "META-INF/container.xml",
+            "<?xml version=\"1.0\"?>\n<container version=\"1.0\" "
+            "xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\"><rootfiles>"
+            "<rootfile full-path=\"OEBPS/content.opf\" "
+            "media-type=\"application/oebps-package+xml\"/></rootfiles></container>",
+            false);
+
+    char manifest[8192] = "", spine[4096] = "";
+    size_t ml = 0, sl = 0;
+    if (b->nav) {
+        ml += (size_t)snprintf(manifest + ml, sizeof(manifest) - ml,
+                               "<item id=\"nav\" href=\"nav.xhtml\" "
+                               "media-type=\"application/xhtml+xml\" properties=\"nav\"/>");
+        char *doc = xhtml(b->nav);
+        add(z, "OEBPS/nav.xhtml", doc, false);
+        free(doc);
+        if (b->nav_in_spine)
+            sl += (size_t)snprintf(spine + sl, sizeof(spine) - sl, "<itemref idref=\"nav\"/>");
+    }
+    if (b->ncx) {
+        ml += (size_t)snprintf(manifest + ml, sizeof(manifest) - ml,
+                               "<item id=\"ncx\" href=\"toc.ncx\" "
+                               "media-type=\"application/x-dtbncx+xml\"/>");
+        char *doc = fmt("<?xml version=\"1.0\"?>\n<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" "
+                        "version=\"2005-1\">%s</ncx>",
+                        b->ncx);
+        add(z, "OEBPS/toc.ncx", doc, false);
+        free(doc);
+    }
+    if (b->page_map) {
+        ml += (size_t)snprintf(manifest + ml, sizeof(manifest) - ml,
+                               "<item id=\"map\" href=\"page-map.xml\" "
+                               "media-type=\"application/oebps-page-map+xml\"/>");
+        char *doc = fmt("<?xml version=\"1.0\"?>\n<page-map "
+                        "xmlns=\"http://www.idpf.org/2007/opf\">%s</page-map>",
+                        b->page_map);
+        add(z, "OEBPS/page-map.xml", doc, false);
+        free(doc);
+    }
+    for (int i = 0; i < FX_MAX && b->chapters[i]; i++) {
+        ml += (size_t)snprintf(manifest + ml, sizeof(manifest) - ml,
+                               "<item id=\"c%d\" href=\"ch%d.xhtml\" "
+                               "media-type=\"application/xhtml+xml\"/>",
+                               i + 1, i + 1);
+        sl += (size_t)snprintf(spine + sl, sizeof(spine) - sl, "<itemref idref=\"c%d\"%s%s%s/>",
+                               i + 1, b->linear[i] ? " linear=\"" : "",
+                               b->linear[i] ? b->linear[i] : "", b->linear[i] ? "\"" : "");
+        char *doc = b->raw[i] ? strdup(b->chapters[i]) : xhtml(b->chapters[i]);
+        char file[64];
+        snprintf(file, sizeof(file), "OEBPS/ch%d.xhtml", i + 1);
+        bool missing = false;
+        for (int m = 0; m < FX_MAX && b->missing[m]; m++)
+            missing |= strcmp(b->missing[m], file + 6) == 0;
+        if (!missing) add(z, file, doc, false);
+        free(doc);
+    }
+    for (int m = 0; m < FX_MAX && b->missing[m]; m++)
+        if (strncmp(b->missing[m], "ch", 2) != 0)
+            ml += (size_t)snprintf(manifest + ml, sizeof(manifest) - ml,
+                                   "<item id=\"missing%d\" href=\"%s\" media-type=\"image/png\"/>",
+                                   m, b->missing[m]);
+    char *opf = b->opf_override
+                    ? strdup(b->opf_override)
+                    : fmt("<?xml version=\"1.0\"?>\n<package xmlns=\"http://www.idpf.org/2007/opf\" "
+                          "version=\"%d.0\" unique-identifier=\"uid\"><metadata "
+                          "xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:identifier "
+                          "id=\"uid\">urn:test:%s</dc:identifier><dc:title>Test "
+                          "Book</dc:title><dc:creator>Ann Author</dc:creator><dc:creator>Bo "
+                          "Writer</dc:creator><dc:language>en</dc:language>%s</metadata>"
+                          "<manifest>%s</manifest><spine%s%s>%s</spine>%s%s%s</package>",
+                          version, name, b->metadata ? b->metadata : "", manifest,
+                          b->ncx ? " toc=\"ncx\"" : "", b->page_map ? " page-map=\"map\"" : "",
+                          spine, b->guide ? "<guide>" : "", b->guide ? b->guide : "",
+                          b->guide ? "</guide>" : "");
+    add(z, "OEBPS/content.opf", opf, false);
+    free(opf);
+    for (int i = 0; i < FX_MAX && b->extra[i][0]; i++) add(z, b->extra[i][0], b->extra[i][1], false);
+    if (zip_close(z) < 0) abort();
+    return p;
+}
+
+static void capture(void *ud, folio_log_level_t level, const char *msg)
+{
+    (void)ud;
+    int n = snprintf(log_buf + log_len, sizeof(log_buf) - log_len, "[%d] %s\n", (int)level, msg);
+    if (n > 0 && log_len + (size_t)n < sizeof(log_buf)) log_len += (size_t)n;
+}
+
+folio_t *fx_context(void)
+{
+    folio_t *ctx = folio_new();
+    if (!ctx) abort();
+    folio_set_log(ctx, capture, NULL, FOLIO_LOG_DEBUG);
+    fx_log_clear();
+    return ctx;
+}
+
+bool fx_logged(const char *needle)
+{
+    return strstr(log_buf, needle) != NULL;
+}
+
+void fx_log_clear(void)
+{
+    log_len = 0;
+    log_buf[0] = '\0';
+}
+
+const char *fx_log_text(void)
+{
+    return log_buf;
+}
+
+size_t fx_cp_offset(const char *text, const char *needle)
+{
+    const char *hit = strstr(text, needle);
+    if (!hit) return (size_t)-1;
+    size_t cp = 0;
+    for (const char *p = text; p < hit; p++)
+        if (((unsigned char)*p & 0xC0) != 0x80) cp++;
+    return cp;
+}

@@ -1,0 +1,192 @@
+/* The public API's contract: every function with every invalid argument, the context's log
+ * filtering and error messages (opus' test_opus_api in spirit). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void strerror_covers_every_code(void **state)
+{
+    (void)state;
+    const char *seen[16] = {0};
+    for (int code = 0; code >= FOLIO_EAUDIO; code--) {
+        const char *s = folio_strerror(code);
+        assert_non_null(s);
+        assert_string_not_equal(s, "unknown error");
+        for (int k = 0; k < -code; k++) assert_string_not_equal(seen[k], s);
+        seen[-code] = s;
+    }
+    assert_string_equal(folio_strerror(FOLIO_EAUDIO - 1), "unknown error");
+    assert_string_equal(folio_strerror(1), "unknown error");
+    char want[32];
+    snprintf(want, sizeof(want), "%d.%d.%d", FOLIO_VERSION_MAJOR, FOLIO_VERSION_MINOR,
+             FOLIO_VERSION_PATCH);
+    assert_string_equal(folio_version(), want);
+}
+
+static int calls;
+static void count_log(void *ud, folio_log_level_t level, const char *msg)
+{
+    (void)level;
+    (void)msg;
+    (*(int *)ud)++;
+    calls++;
+}
+
+static void context_rejects_invalid_arguments(void **state)
+{
+    (void)state;
+    folio_free(NULL);
+    assert_int_equal(folio_set_log(NULL, count_log, NULL, FOLIO_LOG_WARN), FOLIO_EINVAL);
+    folio_t *ctx = folio_new();
+    assert_non_null(ctx);
+    assert_int_equal(folio_set_log(ctx, count_log, NULL, (folio_log_level_t)-1), FOLIO_EINVAL);
+    assert_int_equal(folio_set_log(ctx, count_log, NULL, (folio_log_level_t)4), FOLIO_EINVAL);
+    assert_int_equal(folio_set_progress(NULL, NULL, NULL), FOLIO_EINVAL);
+    assert_int_equal(folio_set_progress(ctx, NULL, NULL), FOLIO_OK);
+    assert_string_equal(folio_errmsg(ctx), "");
+    assert_non_null(folio_errmsg(NULL));
+    folio_free(ctx);
+}
+
+static void log_level_filters_messages(void **state)
+{
+    (void)state;
+    folio_t *ctx = folio_new();
+    int n = 0;
+    /* A missing spine item gives a warning; an inline element left out gives an info line. */
+    fx_epub_t e = {.chapters = {"<p>Text<sup>1</sup>.</p>", "<p>x</p>"}, .missing = {"ch2.xhtml"}};
+    const char *path = fx_epub("log.epub", &e);
+    assert_int_equal(folio_set_log(ctx, count_log, &n, FOLIO_LOG_WARN), FOLIO_OK);
+    folio_book_t *b = folio_book_open(ctx, path, NULL, NULL);
+    assert_non_null(b);
+    folio_book_free(b);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(folio_set_log(ctx, count_log, &n, FOLIO_LOG_INFO), FOLIO_OK);
+    b = folio_book_open(ctx, path, NULL, NULL);
+    folio_book_free(b);
+    assert_int_equal(n, 2);
+    n = 0;
+    assert_int_equal(folio_set_log(ctx, NULL, NULL, FOLIO_LOG_DEBUG), FOLIO_OK);
+    b = folio_book_open(ctx, path, NULL, NULL);
+    folio_book_free(b);
+    assert_int_equal(n, 0);
+    folio_free(ctx);
+}
+
+static void book_open_rejects_invalid_arguments(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    int err = 0;
+    assert_null(folio_book_open(ctx, NULL, NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    assert_non_null(strstr(folio_errmsg(ctx), "no path"));
+    assert_null(folio_book_open(ctx, "", NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+
+    const char t[] = "Some text.";
+    const char *path = fx_file("args.txt", t, sizeof(t) - 1);
+    folio_book_options_t o;
+    folio_book_options_init(NULL);
+    size_t fields[] = {0, 1, 2, 3, 4};
+    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+        folio_book_options_init(&o);
+        switch (f) {
+        case 0: o.format = (folio_format_t)7; break;
+        case 1: o.max_text_chars = 0; break;
+        case 2: o.max_archive_bytes = 0; break;
+        case 3: o.max_ratio = 1; break;
+        case 4: o.synthetic_page_chars = 0; break;
+        }
+        err = 0;
+        assert_null(folio_book_open(ctx, path, &o, &err));
+        assert_int_equal(err, FOLIO_EINVAL);
+    }
+    /* No context and no err pointer: still works, and failures still fail. */
+    folio_book_t *b = folio_book_open(NULL, path, NULL, NULL);
+    assert_non_null(b);
+    folio_book_free(b);
+    assert_null(folio_book_open(NULL, "/nonexistent/book.epub", NULL, NULL));
+    folio_free(ctx);
+}
+
+static void book_accessors_reject_invalid_arguments(void **state)
+{
+    (void)state;
+    size_t n = 99;
+    folio_book_free(NULL);
+    assert_int_equal(folio_book_format(NULL), 0);
+    assert_null(folio_book_meta(NULL, FOLIO_META_TITLE));
+    assert_null(folio_book_text(NULL, &n));
+    assert_int_equal(folio_book_text_length(NULL), 0);
+    assert_null(folio_book_text_range(NULL, 0, 0, &n));
+    assert_int_equal(folio_book_n_blocks(NULL), 0);
+    assert_null(folio_book_block(NULL, 0));
+    assert_int_equal(folio_book_page_source(NULL), 0);
+    assert_int_equal(folio_book_n_pages(NULL), 0);
+    assert_null(folio_book_page(NULL, 0));
+    assert_int_equal(folio_book_page_at(NULL, 0), -1);
+    assert_int_equal(folio_book_n_chapters(NULL), 0);
+    assert_null(folio_book_chapter(NULL, 0));
+    assert_int_equal(folio_book_n_sentences(NULL), 0);
+    assert_null(folio_book_sentence(NULL, 0));
+    assert_string_equal(folio_block_kind_name((folio_block_kind_t)-1), "unknown");
+    assert_string_equal(folio_block_kind_name((folio_block_kind_t)FOLIO_BLOCK_KIND_COUNT),
+                        "unknown");
+    assert_string_equal(folio_block_kind_name(FOLIO_BLOCK_FOOTNOTE), "footnote");
+    assert_string_equal(folio_page_source_name((folio_page_source_t)0), "unknown");
+    assert_string_equal(folio_page_source_name(FOLIO_PAGES_SYNTHETIC), "synthetic");
+
+    const char t[] = "Caf\xc3\xa9 au lait.";
+    folio_book_t *b = folio_book_open(NULL, fx_file("acc.txt", t, sizeof(t) - 1), NULL, NULL);
+    assert_non_null(b);
+    size_t len = folio_book_text_length(b);
+    assert_int_equal(len, 13);
+    assert_null(folio_book_meta(b, (folio_meta_t)4));
+    assert_null(folio_book_meta(b, (folio_meta_t)-1));
+    assert_string_equal(folio_book_meta(b, FOLIO_META_AUTHOR), "");
+    assert_null(folio_book_text_range(b, 0, len + 1, &n));
+    assert_null(folio_book_text_range(b, 3, 2, &n));
+    assert_null(folio_book_text_range(b, 0, 1, NULL));
+    const char *r = folio_book_text_range(b, 3, 5, &n);
+    assert_int_equal(n, 3); /* "é " is three bytes */
+    assert_memory_equal(r, "\xc3\xa9 ", 3);
+    r = folio_book_text_range(b, len, len, &n);
+    assert_non_null(r);
+    assert_int_equal(n, 0);
+    assert_null(folio_book_block(b, folio_book_n_blocks(b)));
+    assert_null(folio_book_page(b, folio_book_n_pages(b)));
+    assert_null(folio_book_chapter(b, folio_book_n_chapters(b)));
+    assert_null(folio_book_sentence(b, folio_book_n_sentences(b)));
+    assert_int_equal(folio_book_page_at(b, len), -1);
+    assert_int_equal(folio_book_page_at(b, (size_t)-1), -1);
+    assert_int_equal(folio_book_page_at(b, 0), 0);
+    folio_book_free(b);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fx_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(strerror_covers_every_code),
+        cmocka_unit_test(context_rejects_invalid_arguments),
+        cmocka_unit_test(log_level_filters_messages),
+        cmocka_unit_test(book_open_rejects_invalid_arguments),
+        cmocka_unit_test(book_accessors_reject_invalid_arguments),
+    };
+    return cmocka_run_group_tests_name("api", tests, NULL, teardown);
+}

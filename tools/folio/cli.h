@@ -1,0 +1,35 @@
+/* Shared pieces of the folio command-line tool: exit codes, logging to stderr, option helpers. */
+#ifndef FOLIO_CLI_H
+#define FOLIO_CLI_H
+
+#include <folio.h>
+#include <stdbool.h>
+
+/* Exit codes of every folio command. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,     /* the command failed: bad input, I/O error, ... */
+    EXIT_USAGE = 2,    /* wrong command line */
+    EXIT_NOTFOUND = 3, /* a looked-up item does not exist */
+};
+
+/* Verbosity from -q/-v, shared by all commands. */
+typedef struct {
+    int verbosity; /* -1 quiet, 0 warnings, 1 info, 2 debug */
+} cli_log_t;
+
+/* A context whose log goes to stderr as "folio: warning: ...". */
+folio_t *cli_context(cli_log_t *log);
+
+/* Print "folio: error: MESSAGE" for a failed call on @ctx with code @rc. */
+void cli_error(folio_t *ctx, int rc);
+
+/* Print a usage error and return EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...);
+
+/* Parse a whole decimal number; false if @s is not one. */
+bool cli_parse_long(const char *s, long *out);
+
+int cmd_book(int argc, char **argv);
+
+#endif

@@ -1,0 +1,180 @@
+/* folio book: what Folio reads in a book — a summary, the model as JSON, or the extracted text. */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef enum { OUT_SUMMARY, OUT_JSON, OUT_TEXT } output_t;
+
+static const char *format_name(folio_book_format_t f)
+{
+    switch (f) {
+    case FOLIO_BOOK_EPUB2: return "EPUB 2";
+    case FOLIO_BOOK_EPUB3: return "EPUB 3";
+    case FOLIO_BOOK_TXT: return "plain text";
+    default: return "unknown";
+    }
+}
+
+static int print_json(const folio_book_t *book)
+{
+    json_t *root = json_object(), *blocks = json_array(), *pages = json_array(),
+           *chapters = json_array();
+    if (!root || !blocks || !pages || !chapters) goto oom;
+    json_object_set_new(root, "title", json_string(folio_book_meta(book, FOLIO_META_TITLE)));
+    json_object_set_new(root, "author", json_string(folio_book_meta(book, FOLIO_META_AUTHOR)));
+    json_object_set_new(root, "language", json_string(folio_book_meta(book, FOLIO_META_LANGUAGE)));
+    json_object_set_new(root, "identifier",
+                        json_string(folio_book_meta(book, FOLIO_META_IDENTIFIER)));
+    json_object_set_new(root, "format", json_string(format_name(folio_book_format(book))));
+    json_object_set_new(root, "text_length", json_integer((json_int_t)folio_book_text_length(book)));
+    json_object_set_new(root, "page_source",
+                        json_string(folio_page_source_name(folio_book_page_source(book))));
+    for (size_t i = 0; i < folio_book_n_pages(book); i++) {
+        const folio_page_t *p = folio_book_page(book, i);
+        json_t *o = json_pack("{s:I,s:s,s:I}", "ordinal", (json_int_t)p->ordinal, "label",
+                              p->label, "start_char", (json_int_t)p->start_char);
+        if (!o || json_array_append_new(pages, o) < 0) goto oom;
+    }
+    json_object_set_new(root, "pages", pages);
+    pages = NULL;
+    for (size_t i = 0; i < folio_book_n_blocks(book); i++) {
+        const folio_block_t *b = folio_book_block(book, i);
+        json_t *o = json_pack("{s:s,s:b,s:i,s:I,s:I,s:I}", "kind", folio_block_kind_name(b->kind),
+                              "read", b->read, "level", b->level, "section", (json_int_t)b->section,
+                              "start_char", (json_int_t)b->start_char, "end_char",
+                              (json_int_t)b->end_char);
+        if (!o || json_array_append_new(blocks, o) < 0) goto oom;
+    }
+    json_object_set_new(root, "blocks", blocks);
+    blocks = NULL;
+    for (size_t i = 0; i < folio_book_n_chapters(book); i++) {
+        const folio_chapter_t *c = folio_book_chapter(book, i);
+        json_t *o = json_pack("{s:s,s:i,s:I}", "title", c->title, "level", c->level, "start_char",
+                              (json_int_t)c->start_char);
+        if (!o || json_array_append_new(chapters, o) < 0) goto oom;
+    }
+    json_object_set_new(root, "chapters", chapters);
+    chapters = NULL;
+    json_object_set_new(root, "sentence_count",
+                        json_integer((json_int_t)folio_book_n_sentences(book)));
+    if (json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) < 0)
+        goto oom;
+    putchar('\n');
+    json_decref(root);
+    return EXIT_OK;
+oom:
+    json_decref(root);
+    json_decref(blocks);
+    json_decref(pages);
+    json_decref(chapters);
+    fprintf(stderr, "folio: error: out of memory writing JSON\n");
+    return EXIT_FAIL;
+}
+
+static void print_summary(const folio_book_t *book, const char *path)
+{
+    printf("Book:       %s\n", path);
+    printf("Title:      %s\n", folio_book_meta(book, FOLIO_META_TITLE));
+    printf("Author:     %s\n", folio_book_meta(book, FOLIO_META_AUTHOR));
+    printf("Language:   %s\n", folio_book_meta(book, FOLIO_META_LANGUAGE));
+    printf("Format:     %s\n", format_name(folio_book_format(book)));
+    printf("Text:       %zu characters, %zu sentences\n", folio_book_text_length(book),
+           folio_book_n_sentences(book));
+
+    size_t count[FOLIO_BLOCK_KIND_COUNT] = {0}, unread = 0, unread_chars = 0;
+    for (size_t i = 0; i < folio_book_n_blocks(book); i++) {
+        const folio_block_t *b = folio_book_block(book, i);
+        count[b->kind]++;
+        if (!b->read) {
+            unread++;
+            unread_chars += b->end_char - b->start_char;
+        }
+    }
+    printf("Blocks:     %zu (", folio_book_n_blocks(book));
+    const char *sep = "";
+    for (int k = 0; k < FOLIO_BLOCK_KIND_COUNT; k++) {
+        if (!count[k]) continue;
+        printf("%s%zu %s", sep, count[k], folio_block_kind_name((folio_block_kind_t)k));
+        sep = ", ";
+    }
+    printf("); %zu not usually read (%zu characters)\n", unread, unread_chars);
+
+    size_t np = folio_book_n_pages(book);
+    printf("Pages:      %zu from %s", np, folio_page_source_name(folio_book_page_source(book)));
+    if (np)
+        printf(" (\"%s\" to \"%s\")", folio_book_page(book, 0)->label,
+               folio_book_page(book, np - 1)->label);
+    printf("\n");
+    size_t nc = folio_book_n_chapters(book);
+    printf("Chapters:   %zu\n", nc);
+    for (size_t i = 0; i < nc; i++) {
+        const folio_chapter_t *c = folio_book_chapter(book, i);
+        long page = folio_book_page_at(book, c->start_char);
+        printf("  %*s%-*.*s  char %-8zu page %s\n", 2 * (c->level - 1), "",
+               50 - 2 * (c->level - 1), 50 - 2 * (c->level - 1), c->title, c->start_char,
+               page >= 0 ? folio_book_page(book, (size_t)page)->label : "-");
+    }
+}
+
+int cmd_book(int argc, char **argv)
+{
+    cli_log_t log = {0};
+    output_t out = OUT_SUMMARY;
+    const char *path = NULL;
+    folio_book_options_t opts;
+    folio_book_options_init(&opts);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) out = OUT_JSON;
+        else if (strcmp(a, "--text") == 0) out = OUT_TEXT;
+        else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) log.verbosity = -1;
+        else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) log.verbosity++;
+        else if (strcmp(a, "--format") == 0) {
+            const char *f = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(f, "auto") == 0) opts.format = FOLIO_FORMAT_AUTO;
+            else if (strcmp(f, "epub") == 0) opts.format = FOLIO_FORMAT_EPUB;
+            else if (strcmp(f, "txt") == 0 || strcmp(f, "text") == 0) opts.format = FOLIO_FORMAT_TXT;
+            else return cli_usage_error("book", "--format takes auto, epub or txt, not '%s'", f);
+        } else if (strcmp(a, "--first-page-label") == 0) {
+            if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &opts.first_page_label))
+                return cli_usage_error("book", "--first-page-label takes a whole number");
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("book", "unknown option '%s'", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return cli_usage_error("book", "one book at a time ('%s' and '%s')", path, a);
+        }
+    }
+    if (!path) return cli_usage_error("book", "which book? usage: folio book BOOK [--json|--text]");
+
+    folio_t *ctx = cli_context(&log);
+    if (!ctx) return EXIT_FAIL;
+    int rc;
+    folio_book_t *book = folio_book_open(ctx, path, &opts, &rc);
+    if (!book) {
+        cli_error(ctx, rc);
+        folio_free(ctx);
+        return EXIT_FAIL;
+    }
+    int status = EXIT_OK;
+    if (out == OUT_TEXT) {
+        size_t n;
+        const char *text = folio_book_text(book, &n);
+        if (fwrite(text, 1, n, stdout) != n) status = EXIT_FAIL;
+    } else if (out == OUT_JSON) {
+        status = print_json(book);
+    } else {
+        print_summary(book, path);
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "folio: error: writing to standard output failed\n");
+        status = EXIT_FAIL;
+    }
+    folio_book_free(book);
+    folio_free(ctx);
+    return status;
+}

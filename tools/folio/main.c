@@ -1,0 +1,110 @@
+/* folio: the command-line tool. Dispatches to one function per command; each parses its own
+ * arguments, calls the library and prints. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *level_name(folio_log_level_t level)
+{
+    switch (level) {
+    case FOLIO_LOG_ERROR: return "error";
+    case FOLIO_LOG_WARN: return "warning";
+    case FOLIO_LOG_INFO: return "info";
+    default: return "debug";
+    }
+}
+
+static void log_to_stderr(void *ud, folio_log_level_t level, const char *msg)
+{
+    (void)ud;
+    /* Errors are printed once, by cli_error, when the call returns. */
+    if (level == FOLIO_LOG_ERROR) return;
+    fprintf(stderr, "folio: %s: %s\n", level_name(level), msg);
+}
+
+folio_t *cli_context(cli_log_t *log)
+{
+    folio_t *ctx = folio_new();
+    if (!ctx) {
+        fprintf(stderr, "folio: error: out of memory\n");
+        return NULL;
+    }
+    if (log->verbosity >= 0) {
+        folio_log_level_t level = log->verbosity >= 2   ? FOLIO_LOG_DEBUG
+                                  : log->verbosity == 1 ? FOLIO_LOG_INFO
+                                                        : FOLIO_LOG_WARN;
+        folio_set_log(ctx, log_to_stderr, NULL, level);
+    }
+    return ctx;
+}
+
+void cli_error(folio_t *ctx, int rc)
+{
+    const char *msg = folio_errmsg(ctx);
+    fprintf(stderr, "folio: error: %s\n", *msg ? msg : folio_strerror(rc));
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "folio %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'folio help'.\n");
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+bool cli_parse_long(const char *s, long *out)
+{
+    if (!s || !*s) return false;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end) return false;
+    *out = v;
+    return true;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "folio %s: aligns audiobooks with their books\n"
+            "\n"
+            "usage: folio COMMAND [OPTIONS]\n"
+            "\n"
+            "commands:\n"
+            "  book BOOK [--json | --text]   what Folio reads in an EPUB or text book:\n"
+            "                                a summary, the model as JSON, or the extracted text\n"
+            "      --format auto|epub|txt    how to read BOOK (default: by its content)\n"
+            "      --first-page-label N      text books: label of the first form-feed page\n"
+            "  help                          this text\n"
+            "  version                       the version\n"
+            "\n"
+            "common options: -q/--quiet (errors only), -v/--verbose (repeat for more)\n"
+            "exit codes: 0 success, 1 failure, 2 usage error, 3 not found\n",
+            folio_version());
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "book") == 0) return cmd_book(argc - 1, argv + 1);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("folio %s\n", folio_version());
+        return EXIT_OK;
+    }
+    fprintf(stderr, "folio: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}
