@@ -51,18 +51,18 @@ extern "C" {
 /** Return codes. Success is FOLIO_OK; every failure is negative so `if (rc < 0)` catches all. */
 enum {
     FOLIO_OK = 0,
-    FOLIO_ENOMEM = -1,     /**< out of memory */
-    FOLIO_EINVAL = -2,     /**< invalid argument (NULL handle, out-of-range value, bad option) */
-    FOLIO_EIO = -3,        /**< a file could not be opened, read or written */
-    FOLIO_EFORMAT = -4,    /**< a file is not in a format Folio reads, or is malformed */
-    FOLIO_EDRM = -5,       /**< the book is protected by DRM; the message names the scheme */
-    FOLIO_ELIMIT = -6,     /**< input exceeds a safety limit (archive size, ratio, text length) */
-    FOLIO_EENCODING = -7,  /**< text is not valid UTF-8; the message gives the byte offset */
-    FOLIO_EEMPTY = -8,     /**< the input holds nothing usable (no readable text) */
-    FOLIO_ENOTFOUND = -9,  /**< a looked-up item (page label, id) does not exist */
-    FOLIO_ENOMATCH = -10,  /**< a search found no match good enough to report */
+    FOLIO_ENOMEM = -1,      /**< out of memory */
+    FOLIO_EINVAL = -2,      /**< invalid argument (NULL handle, out-of-range value, bad option) */
+    FOLIO_EIO = -3,         /**< a file could not be opened, read or written */
+    FOLIO_EFORMAT = -4,     /**< a file is not in a format Folio reads, or is malformed */
+    FOLIO_EDRM = -5,        /**< the book is protected by DRM; the message names the scheme */
+    FOLIO_ELIMIT = -6,      /**< input exceeds a safety limit (archive size, ratio, text length) */
+    FOLIO_EENCODING = -7,   /**< text is not valid UTF-8; the message gives the byte offset */
+    FOLIO_EEMPTY = -8,      /**< the input holds nothing usable (no readable text) */
+    FOLIO_ENOTFOUND = -9,   /**< a looked-up item (page label, id) does not exist */
+    FOLIO_ENOMATCH = -10,   /**< a search found no match good enough to report */
     FOLIO_ECANCELLED = -11, /**< the progress callback asked to stop */
-    FOLIO_EAUDIO = -12,    /**< audio could not be decoded */
+    FOLIO_EAUDIO = -12,     /**< audio could not be decoded */
 };
 
 /**
@@ -177,12 +177,12 @@ typedef enum {
 
 /** Options for folio_book_open(). Initialise with folio_book_options_init(), then change fields. */
 typedef struct {
-    folio_format_t format;     /**< default FOLIO_FORMAT_AUTO */
-    long first_page_label;     /**< plain text: label of the first form-feed page (default 1) */
-    size_t max_text_chars;     /**< cap on the extracted text, code points (default 64 Mi) */
-    uint64_t max_archive_bytes; /**< cap on all bytes inflated from an EPUB (default 1 GiB) */
-    uint32_t max_ratio;        /**< cap on an EPUB entry's inflate ratio once it passes 1 MiB
-                                    (default 200) */
+    folio_format_t format;       /**< default FOLIO_FORMAT_AUTO */
+    long first_page_label;       /**< plain text: label of the first form-feed page (default 1) */
+    size_t max_text_chars;       /**< cap on the extracted text, code points (default 64 Mi) */
+    uint64_t max_archive_bytes;  /**< cap on all bytes inflated from an EPUB (default 1 GiB) */
+    uint32_t max_ratio;          /**< cap on an EPUB entry's inflate ratio once it passes 1 MiB
+                                      (default 200) */
     size_t synthetic_page_chars; /**< synthetic pages: read characters a page (default 1024) */
 } folio_book_options_t;
 

@@ -78,8 +78,8 @@ static int add(zip_t *z, const char *root, const char *rel, int store)
         zip_source_free(src);
         return -1;
     }
-    if (zip_set_file_compression(z, (zip_uint64_t)idx, store ? ZIP_CM_STORE : ZIP_CM_DEFLATE,
-                                 9) < 0)
+    if (zip_set_file_compression(z, (zip_uint64_t)idx, store ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 9) <
+        0)
         return -1;
     /* 2000-01-01: a fixed date keeps the archive reproducible. */
     return zip_file_set_mtime(z, (zip_uint64_t)idx, 946684800, 0);

@@ -27,20 +27,34 @@ const char *folio_version(void)
 const char *folio_strerror(int code)
 {
     switch (code) {
-    case FOLIO_OK: return "success";
-    case FOLIO_ENOMEM: return "out of memory";
-    case FOLIO_EINVAL: return "invalid argument";
-    case FOLIO_EIO: return "input/output error";
-    case FOLIO_EFORMAT: return "unsupported or malformed file";
-    case FOLIO_EDRM: return "protected by DRM";
-    case FOLIO_ELIMIT: return "input exceeds a safety limit";
-    case FOLIO_EENCODING: return "invalid text encoding";
-    case FOLIO_EEMPTY: return "nothing usable in the input";
-    case FOLIO_ENOTFOUND: return "not found";
-    case FOLIO_ENOMATCH: return "no match";
-    case FOLIO_ECANCELLED: return "cancelled";
-    case FOLIO_EAUDIO: return "audio could not be decoded";
-    default: return "unknown error";
+    case FOLIO_OK:
+        return "success";
+    case FOLIO_ENOMEM:
+        return "out of memory";
+    case FOLIO_EINVAL:
+        return "invalid argument";
+    case FOLIO_EIO:
+        return "input/output error";
+    case FOLIO_EFORMAT:
+        return "unsupported or malformed file";
+    case FOLIO_EDRM:
+        return "protected by DRM";
+    case FOLIO_ELIMIT:
+        return "input exceeds a safety limit";
+    case FOLIO_EENCODING:
+        return "invalid text encoding";
+    case FOLIO_EEMPTY:
+        return "nothing usable in the input";
+    case FOLIO_ENOTFOUND:
+        return "not found";
+    case FOLIO_ENOMATCH:
+        return "no match";
+    case FOLIO_ECANCELLED:
+        return "cancelled";
+    case FOLIO_EAUDIO:
+        return "audio could not be decoded";
+    default:
+        return "unknown error";
     }
 }
 

@@ -26,8 +26,7 @@ void folio_book_options_init(folio_book_options_t *opts)
 static int sniff(folio_t *ctx, const char *path, folio_format_t *format)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
-        return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
+    if (stat(path, &st) != 0) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return folio__error(ctx, FOLIO_EIO, "%s: is a directory, not a book file", path);
     FILE *f = fopen(path, "rb");
@@ -48,8 +47,8 @@ static int sniff(folio_t *ctx, const char *path, folio_format_t *format)
                             "%s: PDF is not supported; convert it with `pdftotext -layout` (form "
                             "feeds keep its pages) or use the EPUB edition",
                             path);
-    } else if (n >= 68 && (memcmp(head + 60, "BOOKMOBI", 8) == 0 ||
-                           memcmp(head + 60, "TEXtREAd", 8) == 0)) {
+    } else if (n >= 68 &&
+               (memcmp(head + 60, "BOOKMOBI", 8) == 0 || memcmp(head + 60, "TEXtREAd", 8) == 0)) {
         return folio__error(ctx, FOLIO_EFORMAT,
                             "%s: Kindle/Mobipocket books are not supported; use the EPUB edition",
                             path);
@@ -174,13 +173,20 @@ const folio_block_t *folio_book_block(const folio_book_t *book, size_t i)
 const char *folio_page_source_name(folio_page_source_t source)
 {
     switch (source) {
-    case FOLIO_PAGES_PAGE_LIST: return "page-list";
-    case FOLIO_PAGES_NCX: return "ncx";
-    case FOLIO_PAGES_PAGE_MAP: return "page-map";
-    case FOLIO_PAGES_MARKERS: return "markers";
-    case FOLIO_PAGES_FORM_FEED: return "form-feed";
-    case FOLIO_PAGES_SYNTHETIC: return "synthetic";
-    default: return "unknown";
+    case FOLIO_PAGES_PAGE_LIST:
+        return "page-list";
+    case FOLIO_PAGES_NCX:
+        return "ncx";
+    case FOLIO_PAGES_PAGE_MAP:
+        return "page-map";
+    case FOLIO_PAGES_MARKERS:
+        return "markers";
+    case FOLIO_PAGES_FORM_FEED:
+        return "form-feed";
+    case FOLIO_PAGES_SYNTHETIC:
+        return "synthetic";
+    default:
+        return "unknown";
     }
 }
 
@@ -269,14 +275,29 @@ int folio__label_number(const char *label, long *value)
     for (size_t i = n; i-- > 0;) {
         long v;
         switch (label[i] | 0x20) {
-        case 'i': v = 1; break;
-        case 'v': v = 5; break;
-        case 'x': v = 10; break;
-        case 'l': v = 50; break;
-        case 'c': v = 100; break;
-        case 'd': v = 500; break;
-        case 'm': v = 1000; break;
-        default: return 0;
+        case 'i':
+            v = 1;
+            break;
+        case 'v':
+            v = 5;
+            break;
+        case 'x':
+            v = 10;
+            break;
+        case 'l':
+            v = 50;
+            break;
+        case 'c':
+            v = 100;
+            break;
+        case 'd':
+            v = 500;
+            break;
+        case 'm':
+            v = 1000;
+            break;
+        default:
+            return 0;
         }
         total += v < prev ? -v : v;
         if (v > prev) prev = v;
@@ -345,9 +366,9 @@ fail:
     return rc;
 }
 
-int folio__book_set_pages(folio_t *ctx, const char *name, folio_book_t *book,
-                          const folio_tb_t *tb, folio_page_mark_t *marks, size_t n_marks,
-                          folio_page_source_t source, size_t synthetic_chars)
+int folio__book_set_pages(folio_t *ctx, const char *name, folio_book_t *book, const folio_tb_t *tb,
+                          folio_page_mark_t *marks, size_t n_marks, folio_page_source_t source,
+                          size_t synthetic_chars)
 {
     int rc = FOLIO_OK;
     folio_sizes_t starts = {0};
@@ -378,7 +399,8 @@ int folio__book_set_pages(folio_t *ctx, const char *name, folio_book_t *book,
     for (size_t k = 1; k < book->pages.len; k++)
         if (book->pages.items[k].start_char < book->pages.items[k - 1].start_char) backwards++;
     if (backwards) {
-        folio__warn(ctx, "%s: %zu page(s) of the %s point before the page listed ahead of them; "
+        folio__warn(ctx,
+                    "%s: %zu page(s) of the %s point before the page listed ahead of them; "
                     "pages are ordered by their position in the text",
                     name, backwards, folio_page_source_name(source));
         qsort(book->pages.items, book->pages.len, sizeof(folio_page_t), cmp_page);

@@ -49,7 +49,8 @@ static int nfc(const char *s, size_t n, folio_str_t *out)
     e = U_ZERO_ERROR;
     int rc = FOLIO_ENOMEM;
     UChar *src = malloc(((size_t)ulen + 1) * sizeof(UChar));
-    /* NFC can expand (e.g. U+0958 becomes two code units); three times is ICU's documented bound. */
+    /* NFC can expand (e.g. U+0958 becomes two code units); three times is ICU's documented bound.
+     */
     int32_t dcap = ulen * 3 + 1;
     UChar *dst = malloc((size_t)dcap * sizeof(UChar));
     if (!src || !dst) goto done;

@@ -215,7 +215,8 @@ static int read_entry(epub_t *E, const char *name, char **out, size_t *out_len)
         if (folio__str_append(&buf, chunk, (size_t)n) < 0)
             FAIL(E->ctx, FOLIO_ENOMEM, "%s: out of memory reading %s", E->name, name);
     }
-    if (!buf.data && folio__str_append(&buf, "", 0) < 0) FAIL(E->ctx, FOLIO_ENOMEM, "out of memory");
+    if (!buf.data && folio__str_append(&buf, "", 0) < 0)
+        FAIL(E->ctx, FOLIO_ENOMEM, "out of memory");
     *out_len = buf.len;
     *out = folio__str_take(&buf);
 fail:
@@ -448,8 +449,10 @@ static int read_container(epub_t *E)
         free(full);
         free(mt);
     }
-    if (!E->opf_path) E->opf_path = fallback;
-    else free(fallback);
+    if (!E->opf_path)
+        E->opf_path = fallback;
+    else
+        free(fallback);
     if (!E->opf_path)
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: META-INF/container.xml names no package document",
              E->name);
@@ -496,9 +499,12 @@ static int read_metadata(epub_t *E, xmlNodePtr md)
     int rc = FOLIO_OK;
     for (xmlNodePtr c = md ? md->children : NULL; c && rc >= 0; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) continue;
-        if (is_el(c, "title")) rc = set_meta(E, FOLIO_META_TITLE, c, false);
-        else if (is_el(c, "creator")) rc = set_meta(E, FOLIO_META_AUTHOR, c, true);
-        else if (is_el(c, "language")) rc = set_meta(E, FOLIO_META_LANGUAGE, c, false);
+        if (is_el(c, "title"))
+            rc = set_meta(E, FOLIO_META_TITLE, c, false);
+        else if (is_el(c, "creator"))
+            rc = set_meta(E, FOLIO_META_AUTHOR, c, true);
+        else if (is_el(c, "language"))
+            rc = set_meta(E, FOLIO_META_LANGUAGE, c, false);
         else if (is_el(c, "identifier")) {
             char *id = attr(c, "id");
             bool unique = id && E->unique_id && strcmp(id, E->unique_id) == 0;
@@ -517,9 +523,12 @@ static int add_sem(epub_t *E, const char *path, const char *type)
 {
     /* Guide and landmark types name whole documents; normalise EPUB 2 spellings. */
     const char *t = type;
-    if (strcasecmp(t, "title-page") == 0) t = "titlepage";
-    else if (strcasecmp(t, "text") == 0) t = "bodymatter";
-    else if (strcasecmp(t, "notes") == 0) t = "endnotes";
+    if (strcasecmp(t, "title-page") == 0)
+        t = "titlepage";
+    else if (strcasecmp(t, "text") == 0)
+        t = "bodymatter";
+    else if (strcasecmp(t, "notes") == 0)
+        t = "endnotes";
     if (strcasecmp(t, "bodymatter") == 0) {
         if (!E->body_start) E->body_start = folio__strndup(path, path_len(path));
         return E->body_start ? FOLIO_OK : FOLIO_ENOMEM;
@@ -548,8 +557,7 @@ static int read_package(epub_t *E)
     folio_str_t why = {0};
     rc = read_entry(E, E->opf_path, &buf, &len);
     if (rc == FOLIO_ENOTFOUND)
-        FAIL(E->ctx, FOLIO_EFORMAT, "%s: the package document %s is missing", E->name,
-             E->opf_path);
+        FAIL(E->ctx, FOLIO_EFORMAT, "%s: the package document %s is missing", E->name, E->opf_path);
     if (rc < 0) goto fail;
     doc = parse_xml(buf, len, E->opf_path, &why);
     if (!doc)
@@ -557,8 +565,7 @@ static int read_package(epub_t *E)
              why.data ? why.data : "?");
     xmlNodePtr pkg = xmlDocGetRootElement(doc);
     if (!is_el(pkg, "package"))
-        FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s is not an OPF package document", E->name,
-             E->opf_path);
+        FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s is not an OPF package document", E->name, E->opf_path);
     char *version = attr(pkg, "version");
     E->version = version && version[0] >= '3' ? 3 : 2;
     free(version);
@@ -635,12 +642,14 @@ static void check_manifest(epub_t *E)
     const char *example = NULL;
     for (size_t i = 0; i < E->items.len; i++) {
         bool in_spine = false;
-        for (size_t s = 0; s < E->spine.len && !in_spine; s++) in_spine = E->spine.items[s].item == i;
+        for (size_t s = 0; s < E->spine.len && !in_spine; s++)
+            in_spine = E->spine.items[s].item == i;
         if (in_spine || locate(E, E->items.items[i].path) >= 0) continue;
         if (missing++ == 0) example = E->items.items[i].path;
     }
     if (missing)
-        folio__warn(E->ctx, "%s: %zu resource(s) listed in the manifest are missing from the "
+        folio__warn(E->ctx,
+                    "%s: %zu resource(s) listed in the manifest are missing from the "
                     "archive, e.g. %s",
                     E->name, missing, example);
 }
@@ -742,7 +751,8 @@ static int read_nav_doc(epub_t *E, const char *path)
     VEC_FREE(stack);
     for (size_t i = 0; i < E->landmarks.len && rc >= 0; i++) {
         char *save = NULL, *types = E->landmarks.items[i].text;
-        for (char *tok = strtok_r(types, " ", &save); tok && rc >= 0; tok = strtok_r(NULL, " ", &save))
+        for (char *tok = strtok_r(types, " ", &save); tok && rc >= 0;
+             tok = strtok_r(NULL, " ", &save))
             rc = add_sem(E, E->landmarks.items[i].target, tok);
     }
     free(dir);
@@ -993,11 +1003,13 @@ static int pages_from(epub_t *E, const targets_t *list, const char *what, folio_
         }
     }
     if (lost)
-        folio__warn(E->ctx, "%s: %zu %s target(s) point outside the spine's text and were "
+        folio__warn(E->ctx,
+                    "%s: %zu %s target(s) point outside the spine's text and were "
                     "dropped, e.g. %s",
                     E->name, lost, what, lost_example);
     if (fell)
-        folio__warn(E->ctx, "%s: %zu %s target(s) name an id that does not exist and were placed "
+        folio__warn(E->ctx,
+                    "%s: %zu %s target(s) name an id that does not exist and were placed "
                     "at the start of their document, e.g. %s",
                     E->name, fell, what, fell_example);
 fail:
@@ -1120,8 +1132,7 @@ static int open_zip(epub_t *E)
         return rc;
     }
     zip_int64_t n = zip_get_num_entries(E->za, 0);
-    if (n <= 0)
-        return folio__error(E->ctx, FOLIO_EFORMAT, "%s: the zip archive is empty", E->name);
+    if (n <= 0) return folio__error(E->ctx, FOLIO_EFORMAT, "%s: the zip archive is empty", E->name);
     if (n > MAX_ENTRIES)
         return folio__error(E->ctx, FOLIO_ELIMIT, "%s: the archive has %lld entries (limit %d)",
                             E->name, (long long)n, MAX_ENTRIES);
@@ -1163,8 +1174,7 @@ int folio__epub_read(folio_t *ctx, const char *path, const folio_book_options_t 
     TRY(read_page_map(&E));
     TRY(read_spine(&E));
     TRY(folio__tb_finish(&E.tb));
-    if (!book->text_chars)
-        FAIL(ctx, FOLIO_EEMPTY, "%s: the book contains no text", path);
+    if (!book->text_chars) FAIL(ctx, FOLIO_EEMPTY, "%s: the book contains no text", path);
     book->format = E.version >= 3 ? FOLIO_BOOK_EPUB3 : FOLIO_BOOK_EPUB2;
     TRY(folio__book_index_text(ctx, book));
     TRY(set_pages(&E));

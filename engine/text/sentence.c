@@ -9,11 +9,12 @@
 
 /* Words that end with a period without ending a sentence (compared case-insensitively). */
 static const char *const abbreviations[] = {
-    "mr", "mrs", "ms", "messrs", "mme", "mlle", "dr", "prof", "st", "mt", "ft", "jr", "sr",
-    "rev", "hon", "gen", "col", "capt", "lt", "sgt", "cpl", "maj", "adm", "gov", "pres", "sen",
-    "rep", "no", "nos", "vol", "vols", "ch", "chap", "fig", "figs", "pp", "vs", "e.g", "i.e",
-    "cf", "viz", "approx", "dept", "esq", "bros", "inc", "ltd", "co", "corp", "jan", "feb",
-    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", NULL};
+    "mr",   "mrs",  "ms",   "messrs", "mme",  "mlle", "dr",   "prof", "st",     "mt",   "ft",
+    "jr",   "sr",   "rev",  "hon",    "gen",  "col",  "capt", "lt",   "sgt",    "cpl",  "maj",
+    "adm",  "gov",  "pres", "sen",    "rep",  "no",   "nos",  "vol",  "vols",   "ch",   "chap",
+    "fig",  "figs", "pp",   "vs",     "e.g",  "i.e",  "cf",   "viz",  "approx", "dept", "esq",
+    "bros", "inc",  "ltd",  "co",     "corp", "jan",  "feb",  "mar",  "apr",    "jun",  "jul",
+    "aug",  "sep",  "sept", "oct",    "nov",  "dec",  NULL};
 
 static bool ends_with_abbreviation(const char *s, size_t n)
 {

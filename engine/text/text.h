@@ -10,10 +10,11 @@ struct folio_book {
     folio_book_format_t format;
     char *meta[4];
 
-    char *text;         /* NUL-terminated NFC UTF-8 */
-    size_t text_bytes;  /* length in bytes */
-    size_t text_chars;  /* length in code points */
-    size_t *cp_index;   /* byte offset of code point k * CP_STRIDE, for k = 0 .. text_chars / CP_STRIDE */
+    char *text;        /* NUL-terminated NFC UTF-8 */
+    size_t text_bytes; /* length in bytes */
+    size_t text_chars; /* length in code points */
+    size_t *
+        cp_index; /* byte offset of code point k * CP_STRIDE, for k = 0 .. text_chars / CP_STRIDE */
 
     VEC(folio_block_t) blocks;
     folio_page_source_t page_source;
@@ -89,9 +90,9 @@ typedef struct {
 
 /* After the text is built: set @book's pages from @marks (or synthetic pages when @n_marks is 0),
  * sort them, warn on duplicate or non-monotone labels. Takes ownership of the labels. */
-int folio__book_set_pages(folio_t *ctx, const char *name, folio_book_t *book,
-                          const folio_tb_t *tb, folio_page_mark_t *marks, size_t n_marks,
-                          folio_page_source_t source, size_t synthetic_chars);
+int folio__book_set_pages(folio_t *ctx, const char *name, folio_book_t *book, const folio_tb_t *tb,
+                          folio_page_mark_t *marks, size_t n_marks, folio_page_source_t source,
+                          size_t synthetic_chars);
 /* Chapters from heading blocks, used when a book has no table of contents. */
 int folio__book_chapters_from_headings(folio_book_t *book);
 /* Build the code point index and the sentences. */

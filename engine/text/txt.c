@@ -18,7 +18,7 @@ typedef enum { REGION_FRONT, REGION_BODY, REGION_BACK } region_t;
 typedef struct {
     size_t start, len; /* bytes in the normalised buffer, without the newline */
     size_t page;
-    bool dropped;      /* a page number or running head */
+    bool dropped; /* a page number or running head */
     region_t region;
 } line_t;
 
@@ -51,8 +51,10 @@ static int read_file(txt_t *T)
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         if (s.len + n > cap)
-            FAIL(T->ctx, FOLIO_ELIMIT, "%s: the file is larger than the text limit of %zu "
-                 "characters", T->name, T->opts->max_text_chars);
+            FAIL(T->ctx, FOLIO_ELIMIT,
+                 "%s: the file is larger than the text limit of %zu "
+                 "characters",
+                 T->name, T->opts->max_text_chars);
         if (folio__str_append(&s, chunk, n) < 0) FAIL(T->ctx, FOLIO_ENOMEM, "out of memory");
     }
     if (ferror(f)) FAIL(T->ctx, FOLIO_EIO, "%s: read error: %s", T->name, strerror(errno));
@@ -302,8 +304,8 @@ static int drop_furniture(txt_t *T)
         free(key);
     }
     if (dropped_numbers || dropped_heads)
-        folio__info(T->ctx, "%s: left out %zu page-number line(s) and %zu running head(s)",
-                    T->name, dropped_numbers, dropped_heads);
+        folio__info(T->ctx, "%s: left out %zu page-number line(s) and %zu running head(s)", T->name,
+                    dropped_numbers, dropped_heads);
 fail:
     free(edges);
     folio__map_free(&counts);
@@ -448,9 +450,9 @@ static bool word_is(const char *s, size_t n, const char *word, size_t *after)
 static int heading_level(const char *s, size_t n)
 {
     if (n == 0 || n > 80) return 0;
-    static const char *const numbered[] = {"chapter", "book", "part", "volume", "section", "act",
-                                           "scene", "canto", "stave", "letter", NULL};
-    static const char *const single[] = {"prologue", "epilogue", "preface", "introduction",
+    static const char *const numbered[] = {"chapter", "book",  "part",  "volume", "section", "act",
+                                           "scene",   "canto", "stave", "letter", NULL};
+    static const char *const single[] = {"prologue", "epilogue",  "preface",    "introduction",
                                          "foreword", "afterword", "conclusion", NULL};
     size_t after;
     for (const char *const *w = numbered; *w; w++) {
@@ -502,9 +504,9 @@ static int emit_paragraph(txt_t *T, const para_t *p, const folio_tb_style_t *st,
 {
     int rc = FOLIO_OK;
     folio_str_t text = {0};
-    VEC(size_t) cuts = {0};  /* byte positions in text where a page starts */
+    VEC(size_t) cuts = {0}; /* byte positions in text where a page starts */
     VEC(size_t) cut_pages = {0};
-    bool glue = false;       /* the previous line ended in a joined hyphen */
+    bool glue = false; /* the previous line ended in a joined hyphen */
     for (size_t i = p->first; i <= p->last; i++) {
         const line_t *l = &T->lines.items[i];
         if (l->dropped) continue;

@@ -132,9 +132,9 @@ char *folio__node_text(xmlNodePtr node)
 static bool skipped_element(const char *name)
 {
     static const char *const names[] = {
-        "head", "title", "script", "style", "template", "rt", "rp", "img", "svg", "math",
-        "audio", "video", "object", "embed", "iframe", "canvas", "noscript", "input",
-        "button", "select", "textarea", "map", NULL};
+        "head",     "title", "script", "style",  "template", "rt",    "rp",     "img",
+        "svg",      "math",  "audio",  "video",  "object",   "embed", "iframe", "canvas",
+        "noscript", "input", "button", "select", "textarea", "map",   NULL};
     for (const char *const *n = names; *n; n++)
         if (strcasecmp(name, *n) == 0) return true;
     return false;
@@ -144,11 +144,12 @@ static bool skipped_element(const char *name)
 static bool block_element(const char *name)
 {
     static const char *const names[] = {
-        "address", "article", "aside", "blockquote", "body", "caption", "center", "dd",
-        "details", "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer",
-        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "li", "main",
-        "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th",
-        "thead", "tr", "ul", "legend", "html", NULL};
+        "address", "article", "aside",   "blockquote", "body",  "caption",  "center",     "dd",
+        "details", "dialog",  "div",     "dl",         "dt",    "fieldset", "figcaption", "figure",
+        "footer",  "form",    "h1",      "h2",         "h3",    "h4",       "h5",         "h6",
+        "header",  "hgroup",  "hr",      "li",         "main",  "nav",      "ol",         "p",
+        "pre",     "section", "summary", "table",      "tbody", "td",       "tfoot",      "th",
+        "thead",   "tr",      "ul",      "legend",     "html",  NULL};
     for (const char *const *n = names; *n; n++)
         if (strcasecmp(name, *n) == 0) return true;
     return false;
@@ -294,8 +295,7 @@ static bool attr_is(xmlNodePtr node, const char *name, const char *value)
     return r;
 }
 
-static int element(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_t st, bool pre,
-                   int depth)
+static int element(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_t st, bool pre, int depth)
 {
     int rc;
     const char *name = (const char *)node->name;
@@ -349,11 +349,14 @@ static int walk_children(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_
         case XML_TEXT_NODE:
         case XML_CDATA_SECTION_NODE:
             if (c->content)
-                rc = folio__tb_text(w->tb, (const char *)c->content, strlen((const char *)c->content),
-                                    &st, pre);
+                rc = folio__tb_text(w->tb, (const char *)c->content,
+                                    strlen((const char *)c->content), &st, pre);
             break;
-        case XML_ELEMENT_NODE: rc = element(w, c, st, pre, depth + 1); break;
-        default: break; /* comments, processing instructions, unexpanded entities */
+        case XML_ELEMENT_NODE:
+            rc = element(w, c, st, pre, depth + 1);
+            break;
+        default:
+            break; /* comments, processing instructions, unexpanded entities */
         }
     }
     return rc;

@@ -17,7 +17,7 @@ typedef enum {
     SEM_STYLE,    /* gives a block kind and read flag */
     SEM_BODY,     /* bodymatter, chapter: back to ordinary, read text */
     SEM_PAGEBREAK,
-    SEM_NOTEREF,  /* inline reference to a note: not read */
+    SEM_NOTEREF, /* inline reference to a note: not read */
 } folio_sem_t;
 
 /* Classify one semantic token ("footnote", "doc-footnote", "copyright-page", "title-page").
@@ -33,12 +33,12 @@ char *folio__node_text(xmlNodePtr node);
 
 typedef struct {
     folio_tb_t *tb;
-    folio_map_t *anchors;    /* "path#id" -> mark index */
-    const char *doc_path;    /* the document's path in the archive */
-    folio_tb_style_t base;   /* style of the document's text before any element says otherwise */
-    bool force_unread;       /* linear="no" items: nothing in them counts as read */
+    folio_map_t *anchors;  /* "path#id" -> mark index */
+    const char *doc_path;  /* the document's path in the archive */
+    folio_tb_style_t base; /* style of the document's text before any element says otherwise */
+    bool force_unread;     /* linear="no" items: nothing in them counts as read */
     folio_page_marks_t *markers; /* page-break markers found, in document order */
-    size_t skipped_inline;   /* statistics: inline elements left out of the text */
+    size_t skipped_inline;       /* statistics: inline elements left out of the text */
     bool deep_warned;
 } folio_xhtml_walk_t;
 

@@ -112,9 +112,10 @@ const char *fx_epub(const char *name, const fx_epub_t *b)
         ml += (size_t)snprintf(manifest + ml, sizeof(manifest) - ml,
                                "<item id=\"ncx\" href=\"toc.ncx\" "
                                "media-type=\"application/x-dtbncx+xml\"/>");
-        char *doc = fmt("<?xml version=\"1.0\"?>\n<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" "
-                        "version=\"2005-1\">%s</ncx>",
-                        b->ncx);
+        char *doc =
+            fmt("<?xml version=\"1.0\"?>\n<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" "
+                "version=\"2005-1\">%s</ncx>",
+                b->ncx);
         add(z, "OEBPS/toc.ncx", doc, false);
         free(doc);
     }
@@ -150,22 +151,23 @@ const char *fx_epub(const char *name, const fx_epub_t *b)
             ml += (size_t)snprintf(manifest + ml, sizeof(manifest) - ml,
                                    "<item id=\"missing%d\" href=\"%s\" media-type=\"image/png\"/>",
                                    m, b->missing[m]);
-    char *opf = b->opf_override
-                    ? strdup(b->opf_override)
-                    : fmt("<?xml version=\"1.0\"?>\n<package xmlns=\"http://www.idpf.org/2007/opf\" "
-                          "version=\"%d.0\" unique-identifier=\"uid\"><metadata "
-                          "xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:identifier "
-                          "id=\"uid\">urn:test:%s</dc:identifier><dc:title>Test "
-                          "Book</dc:title><dc:creator>Ann Author</dc:creator><dc:creator>Bo "
-                          "Writer</dc:creator><dc:language>en</dc:language>%s</metadata>"
-                          "<manifest>%s</manifest><spine%s%s>%s</spine>%s%s%s</package>",
-                          version, name, b->metadata ? b->metadata : "", manifest,
-                          b->ncx ? " toc=\"ncx\"" : "", b->page_map ? " page-map=\"map\"" : "",
-                          spine, b->guide ? "<guide>" : "", b->guide ? b->guide : "",
-                          b->guide ? "</guide>" : "");
+    char *opf =
+        b->opf_override
+            ? strdup(b->opf_override)
+            : fmt("<?xml version=\"1.0\"?>\n<package xmlns=\"http://www.idpf.org/2007/opf\" "
+                  "version=\"%d.0\" unique-identifier=\"uid\"><metadata "
+                  "xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:identifier "
+                  "id=\"uid\">urn:test:%s</dc:identifier><dc:title>Test "
+                  "Book</dc:title><dc:creator>Ann Author</dc:creator><dc:creator>Bo "
+                  "Writer</dc:creator><dc:language>en</dc:language>%s</metadata>"
+                  "<manifest>%s</manifest><spine%s%s>%s</spine>%s%s%s</package>",
+                  version, name, b->metadata ? b->metadata : "", manifest,
+                  b->ncx ? " toc=\"ncx\"" : "", b->page_map ? " page-map=\"map\"" : "", spine,
+                  b->guide ? "<guide>" : "", b->guide ? b->guide : "", b->guide ? "</guide>" : "");
     add(z, "OEBPS/content.opf", opf, false);
     free(opf);
-    for (int i = 0; i < FX_MAX && b->extra[i][0]; i++) add(z, b->extra[i][0], b->extra[i][1], false);
+    for (int i = 0; i < FX_MAX && b->extra[i][0]; i++)
+        add(z, b->extra[i][0], b->extra[i][1], false);
     if (zip_close(z) < 0) abort();
     return p;
 }

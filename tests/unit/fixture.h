@@ -10,20 +10,20 @@
 
 /* A synthetic EPUB. Chapters are XHTML body content, wrapped into documents ch1.xhtml, ... */
 typedef struct {
-    int version;                 /* 2 or 3 (default 3) */
+    int version; /* 2 or 3 (default 3) */
     const char *chapters[FX_MAX];
-    const char *linear[FX_MAX];  /* "no" for linear="no" */
-    bool raw[FX_MAX];            /* chapter is a whole document, not wrapped */
-    const char *nav;             /* EPUB 3: body of nav.xhtml (manifest item with properties="nav") */
-    bool nav_in_spine;           /* nav.xhtml also in the spine, first */
-    const char *ncx;             /* inner XML of the NCX <ncx> element */
-    const char *page_map;        /* inner XML of <page-map>, referenced by spine@page-map */
-    const char *guide;           /* inner XML of the OPF <guide> */
-    const char *metadata;        /* extra OPF metadata */
+    const char *linear[FX_MAX]; /* "no" for linear="no" */
+    bool raw[FX_MAX];           /* chapter is a whole document, not wrapped */
+    const char *nav;      /* EPUB 3: body of nav.xhtml (manifest item with properties="nav") */
+    bool nav_in_spine;    /* nav.xhtml also in the spine, first */
+    const char *ncx;      /* inner XML of the NCX <ncx> element */
+    const char *page_map; /* inner XML of <page-map>, referenced by spine@page-map */
+    const char *guide;    /* inner XML of the OPF <guide> */
+    const char *metadata; /* extra OPF metadata */
     const char *extra[FX_MAX][2]; /* more files: name, content */
-    const char *missing[FX_MAX]; /* manifest hrefs (in OEBPS/) not written to the zip */
+    const char *missing[FX_MAX];  /* manifest hrefs (in OEBPS/) not written to the zip */
     bool no_mimetype, no_container;
-    const char *opf_override;    /* a whole OPF instead of the generated one */
+    const char *opf_override; /* a whole OPF instead of the generated one */
 } fx_epub_t;
 
 /* Build @b into a fresh file named @name inside the test folder; returns its path (static buffer

@@ -100,11 +100,21 @@ static void book_open_rejects_invalid_arguments(void **state)
     for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
         folio_book_options_init(&o);
         switch (f) {
-        case 0: o.format = (folio_format_t)7; break;
-        case 1: o.max_text_chars = 0; break;
-        case 2: o.max_archive_bytes = 0; break;
-        case 3: o.max_ratio = 1; break;
-        case 4: o.synthetic_page_chars = 0; break;
+        case 0:
+            o.format = (folio_format_t)7;
+            break;
+        case 1:
+            o.max_text_chars = 0;
+            break;
+        case 2:
+            o.max_archive_bytes = 0;
+            break;
+        case 3:
+            o.max_ratio = 1;
+            break;
+        case 4:
+            o.synthetic_page_chars = 0;
+            break;
         }
         err = 0;
         assert_null(folio_book_open(ctx, path, &o, &err));

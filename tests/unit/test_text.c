@@ -65,15 +65,15 @@ static void extraction_collapses_space_and_skips_unread_inline(void **state)
 {
     (void)state;
     folio_t *ctx = fx_context();
-    fx_epub_t e = {.chapters = {
-                       "<h1>  Chapter\n One </h1>\n"
-                       "<p>A  line\tof\n text<br/>after   break.</p>"
-                       "<p>Soft\xc2\xadhy\xc2\xadphen and cafe\xcc\x81 and "
-                       "<span hidden=\"\">hidden</span><span aria-hidden=\"true\">aria</span>"
-                       "<img alt=\"picture\" src=\"x.png\"/>note<a epub:type=\"noteref\" "
-                       "href=\"#n1\">1</a> sup<sup>2</sup> <ruby>kanji<rt>reading</rt></ruby>"
-                       " page<span epub:type=\"pagebreak\" id=\"p7\" title=\"7\">7</span>break "
-                       "21<sup>st</sup> end.</p>"}};
+    fx_epub_t e = {
+        .chapters = {"<h1>  Chapter\n One </h1>\n"
+                     "<p>A  line\tof\n text<br/>after   break.</p>"
+                     "<p>Soft\xc2\xadhy\xc2\xadphen and cafe\xcc\x81 and "
+                     "<span hidden=\"\">hidden</span><span aria-hidden=\"true\">aria</span>"
+                     "<img alt=\"picture\" src=\"x.png\"/>note<a epub:type=\"noteref\" "
+                     "href=\"#n1\">1</a> sup<sup>2</sup> <ruby>kanji<rt>reading</rt></ruby>"
+                     " page<span epub:type=\"pagebreak\" id=\"p7\" title=\"7\">7</span>break "
+                     "21<sup>st</sup> end.</p>"}};
     folio_book_t *b = open_ok(ctx, fx_epub("extract.epub", &e));
     assert_string_equal(text(b), "Chapter One\n\nA line of text\nafter break.\n\n"
                                  "Softhyphen and caf\xc3\xa9 and note sup kanji pagebreak "
@@ -92,7 +92,8 @@ static void html_fallback_reads_named_entities(void **state)
     folio_t *ctx = fx_context();
     fx_epub_t e = {.chapters = {"<p>One&nbsp;two &amp; three&mdash;four</p>"}};
     folio_book_t *b = open_ok(ctx, fx_epub("nbsp.epub", &e));
-    assert_string_equal(text(b), "One\xc2\xa0two & three\xe2\x80\x94" "four");
+    assert_string_equal(text(b), "One\xc2\xa0two & three\xe2\x80\x94"
+                                 "four");
     assert_true(fx_logged("not well-formed XML"));
     assert_true(fx_logged("HTML parser"));
     folio_book_free(b);
@@ -119,16 +120,12 @@ static void blocks_have_kinds_and_read_flags(void **state)
         folio_block_kind_t kind;
         int read;
         const char *text;
-    } want[] = {{FOLIO_BLOCK_TOC, 0, "Contents"},
-                {FOLIO_BLOCK_TOC, 0, "Go"},
-                {FOLIO_BLOCK_FRONTMATTER, 0, "Big Title"},
-                {FOLIO_BLOCK_HEADING, 1, "Heading"},
-                {FOLIO_BLOCK_PARAGRAPH, 1, "Body text."},
-                {FOLIO_BLOCK_FOOTNOTE, 0, "A footnote."},
-                {FOLIO_BLOCK_ASIDE, 0, "Side note."},
-                {FOLIO_BLOCK_ENDNOTE, 0, "End note."},
-                {FOLIO_BLOCK_BACKMATTER, 0, "Colophon."},
-                {FOLIO_BLOCK_PARAGRAPH, 0, "Appendix text."}};
+    } want[] = {
+        {FOLIO_BLOCK_TOC, 0, "Contents"},          {FOLIO_BLOCK_TOC, 0, "Go"},
+        {FOLIO_BLOCK_FRONTMATTER, 0, "Big Title"}, {FOLIO_BLOCK_HEADING, 1, "Heading"},
+        {FOLIO_BLOCK_PARAGRAPH, 1, "Body text."},  {FOLIO_BLOCK_FOOTNOTE, 0, "A footnote."},
+        {FOLIO_BLOCK_ASIDE, 0, "Side note."},      {FOLIO_BLOCK_ENDNOTE, 0, "End note."},
+        {FOLIO_BLOCK_BACKMATTER, 0, "Colophon."},  {FOLIO_BLOCK_PARAGRAPH, 0, "Appendix text."}};
     assert_int_equal(folio_book_n_blocks(b), sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const folio_block_t *bl = folio_book_block(b, i);
@@ -151,12 +148,12 @@ static void landmarks_mark_documents_before_bodymatter_as_front_matter(void **st
 {
     (void)state;
     folio_t *ctx = fx_context();
-    fx_epub_t e = {.nav = "<nav epub:type=\"landmarks\"><ol>"
-                          "<li><a epub:type=\"copyright-page\" href=\"ch2.xhtml\">C</a></li>"
-                          "<li><a epub:type=\"bodymatter\" href=\"ch3.xhtml#start\">B</a></li>"
-                          "</ol></nav>",
-                   .chapters = {"<p>Half title.</p>", "<p>Copyright 2026.</p>",
-                                "<p id=\"start\">Story.</p>"}};
+    fx_epub_t e = {
+        .nav = "<nav epub:type=\"landmarks\"><ol>"
+               "<li><a epub:type=\"copyright-page\" href=\"ch2.xhtml\">C</a></li>"
+               "<li><a epub:type=\"bodymatter\" href=\"ch3.xhtml#start\">B</a></li>"
+               "</ol></nav>",
+        .chapters = {"<p>Half title.</p>", "<p>Copyright 2026.</p>", "<p id=\"start\">Story.</p>"}};
     folio_book_t *b = open_ok(ctx, fx_epub("landmarks.epub", &e));
     assert_int_equal(folio_book_n_blocks(b), 3);
     assert_int_equal(folio_book_block(b, 0)->kind, FOLIO_BLOCK_FRONTMATTER);
@@ -245,7 +242,9 @@ static void page_sources_follow_precedence(void **state)
     (void)state;
     folio_t *ctx = fx_context();
     /* NCX pageList beats page-map and markers. */
-    fx_epub_t e = {.version = 2, .ncx = ncx_pages, .page_map = page_map_pages,
+    fx_epub_t e = {.version = 2,
+                   .ncx = ncx_pages,
+                   .page_map = page_map_pages,
                    .chapters = {paged_chapters[0], paged_chapters[1]}};
     folio_book_t *b = open_ok(ctx, fx_epub("ncx.epub", &e));
     assert_int_equal(folio_book_format(b), FOLIO_BOOK_EPUB2);
@@ -261,7 +260,8 @@ static void page_sources_follow_precedence(void **state)
     folio_book_free(b);
 
     /* page-map beats markers. */
-    fx_epub_t m = {.version = 2, .page_map = page_map_pages,
+    fx_epub_t m = {.version = 2,
+                   .page_map = page_map_pages,
                    .chapters = {paged_chapters[0], paged_chapters[1]}};
     b = open_ok(ctx, fx_epub("pagemap.epub", &m));
     assert_int_equal(folio_book_page_source(b), FOLIO_PAGES_PAGE_MAP);
@@ -337,7 +337,8 @@ static void epub_without_pages_gets_synthetic_pages(void **state)
     char *para = malloc(20000);
     size_t n = 0;
     n += (size_t)sprintf(para + n, "<p>");
-    for (int i = 0; i < 1500; i++) n += (size_t)sprintf(para + n, "%s%s", i ? " " : "", words[i % 7]);
+    for (int i = 0; i < 1500; i++)
+        n += (size_t)sprintf(para + n, "%s%s", i ? " " : "", words[i % 7]);
     sprintf(para + n, "</p><p>Short tail.</p>");
     fx_epub_t e = {.chapters = {para, "<p>Second document.</p>", "<p>Unread.</p>"},
                    .linear = {NULL, NULL, "no"}};
@@ -356,7 +357,8 @@ static void epub_without_pages_gets_synthetic_pages(void **state)
         snprintf(label, sizeof(label), "%zu", i + 1);
         assert_string_equal(p->label, label);
         /* Every page starts a word (text is ASCII here, so char = byte). */
-        assert_true(p->start_char == 0 || t[p->start_char - 1] == ' ' || t[p->start_char - 1] == '\n');
+        assert_true(p->start_char == 0 || t[p->start_char - 1] == ' ' ||
+                    t[p->start_char - 1] == '\n');
         assert_true(t[p->start_char] != ' ' && t[p->start_char] != '\n');
         if (i + 1 < np && folio_book_page(b, i + 1)->start_char < second) {
             size_t len = folio_book_page(b, i + 1)->start_char - p->start_char;
@@ -397,7 +399,8 @@ static void text_pages_split_at_form_feeds(void **state)
 {
     (void)state;
     folio_t *ctx = fx_context();
-    const char data[] = "\xef\xbb\xbf" "First line of a para-\r\ngraph that wraps.\r\n\r\n"
+    const char data[] = "\xef\xbb\xbf"
+                        "First line of a para-\r\ngraph that wraps.\r\n\r\n"
                         "Second paragraph on page one.\fThird para\ngraph, page two,\n"
                         "and a well-\nknown word (well-known).\n\n\fPage three only.\n\f";
     const char *path = fx_file("paged.txt", data, sizeof(data) - 1);
@@ -598,7 +601,8 @@ static void missing_resources_warn_and_empty_books_fail(void **state)
                    .missing = {"ch2.xhtml", "images/cover.png"}};
     folio_book_t *b = open_ok(ctx, fx_epub("missing.epub", &e));
     assert_string_equal(text(b), "Kept.");
-    assert_true(fx_logged("1 spine item(s) missing from the archive were skipped: OEBPS/ch2.xhtml"));
+    assert_true(
+        fx_logged("1 spine item(s) missing from the archive were skipped: OEBPS/ch2.xhtml"));
     assert_true(fx_logged("missing from the archive, e.g. OEBPS/images/cover.png"));
     folio_book_free(b);
 

@@ -10,10 +10,14 @@ typedef enum { OUT_SUMMARY, OUT_JSON, OUT_TEXT } output_t;
 static const char *format_name(folio_book_format_t f)
 {
     switch (f) {
-    case FOLIO_BOOK_EPUB2: return "EPUB 2";
-    case FOLIO_BOOK_EPUB3: return "EPUB 3";
-    case FOLIO_BOOK_TXT: return "plain text";
-    default: return "unknown";
+    case FOLIO_BOOK_EPUB2:
+        return "EPUB 2";
+    case FOLIO_BOOK_EPUB3:
+        return "EPUB 3";
+    case FOLIO_BOOK_TXT:
+        return "plain text";
+    default:
+        return "unknown";
     }
 }
 
@@ -28,23 +32,24 @@ static int print_json(const folio_book_t *book)
     json_object_set_new(root, "identifier",
                         json_string(folio_book_meta(book, FOLIO_META_IDENTIFIER)));
     json_object_set_new(root, "format", json_string(format_name(folio_book_format(book))));
-    json_object_set_new(root, "text_length", json_integer((json_int_t)folio_book_text_length(book)));
+    json_object_set_new(root, "text_length",
+                        json_integer((json_int_t)folio_book_text_length(book)));
     json_object_set_new(root, "page_source",
                         json_string(folio_page_source_name(folio_book_page_source(book))));
     for (size_t i = 0; i < folio_book_n_pages(book); i++) {
         const folio_page_t *p = folio_book_page(book, i);
-        json_t *o = json_pack("{s:I,s:s,s:I}", "ordinal", (json_int_t)p->ordinal, "label",
-                              p->label, "start_char", (json_int_t)p->start_char);
+        json_t *o = json_pack("{s:I,s:s,s:I}", "ordinal", (json_int_t)p->ordinal, "label", p->label,
+                              "start_char", (json_int_t)p->start_char);
         if (!o || json_array_append_new(pages, o) < 0) goto oom;
     }
     json_object_set_new(root, "pages", pages);
     pages = NULL;
     for (size_t i = 0; i < folio_book_n_blocks(book); i++) {
         const folio_block_t *b = folio_book_block(book, i);
-        json_t *o = json_pack("{s:s,s:b,s:i,s:I,s:I,s:I}", "kind", folio_block_kind_name(b->kind),
-                              "read", b->read, "level", b->level, "section", (json_int_t)b->section,
-                              "start_char", (json_int_t)b->start_char, "end_char",
-                              (json_int_t)b->end_char);
+        json_t *o =
+            json_pack("{s:s,s:b,s:i,s:I,s:I,s:I}", "kind", folio_block_kind_name(b->kind), "read",
+                      b->read, "level", b->level, "section", (json_int_t)b->section, "start_char",
+                      (json_int_t)b->start_char, "end_char", (json_int_t)b->end_char);
         if (!o || json_array_append_new(blocks, o) < 0) goto oom;
     }
     json_object_set_new(root, "blocks", blocks);
@@ -112,8 +117,8 @@ static void print_summary(const folio_book_t *book, const char *path)
     for (size_t i = 0; i < nc; i++) {
         const folio_chapter_t *c = folio_book_chapter(book, i);
         long page = folio_book_page_at(book, c->start_char);
-        printf("  %*s%-*.*s  char %-8zu page %s\n", 2 * (c->level - 1), "",
-               50 - 2 * (c->level - 1), 50 - 2 * (c->level - 1), c->title, c->start_char,
+        printf("  %*s%-*.*s  char %-8zu page %s\n", 2 * (c->level - 1), "", 50 - 2 * (c->level - 1),
+               50 - 2 * (c->level - 1), c->title, c->start_char,
                page >= 0 ? folio_book_page(book, (size_t)page)->label : "-");
     }
 }
@@ -127,16 +132,24 @@ int cmd_book(int argc, char **argv)
     folio_book_options_init(&opts);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--json") == 0) out = OUT_JSON;
-        else if (strcmp(a, "--text") == 0) out = OUT_TEXT;
-        else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) log.verbosity = -1;
-        else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) log.verbosity++;
+        if (strcmp(a, "--json") == 0)
+            out = OUT_JSON;
+        else if (strcmp(a, "--text") == 0)
+            out = OUT_TEXT;
+        else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+            log.verbosity = -1;
+        else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
+            log.verbosity++;
         else if (strcmp(a, "--format") == 0) {
             const char *f = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(f, "auto") == 0) opts.format = FOLIO_FORMAT_AUTO;
-            else if (strcmp(f, "epub") == 0) opts.format = FOLIO_FORMAT_EPUB;
-            else if (strcmp(f, "txt") == 0 || strcmp(f, "text") == 0) opts.format = FOLIO_FORMAT_TXT;
-            else return cli_usage_error("book", "--format takes auto, epub or txt, not '%s'", f);
+            if (strcmp(f, "auto") == 0)
+                opts.format = FOLIO_FORMAT_AUTO;
+            else if (strcmp(f, "epub") == 0)
+                opts.format = FOLIO_FORMAT_EPUB;
+            else if (strcmp(f, "txt") == 0 || strcmp(f, "text") == 0)
+                opts.format = FOLIO_FORMAT_TXT;
+            else
+                return cli_usage_error("book", "--format takes auto, epub or txt, not '%s'", f);
         } else if (strcmp(a, "--first-page-label") == 0) {
             if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &opts.first_page_label))
                 return cli_usage_error("book", "--first-page-label takes a whole number");

@@ -10,10 +10,14 @@
 static const char *level_name(folio_log_level_t level)
 {
     switch (level) {
-    case FOLIO_LOG_ERROR: return "error";
-    case FOLIO_LOG_WARN: return "warning";
-    case FOLIO_LOG_INFO: return "info";
-    default: return "debug";
+    case FOLIO_LOG_ERROR:
+        return "error";
+    case FOLIO_LOG_WARN:
+        return "warning";
+    case FOLIO_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 
