@@ -5,7 +5,8 @@
  *   1. Conventions: error codes, ownership, threads, offsets.
  *   2. The context (folio_t): log and progress callbacks, the last error message.
  *   3. Books (folio_book_t): an EPUB or plain-text book turned into one extracted text string with
- *      blocks, pages, chapters and sentences pointing into it.
+ *      blocks, pages, chapters and sentences pointing into it; its spoken form (the words a
+ *      narrator says) and their pronunciations (folio_lexicon_t).
  *
  * Conventions
  * -----------
@@ -355,6 +356,129 @@ size_t folio_book_n_sentences(const folio_book_t *book);
 
 /** folio_book_sentence - sentence @i in text order; borrowed; NULL if out of range. */
 const folio_sentence_t *folio_book_sentence(const folio_book_t *book, size_t i);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* 3b. Spoken form: the words a narrator says                                                     */
+/* ---------------------------------------------------------------------------------------------- */
+
+/**
+ * Every word of the text (a "source word": "Mr.", "1455", "$5", "don't", "well" and "known" of
+ * "well-known") has a primary spoken reading, a sequence of spoken tokens, and possibly
+ * alternative readings where narrators differ:
+ *
+ *   "1455"      fourteen fifty five | one thousand four hundred fifty five | ... and fifty five
+ *   "21st"      twenty first             "3.5"     three point five
+ *   "$5"        five dollars             "£20"     twenty pounds          "5%"  five percent
+ *   "Mr."       mister                   "St. Paul" saint paul | street    "&"   and
+ *   "No. 5"     number five              "CHAPTER XII" (in a heading) chapter twelve
+ *
+ * Tokens are lower-case (Unicode case folding), NFKC ("ﬁ" becomes "fi") and use the ASCII
+ * apostrophe ("don't"). They are computed for every block, read or not; the token's `read` flag
+ * copies its block's. Tokens of one source word all carry that word's span.
+ */
+
+/** A spoken token. */
+typedef struct {
+    const char *text;  /**< borrowed: the spoken word, e.g. "fourteen" */
+    size_t word;       /**< index of the source word it belongs to */
+    size_t start_char; /**< the source word's span in the text */
+    size_t end_char;
+    size_t block; /**< index of the block it is in */
+    int read;     /**< 1 if its block is usually read aloud */
+} folio_token_t;
+
+/** A source word: a span of the text and its readings. */
+typedef struct {
+    size_t start_char; /**< the word as written: [start_char, end_char) */
+    size_t end_char;
+    size_t first_token;    /**< its primary reading: tokens first_token .. first_token+n_tokens-1 */
+    size_t n_tokens;       /**< 0 for words nobody can say (symbols without a reading) */
+    size_t n_alternatives; /**< other readings, see folio_book_word_alternative() */
+    size_t block;
+    int read;
+} folio_word_t;
+
+/** folio_book_n_tokens - number of spoken tokens (0 if @book is NULL). */
+size_t folio_book_n_tokens(const folio_book_t *book);
+
+/** folio_book_token - spoken token @i in text order; borrowed; NULL if out of range. */
+const folio_token_t *folio_book_token(const folio_book_t *book, size_t i);
+
+/** folio_book_n_words - number of source words (0 if @book is NULL). */
+size_t folio_book_n_words(const folio_book_t *book);
+
+/** folio_book_word - source word @i in text order; borrowed; NULL if out of range. */
+const folio_word_t *folio_book_word(const folio_book_t *book, size_t i);
+
+/**
+ * folio_book_word_alternative - alternative reading @k of source word @word, as spoken tokens
+ * separated by single spaces ("one thousand four hundred fifty five").
+ * Returns: a string borrowed from @book (valid until folio_book_free), or NULL if out of range.
+ */
+const char *folio_book_word_alternative(const folio_book_t *book, size_t word, size_t k);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* 3c. Pronunciations                                                                             */
+/* ---------------------------------------------------------------------------------------------- */
+
+/**
+ * A folio_lexicon_t gives every distinct spoken token of a book (primary and alternative readings)
+ * its pronunciations, in the phone set of the CMU US English acoustic model (AA AE AH ... ZH, no
+ * stress marks): all entries of the pronouncing dictionary, else flite's letter-to-sound rules,
+ * applied to the word transliterated to ASCII. Immutable once built; safe to share across threads.
+ */
+typedef struct folio_lexicon folio_lexicon_t;
+
+/** Where a pronunciation came from. */
+typedef enum {
+    FOLIO_PRON_NONE = 0, /**< no pronunciation: nothing pronounceable in the word */
+    FOLIO_PRON_DICT = 1, /**< the pronouncing dictionary (also after ASCII transliteration) */
+    FOLIO_PRON_LTS = 2,  /**< flite's letter-to-sound rules */
+} folio_pron_source_t;
+
+/** folio_default_dict - the default pronouncing dictionary's path (static string). */
+const char *folio_default_dict(void);
+
+/**
+ * folio_lexicon_open - build the pronunciations of @book's tokens.
+ * @ctx: context for messages (may be NULL).
+ * @book: the book (borrowed during the call only).
+ * @dict_path: a pocketsphinx-format dictionary ("word PH ON ES" lines, "word(2)" for variants);
+ *   NULL means folio_default_dict().
+ * @err: receives FOLIO_OK or the error code (may be NULL).
+ * Returns: the lexicon (caller frees with folio_lexicon_free()), or NULL: FOLIO_EINVAL (NULL book),
+ *   FOLIO_EIO (the dictionary cannot be read), FOLIO_EFORMAT (not a dictionary), FOLIO_ENOMEM.
+ * Letter-to-sound uses flite's lexicon, initialised once per process.
+ */
+folio_lexicon_t *folio_lexicon_open(folio_t *ctx, const folio_book_t *book, const char *dict_path,
+                                    int *err);
+
+/** folio_lexicon_free - free a lexicon. NULL is a no-op. */
+void folio_lexicon_free(folio_lexicon_t *lex);
+
+/** folio_lexicon_n_words - number of distinct words (0 if @lex is NULL). */
+size_t folio_lexicon_n_words(const folio_lexicon_t *lex);
+
+/** folio_lexicon_word - distinct word @i (sorted by byte value); borrowed; NULL if out of range. */
+const char *folio_lexicon_word(const folio_lexicon_t *lex, size_t i);
+
+/** folio_lexicon_find - index of @word, or -1 if it is not in the lexicon or an argument is NULL.
+ */
+long folio_lexicon_find(const folio_lexicon_t *lex, const char *word);
+
+/** folio_lexicon_source - where word @i's pronunciations came from (FOLIO_PRON_NONE if out of
+ *  range). */
+folio_pron_source_t folio_lexicon_source(const folio_lexicon_t *lex, size_t i);
+
+/** folio_lexicon_n_prons - number of pronunciations of word @i (0 if none or out of range). */
+size_t folio_lexicon_n_prons(const folio_lexicon_t *lex, size_t i);
+
+/** folio_lexicon_pron - pronunciation @k of word @i as phones separated by spaces ("HH EY L");
+ *  borrowed from @lex; NULL if out of range. */
+const char *folio_lexicon_pron(const folio_lexicon_t *lex, size_t i, size_t k);
+
+/** folio_lexicon_n_lts - how many words needed letter-to-sound (0 if @lex is NULL). */
+size_t folio_lexicon_n_lts(const folio_lexicon_t *lex);
 
 #ifdef __cplusplus
 }

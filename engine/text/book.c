@@ -107,6 +107,7 @@ void folio_book_free(folio_book_t *book)
     for (size_t i = 0; i < book->chapters.len; i++) free((char *)book->chapters.items[i].title);
     VEC_FREE(book->chapters);
     VEC_FREE(book->sentences);
+    folio__spoken_free(&book->spoken);
     free(book);
 }
 
@@ -257,8 +258,52 @@ int folio__book_index_text(folio_t *ctx, folio_book_t *book)
         int rc = folio__sentences_split(book, &book->blocks.items[i]);
         if (rc < 0) return rc;
     }
-    (void)ctx;
-    return FOLIO_OK;
+    return folio__book_speak(ctx, book);
+}
+
+int folio__book_speak(folio_t *ctx, folio_book_t *book)
+{
+    folio_speaker_t *sp = folio__speaker_new();
+    if (!sp) return folio__error(ctx, FOLIO_ENOMEM, "cannot start ICU's word and number services");
+    int rc = FOLIO_OK;
+    for (size_t i = 0; i < book->blocks.len && rc >= 0; i++) {
+        const folio_block_t *b = &book->blocks.items[i];
+        size_t b0 = folio__book_byte_offset(book, b->start_char);
+        size_t b1 = folio__book_byte_offset(book, b->end_char);
+        rc = folio__spoken_block(sp, &book->spoken, book->text + b0, b1 - b0, b->start_char, i,
+                                 b->kind == FOLIO_BLOCK_HEADING || b->level > 0, b->read);
+    }
+    folio__speaker_free(sp);
+    folio__spoken_finish(&book->spoken);
+    return rc;
+}
+
+size_t folio_book_n_tokens(const folio_book_t *book)
+{
+    return book ? book->spoken.tokens.len : 0;
+}
+
+const folio_token_t *folio_book_token(const folio_book_t *book, size_t i)
+{
+    return book && i < book->spoken.tokens.len ? &book->spoken.tokens.items[i] : NULL;
+}
+
+size_t folio_book_n_words(const folio_book_t *book)
+{
+    return book ? book->spoken.words.len : 0;
+}
+
+const folio_word_t *folio_book_word(const folio_book_t *book, size_t i)
+{
+    return book && i < book->spoken.words.len ? &book->spoken.words.items[i] : NULL;
+}
+
+const char *folio_book_word_alternative(const folio_book_t *book, size_t word, size_t k)
+{
+    if (!book || word >= book->spoken.words.len ||
+        k >= book->spoken.words.items[word].n_alternatives)
+        return NULL;
+    return book->spoken.pool.data + book->spoken.alts.items[book->spoken.word_alt.items[word] + k];
 }
 
 int folio__label_number(const char *label, long *value)

@@ -6,6 +6,16 @@
 
 #include "../core/core.h"
 
+/* The spoken form of a text: tokens, source words and alternative readings (spoken.c). */
+typedef struct {
+    folio_str_t pool;          /* NUL-terminated token and alternative strings */
+    VEC(folio_token_t) tokens; /* .text holds a pool offset until folio__spoken_finish */
+    VEC(folio_word_t) words;
+    VEC(size_t) alts;     /* pool offsets of alternative readings */
+    VEC(size_t) word_alt; /* per word: index of its first alternative in alts */
+    bool finished;
+} folio_spoken_t;
+
 struct folio_book {
     folio_book_format_t format;
     char *meta[4];
@@ -21,6 +31,7 @@ struct folio_book {
     VEC(folio_page_t) pages;       /* labels owned (cast away const when freeing) */
     VEC(folio_chapter_t) chapters; /* titles owned */
     VEC(folio_sentence_t) sentences;
+    folio_spoken_t spoken;
 };
 
 #define FOLIO__CP_STRIDE 64
@@ -95,8 +106,10 @@ int folio__book_set_pages(folio_t *ctx, const char *name, folio_book_t *book, co
                           size_t synthetic_chars);
 /* Chapters from heading blocks, used when a book has no table of contents. */
 int folio__book_chapters_from_headings(folio_book_t *book);
-/* Build the code point index and the sentences. */
+/* Build the code point index, the sentences and the spoken form. */
 int folio__book_index_text(folio_t *ctx, folio_book_t *book);
+/* The spoken form of every block (called by folio__book_index_text). */
+int folio__book_speak(folio_t *ctx, folio_book_t *book);
 
 /* ---- readers ---- */
 
@@ -107,6 +120,26 @@ int folio__txt_read(folio_t *ctx, const char *path, const folio_book_options_t *
 
 /* Sentence ranges of block text (sentence.c). Appends to book->sentences. */
 int folio__sentences_split(folio_book_t *book, const folio_block_t *block);
+
+/* ---- spoken form (spoken.c; ICU only, so that lookups can normalise queries without the
+ * EPUB readers) ---- */
+
+/* ICU state for one tokenisation run (one thread). */
+typedef struct folio_speaker folio_speaker_t;
+folio_speaker_t *folio__speaker_new(void);
+void folio__speaker_free(folio_speaker_t *sp);
+
+/* Append the spoken form of @s[0..n) (NFC UTF-8, one block) to @out. @char_base is the code point
+ * offset of @s in the book's text; @heading enables readings of roman numerals in headings. */
+int folio__spoken_block(folio_speaker_t *sp, folio_spoken_t *out, const char *s, size_t n,
+                        size_t char_base, size_t block, bool heading, bool read);
+/* Turn pool offsets into pointers; nothing may be appended afterwards. */
+void folio__spoken_finish(folio_spoken_t *out);
+void folio__spoken_free(folio_spoken_t *out);
+
+/* @s transliterated to ASCII (ICU "Any-Latin; Latin-ASCII"), lower-case; caller frees. NULL on
+ * ENOMEM. */
+char *folio__text_to_ascii(const char *s);
 
 /* Parse a page label as an arabic (kind 1) or roman (kind 2) number; 0 if neither. */
 int folio__label_number(const char *label, long *value);

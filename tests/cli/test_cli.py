@@ -134,6 +134,81 @@ class DemoBook(unittest.TestCase):
         self.assertIn("Chapters:   3", out)
 
 
+class SpokenForm(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        r = folio("book", DEMO, "--tokens")
+        assert r.returncode == 0, r.stderr.decode()
+        cls.rows = [line.split("\t") for line in r.stdout.decode("utf-8").splitlines()]
+        cls.model = json.loads(folio("book", DEMO, "--json").stdout)
+        cls.text = folio("book", DEMO, "--text").stdout.decode("utf-8")
+
+    def page_at(self, char):
+        label = ""
+        for p in self.model["pages"]:
+            if p["start_char"] <= char:
+                label = p["label"]
+        return label
+
+    def block_at(self, char):
+        for b in self.model["blocks"]:
+            if b["start_char"] <= char < b["end_char"]:
+                return b
+        return None
+
+    def test_columns_agree_with_the_book_model(self):
+        self.assertGreater(len(self.rows), 1500)
+        for token, start, end, kind, page, read, alts in self.rows:
+            start, end = int(start), int(end)
+            self.assertTrue(token and token == token.lower(), token)
+            self.assertLess(start, end)
+            block = self.block_at(start)
+            self.assertIsNotNone(block)
+            self.assertLessEqual(end, block["end_char"])
+            self.assertEqual(kind, block["kind"])
+            self.assertEqual(read, "1" if block["read"] else "0")
+            self.assertEqual(page, self.page_at(start))
+
+    def test_plain_words_are_their_own_text(self):
+        # A token from an ASCII letters-only word reads as that word, lower-cased.
+        checked = 0
+        for token, start, end, kind, *_ in self.rows:
+            src = self.text[int(start):int(end)]
+            if kind in ("heading", "toc"):
+                continue  # "Chapter II" reads "chapter two"
+            if src.isascii() and src.isalpha() and src.lower() not in ("mr", "dr", "st", "no"):
+                if src.isupper() and len(src) > 1:
+                    continue  # acronyms may be spelled out
+                self.assertEqual(token, src.lower())
+                checked += 1
+        self.assertGreater(checked, 1500)
+
+    def test_numbers_are_read_with_alternatives(self):
+        def reading(source):
+            at = self.text.index(source)
+            toks = [r for r in self.rows if int(r[1]) == at]
+            return " ".join(r[0] for r in toks), toks[0][6].split("|")
+        primary, alts = reading("1455")
+        self.assertEqual(primary, "fourteen fifty five")
+        self.assertIn("one thousand four hundred fifty five", alts)
+        self.assertEqual(reading("$5")[0], "five dollars")
+        self.assertEqual(reading("21st")[0], "twenty first")
+        self.assertEqual(reading("Mr.")[0], "mister")
+
+    def test_pronunciations(self):
+        r = folio("book", DEMO, "--pronunciations")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = [l.split("\t") for l in r.stdout.decode().splitlines()]
+        words = {w for w, *_ in rows}
+        self.assertEqual(words, {t[0] for t in self.rows} | {w for t in self.rows for a in t[6].split("|") for w in a.split()} - {""})
+        for word, source, phones in rows:
+            self.assertIn(source, ("dict", "lts"))
+            self.assertRegex(phones, r"^[A-Z]{1,2}( [A-Z]{1,2})*$")
+        r = folio("book", DEMO, "--pronunciations", "--dict", "/nonexistent.dict")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent.dict", r.stderr.decode())
+
+
 class BadInput(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()

@@ -148,6 +148,11 @@ static void book_accessors_reject_invalid_arguments(void **state)
     assert_null(folio_book_chapter(NULL, 0));
     assert_int_equal(folio_book_n_sentences(NULL), 0);
     assert_null(folio_book_sentence(NULL, 0));
+    assert_int_equal(folio_book_n_tokens(NULL), 0);
+    assert_null(folio_book_token(NULL, 0));
+    assert_int_equal(folio_book_n_words(NULL), 0);
+    assert_null(folio_book_word(NULL, 0));
+    assert_null(folio_book_word_alternative(NULL, 0, 0));
     assert_string_equal(folio_block_kind_name((folio_block_kind_t)-1), "unknown");
     assert_string_equal(folio_block_kind_name((folio_block_kind_t)FOLIO_BLOCK_KIND_COUNT),
                         "unknown");
@@ -176,6 +181,9 @@ static void book_accessors_reject_invalid_arguments(void **state)
     assert_null(folio_book_page(b, folio_book_n_pages(b)));
     assert_null(folio_book_chapter(b, folio_book_n_chapters(b)));
     assert_null(folio_book_sentence(b, folio_book_n_sentences(b)));
+    assert_null(folio_book_token(b, folio_book_n_tokens(b)));
+    assert_null(folio_book_word(b, folio_book_n_words(b)));
+    assert_null(folio_book_word_alternative(b, 0, 0));
     assert_int_equal(folio_book_page_at(b, len), -1);
     assert_int_equal(folio_book_page_at(b, (size_t)-1), -1);
     assert_int_equal(folio_book_page_at(b, 0), 0);

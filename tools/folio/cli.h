@@ -30,6 +30,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* Parse a whole decimal number; false if @s is not one. */
 bool cli_parse_long(const char *s, long *out);
 
+/* A growable string for output formatting. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} folio_str_buf_t;
+
+/* Append @s; returns 0, or -1 (with a message on stderr) when out of memory. */
+int buf_append(folio_str_buf_t *b, const char *s);
+
 int cmd_book(int argc, char **argv);
 
 #endif

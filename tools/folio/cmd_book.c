@@ -3,9 +3,10 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-typedef enum { OUT_SUMMARY, OUT_JSON, OUT_TEXT } output_t;
+typedef enum { OUT_SUMMARY, OUT_JSON, OUT_TEXT, OUT_TOKENS, OUT_PRONUNCIATIONS } output_t;
 
 static const char *format_name(folio_book_format_t f)
 {
@@ -78,7 +79,50 @@ oom:
     return EXIT_FAIL;
 }
 
-static void print_summary(const folio_book_t *book, const char *path)
+/* TSV, one spoken token a line: token, start_char, end_char, block kind, page label, read,
+ * alternatives (the source word's other readings, "|"-separated). */
+static int print_tokens(const folio_book_t *book)
+{
+    folio_str_buf_t alts = {0};
+    int status = EXIT_OK;
+    for (size_t i = 0; i < folio_book_n_tokens(book) && status == EXIT_OK; i++) {
+        const folio_token_t *t = folio_book_token(book, i);
+        const folio_word_t *w = folio_book_word(book, t->word);
+        long page = folio_book_page_at(book, t->start_char);
+        alts.len = 0;
+        if (alts.data) alts.data[0] = '\0';
+        for (size_t k = 0; k < w->n_alternatives && status == EXIT_OK; k++)
+            if ((k && buf_append(&alts, "|") < 0) ||
+                buf_append(&alts, folio_book_word_alternative(book, t->word, k)) < 0)
+                status = EXIT_FAIL;
+        printf("%s\t%zu\t%zu\t%s\t%s\t%d\t%s\n", t->text, t->start_char, t->end_char,
+               folio_block_kind_name(folio_book_block(book, t->block)->kind),
+               page >= 0 ? folio_book_page(book, (size_t)page)->label : "", t->read,
+               alts.data ? alts.data : "");
+    }
+    free(alts.data);
+    return status;
+}
+
+static const char *source_name(folio_pron_source_t s)
+{
+    return s == FOLIO_PRON_DICT ? "dict" : s == FOLIO_PRON_LTS ? "lts" : "none";
+}
+
+/* TSV, one pronunciation a line: word, source (dict, lts or none), phones. */
+static void print_pronunciations(const folio_lexicon_t *lex)
+{
+    for (size_t i = 0; i < folio_lexicon_n_words(lex); i++) {
+        size_t n = folio_lexicon_n_prons(lex, i);
+        const char *src = source_name(folio_lexicon_source(lex, i));
+        if (!n) printf("%s\t%s\t\n", folio_lexicon_word(lex, i), src);
+        for (size_t k = 0; k < n; k++)
+            printf("%s\t%s\t%s\n", folio_lexicon_word(lex, i), src, folio_lexicon_pron(lex, i, k));
+    }
+}
+
+static void print_summary(const folio_book_t *book, const char *path, const folio_lexicon_t *lex,
+                          const char *lex_error)
 {
     printf("Book:       %s\n", path);
     printf("Title:      %s\n", folio_book_meta(book, FOLIO_META_TITLE));
@@ -112,6 +156,23 @@ static void print_summary(const folio_book_t *book, const char *path)
         printf(" (\"%s\" to \"%s\")", folio_book_page(book, 0)->label,
                folio_book_page(book, np - 1)->label);
     printf("\n");
+    size_t with_alts = 0, unread_tokens = 0;
+    for (size_t i = 0; i < folio_book_n_words(book); i++)
+        with_alts += folio_book_word(book, i)->n_alternatives > 0;
+    for (size_t i = 0; i < folio_book_n_tokens(book); i++)
+        unread_tokens += !folio_book_token(book, i)->read;
+    printf("Spoken:     %zu words, %zu spoken tokens (%zu in blocks not usually read); %zu words "
+           "with alternative readings\n",
+           folio_book_n_words(book), folio_book_n_tokens(book), unread_tokens, with_alts);
+    if (lex) {
+        size_t none = 0;
+        for (size_t i = 0; i < folio_lexicon_n_words(lex); i++)
+            none += folio_lexicon_source(lex, i) == FOLIO_PRON_NONE;
+        printf("Lexicon:    %zu distinct words, %zu by letter-to-sound, %zu unpronounceable\n",
+               folio_lexicon_n_words(lex), folio_lexicon_n_lts(lex), none);
+    } else {
+        printf("Lexicon:    unavailable: %s\n", lex_error);
+    }
     size_t nc = folio_book_n_chapters(book);
     printf("Chapters:   %zu\n", nc);
     for (size_t i = 0; i < nc; i++) {
@@ -127,7 +188,7 @@ int cmd_book(int argc, char **argv)
 {
     cli_log_t log = {0};
     output_t out = OUT_SUMMARY;
-    const char *path = NULL;
+    const char *path = NULL, *dict = NULL;
     folio_book_options_t opts;
     folio_book_options_init(&opts);
     for (int i = 1; i < argc; i++) {
@@ -136,7 +197,14 @@ int cmd_book(int argc, char **argv)
             out = OUT_JSON;
         else if (strcmp(a, "--text") == 0)
             out = OUT_TEXT;
-        else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+        else if (strcmp(a, "--tokens") == 0)
+            out = OUT_TOKENS;
+        else if (strcmp(a, "--pronunciations") == 0)
+            out = OUT_PRONUNCIATIONS;
+        else if (strcmp(a, "--dict") == 0) {
+            if (i + 1 >= argc) return cli_usage_error("book", "--dict takes a dictionary file");
+            dict = argv[++i];
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             log.verbosity = -1;
         else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
             log.verbosity++;
@@ -174,15 +242,28 @@ int cmd_book(int argc, char **argv)
         return EXIT_FAIL;
     }
     int status = EXIT_OK;
+    folio_lexicon_t *lex = NULL;
+    if (out == OUT_PRONUNCIATIONS || out == OUT_SUMMARY) {
+        lex = folio_lexicon_open(ctx, book, dict, &rc);
+        if (!lex && out == OUT_PRONUNCIATIONS) {
+            cli_error(ctx, rc);
+            status = EXIT_FAIL;
+        }
+    }
     if (out == OUT_TEXT) {
         size_t n;
         const char *text = folio_book_text(book, &n);
         if (fwrite(text, 1, n, stdout) != n) status = EXIT_FAIL;
     } else if (out == OUT_JSON) {
         status = print_json(book);
+    } else if (out == OUT_TOKENS) {
+        status = print_tokens(book);
+    } else if (out == OUT_PRONUNCIATIONS) {
+        if (lex) print_pronunciations(lex);
     } else {
-        print_summary(book, path);
+        print_summary(book, path, lex, folio_errmsg(ctx));
     }
+    folio_lexicon_free(lex);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "folio: error: writing to standard output failed\n");
         status = EXIT_FAIL;

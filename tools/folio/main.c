@@ -62,6 +62,25 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+int buf_append(folio_str_buf_t *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) {
+            fprintf(stderr, "folio: error: out of memory\n");
+            return -1;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n + 1);
+    b->len += n;
+    return 0;
+}
+
 bool cli_parse_long(const char *s, long *out)
 {
     if (!s || !*s) return false;
@@ -80,10 +99,13 @@ static void usage(FILE *f)
             "usage: folio COMMAND [OPTIONS]\n"
             "\n"
             "commands:\n"
-            "  book BOOK [--json | --text]   what Folio reads in an EPUB or text book:\n"
-            "                                a summary, the model as JSON, or the extracted text\n"
+            "  book BOOK [--json | --text | --tokens | --pronunciations]\n"
+            "                                what Folio reads in an EPUB or text book: a summary,\n"
+            "                                the model as JSON, the extracted text, the spoken\n"
+            "                                tokens (TSV), or the pronunciations (TSV)\n"
             "      --format auto|epub|txt    how to read BOOK (default: by its content)\n"
             "      --first-page-label N      text books: label of the first form-feed page\n"
+            "      --dict FILE               pronouncing dictionary (default: the model's)\n"
             "  help                          this text\n"
             "  version                       the version\n"
             "\n"

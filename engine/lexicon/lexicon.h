@@ -1,0 +1,21 @@
+/* Internal interface of the lexicon module: pronunciations of a book's spoken tokens, from the
+ * pronouncing dictionary or flite's letter-to-sound rules, in the acoustic model's phone set. */
+#ifndef FOLIO_LEXICON_H
+#define FOLIO_LEXICON_H
+
+#include "../text/text.h"
+
+/* The acoustic model's context-independent phones (CMU US English, without SIL and fillers). */
+extern const char *const folio__model_phones[];
+#define FOLIO__N_MODEL_PHONES 39
+
+/* Map one flite phone ("ax0", "hh") to the model's phone ("AH", "HH"); NULL for pauses and
+ * anything unknown. */
+const char *folio__lexicon_map_phone(const char *flite_phone);
+
+/* Letter-to-sound for @ascii_word (lower-case ASCII letters and apostrophes) into @out as model
+ * phones separated by spaces. Returns FOLIO_OK, FOLIO_ENOTFOUND when flite gives no phones, or
+ * FOLIO_ENOMEM. Thread-safe: flite's lexicon is initialised once and used under a lock. */
+int folio__lexicon_lts(const char *ascii_word, folio_str_t *out);
+
+#endif
