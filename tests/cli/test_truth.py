@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""The corpus builder's ground truth, checked independently of the builder: against the WAV files
+themselves (length, energy where words start, silence where nothing is said), against the book
+it wrote (as Folio reads it), and for internal consistency.
+
+usage: test_truth.py MKCORPUS FOLIO SOURCE_ROOT WORKDIR
+"""
+import array
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+import wave
+
+MKCORPUS, FOLIO, ROOT, WORK = sys.argv[1:5]
+DEFS = os.path.join(ROOT, "tests", "corpora")
+
+
+def build(name):
+    out = os.path.join(WORK, name)
+    shutil.rmtree(out, ignore_errors=True)
+    r = subprocess.run([MKCORPUS, os.path.join(DEFS, name), out], capture_output=True, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()
+    return out, json.load(open(os.path.join(out, "truth.json")))
+
+
+def samples(path):
+    with wave.open(path) as w:
+        assert w.getnchannels() == 1 and w.getsampwidth() == 2
+        rate = w.getframerate()
+        data = array.array("h", w.readframes(w.getnframes()))
+    return rate, data
+
+
+def rms(data, rate, start, end):
+    a, b = int(start * rate), int(end * rate)
+    seg = data[a:b]
+    return math.sqrt(sum(x * x for x in seg) / len(seg)) if len(seg) else 0.0
+
+
+class Truth(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir, cls.truth = build("mini")
+        cls.slow_dir, cls.slow = build("mini-slow")
+
+    def test_file_lengths_are_speech_plus_inserted(self):
+        offset = 0.0
+        for a in self.truth["audio"]:
+            rate, data = samples(os.path.join(self.dir, a["path"]))
+            seconds = len(data) / rate
+            self.assertAlmostEqual(a["duration"], seconds, places=4)
+            # Utterances are whole samples: the sum may differ by a sample or two per utterance.
+            self.assertAlmostEqual(a["speech_seconds"] + a["inserted_seconds"], seconds, delta=0.05)
+            self.assertAlmostEqual(a["offset"], offset, places=4)
+            offset += a["duration"]
+
+    def test_word_times_are_monotonic_and_inside_their_file(self):
+        durations = [a["duration"] for a in self.truth["audio"]]
+        last = {}
+        for w in self.truth["words"]:
+            if not w["read"]:
+                self.assertIsNone(w["file_time"])
+                self.assertIsNone(w["time"])
+                continue
+            f = w["file"]
+            self.assertLessEqual(0, w["file_time"])
+            self.assertLess(w["file_time"], w["end_file_time"])
+            self.assertLessEqual(w["end_file_time"], durations[f])
+            self.assertGreaterEqual(w["file_time"], last.get(f, 0.0) - 1e-6)
+            last[f] = w["end_file_time"]
+            self.assertAlmostEqual(w["time"], self.truth["audio"][f]["offset"] + w["file_time"], places=4)
+
+    def test_words_start_where_there_is_sound(self):
+        # Independent of flite's segment times: the audio itself must carry energy in the 150 ms
+        # after most word starts, and none in the builder's inserted silences.
+        loud = total = 0
+        cache = {}
+        for w in self.truth["words"]:
+            if not w["read"]:
+                continue
+            f = w["file"]
+            if f not in cache:
+                cache[f] = samples(os.path.join(self.dir, self.truth["audio"][f]["path"]))
+            rate, data = cache[f]
+            total += 1
+            loud += rms(data, rate, w["file_time"], min(w["end_file_time"], w["file_time"] + 0.15)) > 300
+        self.assertGreater(total, 500)
+        self.assertGreater(loud / total, 0.97)
+        silences = [i for i in self.truth["inserted"] if i["kind"] == "silence"]
+        self.assertEqual(len(silences), 1)
+        s = silences[0]
+        rate, data = cache[s["file"]]
+        self.assertAlmostEqual(s["end"] - s["start"], 6.0, places=3)
+        self.assertLess(rms(data, rate, s["start"] + 0.05, s["end"] - 0.05), 1.0)
+
+    def test_unread_pages_are_null_and_read_pages_start_at_their_first_read_word(self):
+        first = {}
+        for w in self.truth["words"]:
+            if w["read"] and w["page"] not in first:
+                first[w["page"]] = w
+        nulls = 0
+        for p in self.truth["pages"]:
+            w = first.get(p["label"])
+            if w is None:
+                self.assertIsNone(p["file"])
+                self.assertIsNone(p["time"])
+                nulls += 1
+            else:
+                self.assertEqual(p["file"], w["file"])
+                self.assertAlmostEqual(p["file_time"], w["file_time"], places=4)
+        self.assertEqual(nulls, 3)  # title page, copyright page, contents
+
+    def test_perturbations_leave_their_words_unread(self):
+        kinds = {w["kind"] for w in self.truth["words"] if not w["read"]}
+        self.assertTrue({"frontmatter", "toc", "footnote", "paragraph"} <= kinds, kinds)
+        inserted = {i["kind"] for i in self.truth["inserted"]}
+        self.assertEqual(inserted, {"preamble", "outro", "added", "silence"})
+
+    def test_stretched_file_matches_its_duration(self):
+        fast, slow = self.truth["audio"][1], self.slow["audio"][1]
+        self.assertEqual(fast["stretch"], 0.8)
+        self.assertEqual(slow["stretch"], 1.0)
+        ratio = fast["speech_seconds"] / slow["speech_seconds"]
+        self.assertGreater(ratio, 0.72)
+        self.assertLess(ratio, 0.88)
+        rate, data = samples(os.path.join(self.dir, fast["path"]))
+        last = max(w["end_file_time"] for w in self.truth["words"] if w["read"] and w["file"] == 1)
+        outro = [i for i in self.truth["inserted"] if i["file"] == 1 and i["kind"] == "outro"][0]
+        self.assertLess(last, outro["start"])
+        self.assertAlmostEqual(outro["end"] + 1.0, len(data) / rate, delta=0.01)
+
+    def test_book_pages_match_the_truth(self):
+        for name in ("book.epub", "book.txt"):
+            r = subprocess.run([FOLIO, "book", os.path.join(self.dir, name), "--json"],
+                               capture_output=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            pages = json.loads(r.stdout)["pages"]
+            self.assertEqual(len(pages), len(self.truth["pages"]))
+            if name == "book.epub":
+                self.assertEqual([p["label"] for p in pages], [p["label"] for p in self.truth["pages"]])
+
+    def test_builds_are_deterministic(self):
+        again, truth = build("mini")
+        self.assertEqual(truth, self.truth)
+        for a in self.truth["audio"]:
+            with open(os.path.join(self.dir, a["path"]), "rb") as x, open(os.path.join(again, a["path"]), "rb") as y:
+                self.assertEqual(x.read(), y.read())
+
+
+if __name__ == "__main__":
+    os.makedirs(WORK, exist_ok=True)
+    unittest.main(argv=[sys.argv[0]], verbosity=2)

@@ -1,0 +1,117 @@
+/* mkcorpus: builds a test audiobook with exact ground truth from a corpus definition. The book
+ * model here is mkcorpus's own (whitespace words, its own XHTML walk): it does not use Folio's
+ * text module, so the truth is independent of the code it measures. */
+#ifndef MKCORPUS_H
+#define MKCORPUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum { K_HEADING, K_PARA, K_NOTE, K_FRONT, K_TOC } kind_t;
+
+typedef struct {
+    char *text;   /* as written in the book */
+    char *page;   /* label of a page that starts at this word, or NULL */
+    int note_ref; /* a note reference right after this word (1-based note number), or 0 */
+    /* truth, filled by synthesis */
+    bool read;
+    int file;
+    double start, end; /* seconds in the file */
+    char *said;        /* the words flite said, space-separated */
+} cword_t;
+
+typedef struct {
+    kind_t kind;
+    cword_t *w;
+    size_t n, cap;
+    int chapter;   /* -1 for front matter */
+    int para;      /* 1-based among the chapter's paragraphs, 0 for others */
+    int note;      /* for K_NOTE: its number */
+    int level;     /* headings: 1 or 2 */
+} cblock_t;
+
+typedef struct {
+    char *title;
+    size_t first, count; /* blocks */
+} cchapter_t;
+
+typedef struct {
+    char *title, *author;
+    cblock_t *b;
+    size_t nb, capb;
+    cchapter_t *ch;
+    size_t nch, capch;
+    int n_notes;
+} cbook_t;
+
+/* The corpus definition (corpus.conf). */
+typedef struct {
+    char name[128];
+    char dir[1024];         /* the definition's folder */
+    char source[1024];      /* "epub:PATH" or "gutenberg:PATH", variables expanded */
+    int first_chapter, last_chapter; /* 1-based, inclusive; 0 = all */
+    char voices[8][16];
+    int n_voices;
+    int words_per_page;
+    bool preamble, outro, front_matter, footnotes;
+    int skip_chapter, skip_para;
+    int add_chapter, add_para;
+    int fast_files[16];
+    int n_fast;
+    double stretch;
+    double noise_snr_db;
+    int noise_files[16];
+    int n_noise;
+    int silence_file, silence_para;
+    double silence_sec;
+    bool mp3;
+    unsigned seed;
+    int jobs;
+} conf_t;
+
+/* conf.c */
+int conf_load(const char *name, conf_t *c);
+/* Expand ${FOLIO_CORPORA}; returns 0, or -1 when the source is absent (printed). */
+
+/* source.c */
+int source_load(const conf_t *c, cbook_t *book);
+void book_add_front_matter(const conf_t *c, cbook_t *book);
+void book_paginate(const conf_t *c, cbook_t *book);
+void book_add_notes(cbook_t *book);
+cblock_t *book_block(cbook_t *book, kind_t kind, int chapter);
+void block_add_words(cblock_t *b, const char *text);
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* snprintf that dies rather than truncate. */
+void xsnprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* write.c */
+void write_epub(const conf_t *c, const cbook_t *book, const char *path);
+void write_txt(const cbook_t *book, const char *path);
+
+/* synth.c */
+typedef struct {
+    char path[256];
+    char voice[16];
+    double stretch;
+    double duration;      /* of the final encoded file, decoded */
+    double speech_sec;    /* flite utterances */
+    double inserted_sec;  /* silences and words not in the book */
+    double lag_sec;       /* encoder delay corrected in the truth */
+    int sample_rate, channels;
+    bool noise;
+    struct inserted {
+        char kind[16];    /* preamble, added, silence, outro */
+        double start, end;
+        char *text;
+    } ins[16];
+    int n_ins;
+} cfile_t;
+
+void synth_chapter(const conf_t *c, cbook_t *book, int chapter, const char *outdir, cfile_t *f);
+void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int n_files,
+                 const char *path);
+
+#endif

@@ -1,0 +1,395 @@
+/* Narration: each chapter becomes one audio file spoken by a flite voice, with the perturbations
+ * of the definition, and every word's exact start and end from the utterance's segments. */
+#include "mkcorpus.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <flite/flite.h>
+#include <sndfile.h>
+#include <soxr.h>
+#include <unicode/ustring.h>
+#include <unicode/utrans.h>
+
+cst_voice *register_cmu_us_slt(const char *voxdir);
+cst_voice *register_cmu_us_rms(const char *voxdir);
+cst_voice *register_cmu_us_awb(const char *voxdir);
+cst_voice *register_cmu_us_kal16(const char *voxdir);
+
+#define RATE 16000
+
+typedef struct {
+    int16_t *s;
+    size_t n, cap;
+} pcm_t;
+
+static void pcm_add(pcm_t *p, const int16_t *s, size_t n)
+{
+    if (p->n + n > p->cap) {
+        while (p->n + n > p->cap) p->cap = p->cap ? p->cap * 2 : (size_t)RATE * 60;
+        p->s = xrealloc(p->s, p->cap * sizeof(int16_t));
+    }
+    if (s)
+        memcpy(p->s + p->n, s, n * sizeof(int16_t));
+    else
+        memset(p->s + p->n, 0, n * sizeof(int16_t));
+    p->n += n;
+}
+
+static cst_voice *voice(const char *name)
+{
+    static cst_voice *cache[4];
+    static bool init;
+    if (!init) {
+        flite_init();
+        init = true;
+    }
+    static const char *names[4] = {"slt", "rms", "awb", "kal16"};
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(name, names[i]) != 0) continue;
+        if (!cache[i]) {
+            cache[i] = i == 0   ? register_cmu_us_slt(NULL)
+                       : i == 1 ? register_cmu_us_rms(NULL)
+                       : i == 2 ? register_cmu_us_awb(NULL)
+                                : register_cmu_us_kal16(NULL);
+        }
+        return cache[i];
+    }
+    die("unknown voice '%s' (slt, rms, awb, kal16)", name);
+}
+
+/* A word as flite should see it: ASCII, one whitespace token. */
+static char *flite_word(const char *w)
+{
+    static const struct {
+        const char *from, *to;
+    } map[] = {{"\xe2\x80\x98", "'"}, {"\xe2\x80\x99", "'"}, {"\xe2\x80\x9c", "\""},
+               {"\xe2\x80\x9d", "\""}, {"\xe2\x80\x94", "-"}, {"\xe2\x80\x93", "-"},
+               {"\xe2\x80\xa6", "..."}, {"\xef\xac\x81", "fi"}, {"\xef\xac\x82", "fl"},
+               {"\xc2\xad", ""},        {"\xc2\xa0", ""}};
+    if (strcmp(w, "&") == 0) return xstrdup("and");
+    char buf[1024];
+    size_t o = 0;
+    /* "£20" is said "twenty pounds": flite reads "20-pounds" that way. */
+    const char *pound = strstr(w, "\xc2\xa3");
+    for (const char *p = w; *p && o + 8 < sizeof(buf);) {
+        if (p == pound) {
+            p += 2;
+            continue;
+        }
+        bool done = false;
+        for (size_t k = 0; k < sizeof(map) / sizeof(map[0]) && !done; k++) {
+            size_t l = strlen(map[k].from);
+            if (strncmp(p, map[k].from, l) == 0) {
+                memcpy(buf + o, map[k].to, strlen(map[k].to));
+                o += strlen(map[k].to);
+                p += l;
+                done = true;
+            }
+        }
+        if (!done) buf[o++] = *p++;
+    }
+    buf[o] = '\0';
+    if (pound) {
+        /* Keep trailing punctuation after the unit: "£20." -> "20-pounds." */
+        size_t digits = 0;
+        while (buf[digits] && (isdigit((unsigned char)buf[digits]) || buf[digits] == ',' ||
+                               buf[digits] == '.'))
+            digits++;
+        while (digits && !isdigit((unsigned char)buf[digits - 1])) digits--;
+        char tail[256];
+        xsnprintf(tail, sizeof(tail), "%s", buf + digits);
+        snprintf(buf + digits, sizeof(buf) - digits, "-pounds%s", tail);
+    }
+    bool ascii = true;
+    for (char *p = buf; *p; p++) ascii = ascii && (unsigned char)*p < 0x80;
+    if (ascii) return xstrdup(buf);
+    /* Anything else non-ASCII: ICU's Latin-ASCII transliteration. */
+    UErrorCode e = U_ZERO_ERROR;
+    static const UChar id[] = {'A', 'n', 'y', '-', 'L', 'a', 't', 'i', 'n', ';', ' ', 'L', 'a',
+                               't', 'i', 'n', '-', 'A', 'S', 'C', 'I', 'I', 0};
+    UTransliterator *t = utrans_openU(id, -1, UTRANS_FORWARD, NULL, 0, NULL, &e);
+    UChar u[2048];
+    int32_t len = 0;
+    u_strFromUTF8(u, 1024, &len, buf, -1, &e);
+    int32_t limit = len;
+    utrans_transUChars(t, u, &len, 2048, 0, &limit, &e);
+    utrans_close(t);
+    size_t k = 0;
+    for (int32_t i = 0; i < len && k + 1 < sizeof(buf); i++)
+        if (u[i] < 0x80 && !isspace(u[i])) buf[k++] = (char)u[i];
+    buf[k] = '\0';
+    return xstrdup(k ? buf : "-");
+}
+
+/* Speak @text; if @blk is given, its words get their times (offset by the current length of
+ * @pcm). Returns the utterance's length in seconds. */
+static double speak(pcm_t *pcm, cst_voice *v, const char *text, cblock_t *blk, int file)
+{
+    cst_utterance *u = flite_synth_text(text, v);
+    cst_wave *w = utt_wave(u);
+    if (cst_wave_sample_rate(w) != RATE) die("voice sample rate %d, expected %d", cst_wave_sample_rate(w), RATE);
+    double offset = (double)pcm->n / RATE;
+    size_t k = 0;
+    for (cst_item *t = relation_head(utt_relation(u, "Token")); t; t = item_next(t), k++) {
+        if (!blk) continue;
+        if (k >= blk->n) die("flite made more tokens than words in \"%.60s\"", text);
+        cword_t *word = &blk->w[k];
+        double start = -1, end = -1;
+        char said[1024] = "";
+        size_t sl = 0;
+        for (cst_item *wd = item_daughter(t); wd; wd = item_next(wd)) {
+            cst_item *ss = item_as(wd, "SylStructure");
+            cst_item *syl = ss ? item_daughter(ss) : NULL;
+            cst_item *first = syl ? item_daughter(syl) : NULL;
+            cst_item *lastsyl = ss ? item_last_daughter(ss) : NULL;
+            cst_item *last = lastsyl ? item_last_daughter(lastsyl) : NULL;
+            if (!first || !last) continue; /* a word with no sounds ("&" read as nothing) */
+            cst_item *prev = item_prev(item_as(first, "Segment"));
+            double s = prev ? ffeature_float(prev, "end") : 0.0;
+            double e = ffeature_float(last, "end");
+            if (start < 0) start = s;
+            end = e;
+            sl += (size_t)snprintf(said + sl, sizeof(said) - sl, "%s%s", sl ? " " : "",
+                                   item_feat_string(wd, "name"));
+        }
+        if (start >= 0) {
+            word->read = true;
+            word->file = file;
+            word->start = offset + start;
+            word->end = offset + end;
+            word->said = xstrdup(said);
+        }
+    }
+    if (blk && k != blk->n) die("flite made %zu tokens for %zu words in \"%.60s\"", k, blk->n, text);
+    size_t n = (size_t)cst_wave_num_samples(w);
+    pcm_add(pcm, w->samples, n);
+    delete_utterance(u);
+    return (double)n / RATE;
+}
+
+static void silence(pcm_t *pcm, double sec)
+{
+    pcm_add(pcm, NULL, (size_t)(sec * RATE + 0.5));
+}
+
+static void record(cfile_t *f, const char *kind, double start, double end, const char *text)
+{
+    if (f->n_ins >= 16) die("too many inserted stretches in one file");
+    struct inserted *in = &f->ins[f->n_ins++];
+    xsnprintf(in->kind, sizeof(in->kind), "%s", kind);
+    in->start = start;
+    in->end = end;
+    in->text = text ? xstrdup(text) : NULL;
+}
+
+static bool in_list(const int *list, int n, int v)
+{
+    for (int i = 0; i < n; i++)
+        if (list[i] == v) return true;
+    return false;
+}
+
+/* Inserted speech: say it and record it as not in the book. */
+static void insert_speech(pcm_t *pcm, cst_voice *v, cfile_t *f, const char *kind, const char *text,
+                          int file, double *inserted)
+{
+    double start = (double)pcm->n / RATE;
+    double len = speak(pcm, v, text, NULL, file);
+    record(f, kind, start, start + len, text);
+    *inserted += len;
+}
+
+static uint64_t rng_state;
+static double gauss(void)
+{
+    /* xorshift64* and Box-Muller: deterministic noise for a given seed. */
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        rng_state ^= rng_state >> 12;
+        rng_state ^= rng_state << 25;
+        rng_state ^= rng_state >> 27;
+        u[i] = ((double)((rng_state * 2685821657736338717ull) >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2.0 * log(u[0])) * cos(2.0 * M_PI * u[1]);
+}
+
+static void add_noise(pcm_t *pcm, double snr_db, unsigned seed, int file)
+{
+    double sum = 0;
+    size_t voiced = 0;
+    for (size_t i = 0; i < pcm->n; i++)
+        if (abs(pcm->s[i]) > 64) sum += (double)pcm->s[i] * pcm->s[i], voiced++;
+    double rms = voiced ? sqrt(sum / (double)voiced) : 1000.0;
+    double sd = rms / pow(10.0, snr_db / 20.0);
+    rng_state = 0x9E3779B97F4A7C15ull ^ ((uint64_t)seed << 32) ^ (uint64_t)(file + 1);
+    for (size_t i = 0; i < pcm->n; i++) {
+        double v = pcm->s[i] + sd * gauss();
+        pcm->s[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+    }
+}
+
+/* The encoder delay left in a decoded file: the lag (in 16 kHz samples) that best matches the
+ * decoded audio to the original over the first 20 s. */
+static double measure_lag(const pcm_t *orig, const float *dec16, size_t n16)
+{
+    size_t win = orig->n < 20 * RATE ? orig->n : 20 * RATE;
+    if (n16 < win) win = n16;
+    int best = 0;
+    double best_v = -1e300;
+    for (int lag = -800; lag <= 800; lag++) {
+        double v = 0;
+        for (size_t i = 1000; i + 1000 < win; i += 2) {
+            long j = (long)i + lag;
+            if (j < 0 || (size_t)j >= n16) continue;
+            v += orig->s[i] * (double)dec16[j];
+        }
+        if (v > best_v) best_v = v, best = lag;
+    }
+    return (double)best / RATE;
+}
+
+static void write_audio(const conf_t *c, const pcm_t *pcm, const char *path, cfile_t *f)
+{
+    SF_INFO info = {0};
+    info.channels = c->mp3 ? 2 : 1;
+    info.samplerate = c->mp3 ? 44100 : RATE;
+    info.format = c->mp3 ? (SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III) : (SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    char tmp[2048];
+    xsnprintf(tmp, sizeof(tmp), "%s.part", path);
+    SNDFILE *sf = sf_open(tmp, SFM_WRITE, &info);
+    if (!sf) die("%s: %s", tmp, sf_strerror(NULL));
+    if (!c->mp3) {
+        if (sf_write_short(sf, pcm->s, (sf_count_t)pcm->n) != (sf_count_t)pcm->n) die("%s: write", tmp);
+    } else {
+        /* 44.1 kHz stereo, as MP3 audiobooks come. */
+        float *in = xmalloc(pcm->n * sizeof(float));
+        for (size_t i = 0; i < pcm->n; i++) in[i] = pcm->s[i] / 32768.0f;
+        size_t olen = (size_t)((double)pcm->n * 44100 / RATE) + 64;
+        float *out = xmalloc(olen * sizeof(float));
+        size_t done = 0;
+        soxr_quality_spec_t q = soxr_quality_spec(SOXR_VHQ, 0);
+        soxr_error_t e = soxr_oneshot(RATE, 44100, 1, in, pcm->n, NULL, out, olen, &done, NULL, &q, NULL);
+        if (e) die("soxr: %s", e);
+        float *st = xmalloc(done * 2 * sizeof(float));
+        for (size_t i = 0; i < done; i++) st[2 * i] = st[2 * i + 1] = out[i] * 0.9f;
+        if (sf_writef_float(sf, st, (sf_count_t)done) != (sf_count_t)done) die("%s: write", tmp);
+        free(in);
+        free(out);
+        free(st);
+    }
+    sf_close(sf);
+    if (rename(tmp, path) != 0) die("%s: rename", path);
+
+    /* The truth is about the file as a decoder sees it: measure that. */
+    SF_INFO ri = {0};
+    SNDFILE *rf = sf_open(path, SFM_READ, &ri);
+    if (!rf) die("%s: cannot read back: %s", path, sf_strerror(NULL));
+    f->sample_rate = ri.samplerate;
+    f->channels = ri.channels;
+    float *all = xmalloc((size_t)ri.frames * (size_t)ri.channels * sizeof(float) + 16);
+    sf_count_t got = sf_readf_float(rf, all, ri.frames);
+    sf_close(rf);
+    f->duration = (double)got / ri.samplerate;
+    f->lag_sec = 0;
+    if (c->mp3) {
+        float *mono = xmalloc((size_t)got * sizeof(float));
+        for (sf_count_t i = 0; i < got; i++) mono[i] = all[i * ri.channels];
+        size_t olen = (size_t)((double)got * RATE / ri.samplerate) + 64, done = 0;
+        float *d16 = xmalloc(olen * sizeof(float));
+        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+        soxr_oneshot(ri.samplerate, RATE, 1, mono, (size_t)got, NULL, d16, olen, &done, NULL, &q, NULL);
+        f->lag_sec = measure_lag(pcm, d16, done);
+        free(mono);
+        free(d16);
+    }
+    free(all);
+}
+
+void synth_chapter(const conf_t *c, cbook_t *book, int ci, const char *outdir, cfile_t *f)
+{
+    const cchapter_t *ch = &book->ch[ci];
+    memset(f, 0, sizeof(*f));
+    xsnprintf(f->voice, sizeof(f->voice), "%s", c->voices[ci % c->n_voices]);
+    f->stretch = in_list(c->fast_files, c->n_fast, ci + 1) ? c->stretch : 1.0;
+    f->noise = c->noise_snr_db > 0 && in_list(c->noise_files, c->n_noise, ci + 1);
+    xsnprintf(f->path, sizeof(f->path), "%03d.%s", ci + 1, c->mp3 ? "mp3" : "wav");
+    cst_voice *v = voice(f->voice);
+    feat_set_float(v->features, "duration_stretch", (float)f->stretch);
+
+    pcm_t pcm = {0};
+    double inserted = 0, speech = 0;
+    silence(&pcm, 0.5);
+    inserted += 0.5;
+    char text[1024];
+    if (c->preamble) {
+        xsnprintf(text, sizeof(text), "Chapter %d of %s. This is a Folio corpus recording, read by "
+                 "a synthetic voice for measuring alignment.", ci + 1, book->title);
+        insert_speech(&pcm, v, f, "preamble", text, ci, &inserted);
+        silence(&pcm, 1.0);
+        inserted += 1.0;
+    }
+    for (size_t b = ch->first; b < ch->first + ch->count; b++) {
+        cblock_t *blk = &book->b[b];
+        if (blk->kind == K_NOTE) continue;
+        if (blk->kind == K_PARA && ci + 1 == c->skip_chapter && blk->para == c->skip_para)
+            continue; /* the paragraph the narrator skips */
+        size_t len = 0;
+        char *in = xmalloc(1);
+        in[0] = '\0';
+        for (size_t k = 0; k < blk->n; k++) {
+            char *fw = flite_word(blk->w[k].text);
+            in = xrealloc(in, len + strlen(fw) + 2);
+            len += (size_t)sprintf(in + len, "%s%s", k ? " " : "", fw);
+            free(fw);
+        }
+        speech += speak(&pcm, v, in, blk, ci);
+        free(in);
+        double gap = blk->kind == K_HEADING ? 1.0 : 0.6;
+        silence(&pcm, gap);
+        inserted += gap;
+        if (blk->kind == K_PARA && ci + 1 == c->add_chapter && blk->para == c->add_para) {
+            insert_speech(&pcm, v, f, "added",
+                          "And here, if you will forgive me, I must add a word of my own about "
+                          "the weather on the day this was recorded.",
+                          ci, &inserted);
+            silence(&pcm, 0.6);
+            inserted += 0.6;
+        }
+        if (blk->kind == K_PARA && ci + 1 == c->silence_file && blk->para == c->silence_para) {
+            double start = (double)pcm.n / RATE;
+            silence(&pcm, c->silence_sec);
+            inserted += c->silence_sec;
+            record(f, "silence", start, start + c->silence_sec, NULL);
+        }
+    }
+    if (c->outro) {
+        xsnprintf(text, sizeof(text), "End of chapter %d.", ci + 1);
+        insert_speech(&pcm, v, f, "outro", text, ci, &inserted);
+    }
+    silence(&pcm, 1.0);
+    inserted += 1.0;
+    if (f->noise) add_noise(&pcm, c->noise_snr_db, c->seed, ci);
+    f->speech_sec = speech;
+    f->inserted_sec = inserted;
+    char path[2048];
+    xsnprintf(path, sizeof(path), "%s/%s", outdir, f->path);
+    write_audio(c, &pcm, path, f);
+    /* Times in the truth are for the decoded file: shift by any encoder delay left in it. */
+    if (f->lag_sec != 0)
+        for (size_t b = ch->first; b < ch->first + ch->count; b++)
+            for (size_t k = 0; k < book->b[b].n; k++)
+                if (book->b[b].w[k].read) {
+                    book->b[b].w[k].start += f->lag_sec;
+                    book->b[b].w[k].end += f->lag_sec;
+                }
+    for (int i = 0; i < f->n_ins; i++) {
+        f->ins[i].start += f->lag_sec;
+        f->ins[i].end += f->lag_sec;
+    }
+    free(pcm.s);
+}
