@@ -24,7 +24,8 @@ def build(name):
     shutil.rmtree(out, ignore_errors=True)
     r = subprocess.run([MKCORPUS, os.path.join(DEFS, name), out], capture_output=True, timeout=600)
     assert r.returncode == 0, r.stderr.decode()
-    return out, json.load(open(os.path.join(out, "truth.json")))
+    with open(os.path.join(out, "truth.json")) as f:
+        return out, json.load(f)
 
 
 def samples(path):
@@ -149,6 +150,42 @@ class Truth(unittest.TestCase):
         for a in self.truth["audio"]:
             with open(os.path.join(self.dir, a["path"]), "rb") as x, open(os.path.join(again, a["path"]), "rb") as y:
                 self.assertEqual(x.read(), y.read())
+
+
+class RealSpeech(unittest.TestCase):
+    def test_testdata_pages_start_at_speech_onsets(self):
+        out = os.path.join(WORK, "testdata")
+        shutil.rmtree(out, ignore_errors=True)
+        r = subprocess.run([MKCORPUS, "testdata", out], capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(out, "truth.json")) as f:
+            truth = json.load(f)
+        self.assertFalse(truth["word_times"])
+        rate, data = samples(os.path.join(out, truth["audio"][0]["path"]))
+        self.assertAlmostEqual(truth["audio"][0]["duration"], len(data) / rate, places=4)
+        timed = [p for p in truth["pages"] if p["time"] is not None]
+        self.assertEqual(len(timed), 5)
+        def peak(a, b):
+            return max(rms(data, rate, a + k / 100, a + (k + 1) / 100) for k in range(int((b - a) * 100)))
+        for p in timed:
+            t = p["file_time"]
+            # Quiet just before the onset, speech just after it. The clips are quiet and their
+            # levels differ: compare with the loudest 10 ms of the two seconds that follow.
+            loud = peak(t, t + 2.0)
+            before = rms(data, rate, max(0, t - 0.08), t - 0.02)
+            self.assertGreater(peak(t, t + 0.1), 3 * before, p)
+            self.assertGreater(peak(t, t + 0.1), 0.1 * loud, p)
+            self.assertLess(before, 0.1 * loud, p)
+        # The framing paragraphs are in the book and never read.
+        unread = [w for w in truth["words"] if not w["read"] and w["kind"] == "paragraph"]
+        self.assertGreater(len(unread), 100)
+
+    def test_absent_source_is_skipped(self):
+        env = dict(os.environ, FOLIO_CORPORA="/nonexistent-corpora")
+        r = subprocess.run([MKCORPUS, "hour", os.path.join(WORK, "absent")], capture_output=True,
+                           env=env, timeout=60)
+        self.assertEqual(r.returncode, 77)
+        self.assertIn(b"absent", r.stderr)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ int conf_load(const char *name, conf_t *c)
     c->stretch = 1.0;
     c->seed = 1;
     c->jobs = 2;
+    c->clips_per_paragraph = 1;
+    c->gap_sec = 1.0;
     char path[1200];
     struct stat st;
     /* NAME is a folder with corpus.conf, a .conf file, or a name under corpora/. */
@@ -133,6 +135,10 @@ int conf_load(const char *name, conf_t *c)
                 die("%s:%d: audio is mp3 or wav", path, lineno);
             c->mp3 = strcmp(v, "mp3") == 0;
         } else if (strcmp(k, "seed") == 0) c->seed = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "frames") == 0) expand(c, v, c->frames, sizeof(c->frames));
+        else if (strcmp(k, "clips_per_paragraph") == 0) c->clips_per_paragraph = atoi(v);
+        else if (strcmp(k, "gap") == 0) c->gap_sec = atof(v);
+        else if (strcmp(k, "title") == 0) xsnprintf(c->title, sizeof(c->title), "%s", v);
         else die("%s:%d: unknown key '%s'", path, lineno, k);
     }
     fclose(f);

@@ -69,6 +69,7 @@ static void load_chapter(cbook_t *book, int ci, cfile_t *f, const char *path)
             size_t k = strtoul(strtok_r(NULL, "\t", &save), NULL, 10);
             cword_t *w = &book->b[b].w[k];
             w->read = true;
+            w->timed = true;
             w->file = ci;
             w->start = atof(strtok_r(NULL, "\t", &save));
             w->end = atof(strtok_r(NULL, "\t", &save));
@@ -135,6 +136,7 @@ void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int
     const char *page = "";
     int ordinal = 0, in_page = 0;
     json_t *cur_page = NULL;
+    bool all_timed = true, page_has_read = false;
     for (size_t b = 0; b < book->nb; b++) {
         const cblock_t *blk = &book->b[b];
         static const char *kinds[] = {"heading", "paragraph", "footnote", "frontmatter", "toc"};
@@ -146,18 +148,22 @@ void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int
                 cur_page = json_pack("{s:i,s:s,s:n,s:n,s:n}", "ordinal", ++ordinal, "label", page,
                                      "file", "file_time", "time");
                 json_array_append_new(pages, cur_page);
+                page_has_read = false;
             }
-            bool r = w->read;
+            bool r = w->read, timed = w->read && w->timed;
+            all_timed = all_timed && (!w->read || w->timed);
             json_array_append_new(
                 words,
                 json_pack("{s:s,s:i,s:s,s:s,s:b,s:s?,s:o,s:o,s:o,s:o,s:o}", "page", page,
                           "ordinal", in_page++, "text", w->text, "kind", kinds[blk->kind], "read",
-                          r, "said", w->said, "file", r ? json_integer(w->file) : json_null(),
-                          "file_time", num_or_null(r, w->start), "end_file_time",
-                          num_or_null(r, w->end), "time",
-                          num_or_null(r, r ? offsets[w->file] + w->start : 0), "end_time",
-                          num_or_null(r, r ? offsets[w->file] + w->end : 0)));
-            if (r && cur_page && json_is_null(json_object_get(cur_page, "file"))) {
+                          r, "said", w->said, "file", timed ? json_integer(w->file) : json_null(),
+                          "file_time", num_or_null(timed, w->start), "end_file_time",
+                          num_or_null(timed, w->end), "time",
+                          num_or_null(timed, timed ? offsets[w->file] + w->start : 0), "end_time",
+                          num_or_null(timed, timed ? offsets[w->file] + w->end : 0)));
+            if (r && !page_has_read && cur_page) {
+                page_has_read = true;
+                if (!timed) continue; /* a read page whose start is not known: left null */
                 json_object_set_new(cur_page, "file", json_integer(w->file));
                 json_object_set_new(cur_page, "file_time", json_real(w->start));
                 json_object_set_new(cur_page, "time", json_real(offsets[w->file] + w->start));
@@ -165,6 +171,7 @@ void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int
         }
     }
     json_object_set_new(root, "pages", pages);
+    json_object_set_new(root, "word_times", json_boolean(all_timed));
     json_object_set_new(root, "words", words);
     char tmp[2048];
     xsnprintf(tmp, sizeof(tmp), "%s.part", path);
@@ -209,9 +216,15 @@ int main(int argc, char **argv)
     xsnprintf(path, sizeof(path), "%s/book.txt", outdir);
     write_txt(&book, path);
 
-    /* Narrate chapters in @jobs processes (flite keeps global state: processes, not threads). */
     int n = (int)book.nch;
     cfile_t *files = xmalloc((size_t)n * sizeof(cfile_t));
+    if (book.n_clips) {
+        /* Recordings, not narration: one file of all the clips in order. */
+        clips_build(&c, &book, outdir, &files[0]);
+        n = 1;
+        goto truth;
+    }
+    /* Narrate chapters in @jobs processes (flite keeps global state: processes, not threads). */
     int running = 0, next = 0, failed = 0;
     while (next < n || running) {
         if (next < n && running < jobs) {
@@ -241,6 +254,7 @@ int main(int argc, char **argv)
         load_chapter(&book, ci, &files[ci], path);
         remove(path);
     }
+truth:
     xsnprintf(path, sizeof(path), "%s/truth.json", outdir);
     write_truth(&c, &book, files, n, path);
     double total = 0;

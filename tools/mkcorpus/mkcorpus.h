@@ -13,8 +13,10 @@ typedef struct {
     char *text;   /* as written in the book */
     char *page;   /* label of a page that starts at this word, or NULL */
     int note_ref; /* a note reference right after this word (1-based note number), or 0 */
+    int clip;     /* clip corpora: the (1-based) recording that starts with this word, or 0 */
     /* truth, filled by synthesis */
     bool read;
+    bool timed;        /* read with a known time (clip corpora know only each clip's start) */
     int file;
     double start, end; /* seconds in the file */
     char *said;        /* the words flite said, space-separated */
@@ -42,6 +44,9 @@ typedef struct {
     cchapter_t *ch;
     size_t nch, capch;
     int n_notes;
+    /* clip corpora: the recordings, and where each one's text starts */
+    char **clip_path;
+    size_t n_clips;
 } cbook_t;
 
 /* The corpus definition (corpus.conf). */
@@ -67,6 +72,12 @@ typedef struct {
     bool mp3;
     unsigned seed;
     int jobs;
+    /* clip corpora */
+    char frames[1024];        /* paragraphs written here, not read: one before the clips, then one
+                                 after each clip */
+    int clips_per_paragraph;
+    double gap_sec;
+    char title[256];
 } conf_t;
 
 /* conf.c */
@@ -111,6 +122,7 @@ typedef struct {
 } cfile_t;
 
 void synth_chapter(const conf_t *c, cbook_t *book, int chapter, const char *outdir, cfile_t *f);
+void clips_build(const conf_t *c, cbook_t *book, const char *outdir, cfile_t *f);
 void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int n_files,
                  const char *path);
 

@@ -407,6 +407,113 @@ static void load_gutenberg(const conf_t *c, const char *path, cbook_t *book)
     free(s);
 }
 
+/* ---- clips: recordings with their texts ---- */
+
+static void add_clip(cbook_t *book, const char *path)
+{
+    book->clip_path = xrealloc(book->clip_path, (book->n_clips + 1) * sizeof(char *));
+    book->clip_path[book->n_clips++] = xstrdup(path);
+}
+
+static void load_clips(const conf_t *c, const char *dir, cbook_t *book)
+{
+    book->title = xstrdup(c->title[0] ? c->title : c->name);
+    book->author = xstrdup("Various readers");
+    /* Texts: LJ Speech's metadata.csv (id|text|...) or pocketsphinx's fileids + transcription. */
+    char path[2048], line[8192];
+    char **texts = NULL, **files = NULL;
+    size_t n = 0;
+    xsnprintf(path, sizeof(path), "%s/metadata.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        while (fgets(line, sizeof(line), f)) {
+            line[strcspn(line, "\r\n")] = '\0';
+            char *bar = strchr(line, '|');
+            if (!bar) continue;
+            *bar = '\0';
+            char *text = bar + 1, *bar2 = strchr(text, '|');
+            if (bar2) *bar2 = '\0';
+            texts = xrealloc(texts, (n + 1) * sizeof(char *));
+            files = xrealloc(files, (n + 1) * sizeof(char *));
+            texts[n] = xstrdup(text);
+            xsnprintf(path, sizeof(path), "%s/clips/%s.flac", dir, line);
+            files[n++] = xstrdup(path);
+        }
+        fclose(f);
+    } else {
+        xsnprintf(path, sizeof(path), "%s/transcription", dir);
+        f = fopen(path, "r");
+        if (!f) die("%s: neither metadata.csv nor transcription", dir);
+        while (fgets(line, sizeof(line), f)) {
+            char *open = strrchr(line, '(');
+            if (!open) continue;
+            char *close = strchr(open, ')');
+            if (!close) continue;
+            *close = '\0';
+            *open = '\0';
+            char *text = line;
+            if (strncmp(text, "<s>", 3) == 0) text += 3;
+            char *end = strstr(text, "</s>");
+            if (end) *end = '\0';
+            texts = xrealloc(texts, (n + 1) * sizeof(char *));
+            files = xrealloc(files, (n + 1) * sizeof(char *));
+            texts[n] = xstrdup(text);
+            xsnprintf(path, sizeof(path), "%s/%s.wav", dir, open + 1);
+            files[n++] = xstrdup(path);
+        }
+        fclose(f);
+    }
+    if (!n) die("%s: no clips", dir);
+    /* Framing paragraphs, one a line. */
+    char **frames = NULL;
+    size_t n_frames = 0;
+    if (c->frames[0]) {
+        FILE *ff = fopen(c->frames, "r");
+        if (!ff) die("%s: cannot open", c->frames);
+        while (fgets(line, sizeof(line), ff)) {
+            line[strcspn(line, "\r\n")] = '\0';
+            if (!line[0] || line[0] == '#') continue;
+            frames = xrealloc(frames, (n_frames + 1) * sizeof(char *));
+            frames[n_frames++] = xstrdup(line);
+        }
+        fclose(ff);
+    }
+    new_chapter(book);
+    cblock_t *h = book_block(book, K_HEADING, 0);
+    h->level = 1;
+    block_add_words(h, book->title);
+    if (n_frames) block_add_words(book_block(book, K_PARA, 0), frames[0]);
+    cblock_t *para = NULL;
+    int para_n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!para || i % (size_t)c->clips_per_paragraph == 0) {
+            para = book_block(book, K_PARA, 0);
+            para->para = ++para_n;
+        }
+        size_t first = para->n;
+        block_add_words(para, texts[i]);
+        if (para->n == first) die("clip %s has no text", files[i]);
+        char label[16];
+        xsnprintf(label, sizeof(label), "%zu", i + 1);
+        para->w[first].page = xstrdup(label);
+        add_clip(book, files[i]);
+        para->w[first].clip = (int)book->n_clips;
+        if (i + 1 < n_frames) {
+            cblock_t *fr = book_block(book, K_PARA, 0);
+            block_add_words(fr, frames[i + 1]);
+            fr->para = -1; /* a frame: not read */
+            para = NULL;
+        }
+        free(texts[i]);
+        free(files[i]);
+    }
+    free(texts);
+    free(files);
+    for (size_t i = 0; i < n_frames; i++) free(frames[i]);
+    free(frames);
+    book->ch[0].count = book->nb - book->ch[0].first;
+}
+
 int source_load(const conf_t *c, cbook_t *book)
 {
     memset(book, 0, sizeof(*book));
@@ -416,8 +523,10 @@ int source_load(const conf_t *c, cbook_t *book)
         load_epub_dir(c, colon + 1, book);
     else if (kl == 9 && strncmp(c->source, "gutenberg", 9) == 0)
         load_gutenberg(c, colon + 1, book);
+    else if (kl == 5 && strncmp(c->source, "clips", 5) == 0)
+        load_clips(c, colon + 1, book);
     else
-        die("%s: unknown source kind (epub or gutenberg)", c->source);
+        die("%s: unknown source kind (epub, gutenberg or clips)", c->source);
     if (!book->nch) die("%s: no chapters", c->source);
     /* Chapter titles from their headings. */
     for (size_t i = 0; i < book->nch; i++) {
@@ -452,8 +561,11 @@ void book_add_front_matter(const conf_t *c, cbook_t *book)
     xsnprintf(by, sizeof(by), "by %s", book->author);
     block_add_words(b, by);
     b = book_block(book, K_FRONT, -1);
-    block_add_words(b, "This edition was generated by Folio's corpus builder for measuring "
-                       "alignment. Its narration is synthetic and its timings are exact.");
+    block_add_words(b, book->n_clips
+                           ? "This edition was put together by Folio's corpus builder around "
+                             "recordings by volunteers. Its page timings come from the recordings."
+                           : "This edition was generated by Folio's corpus builder for measuring "
+                             "alignment. Its narration is synthetic and its timings are exact.");
     b->w[0].page = xstrdup("ii");
     b = book_block(book, K_TOC, -1);
     block_add_words(b, "Contents");

@@ -159,6 +159,7 @@ static double speak(pcm_t *pcm, cst_voice *v, const char *text, cblock_t *blk, i
         }
         if (start >= 0) {
             word->read = true;
+            word->timed = true;
             word->file = file;
             word->start = offset + start;
             word->end = offset + end;
@@ -391,5 +392,90 @@ void synth_chapter(const conf_t *c, cbook_t *book, int ci, const char *outdir, c
         f->ins[i].start += f->lag_sec;
         f->ins[i].end += f->lag_sec;
     }
+    free(pcm.s);
+}
+
+/* Speech starts in a recording: the first 10 ms frame whose RMS reaches a tenth of the loudest
+ * frame's. */
+static double onset(const int16_t *s, size_t n)
+{
+    size_t frame = RATE / 100, nf = n / frame;
+    double max = 0, first = -1;
+    double *e = xmalloc((nf ? nf : 1) * sizeof(double));
+    for (size_t i = 0; i < nf; i++) {
+        double sum = 0;
+        for (size_t k = 0; k < frame; k++) sum += (double)s[i * frame + k] * s[i * frame + k];
+        e[i] = sqrt(sum / (double)frame);
+        if (e[i] > max) max = e[i];
+    }
+    for (size_t i = 0; i < nf && first < 0; i++)
+        if (e[i] >= 0.1 * max) first = (double)(i * frame) / RATE;
+    free(e);
+    return first < 0 ? 0 : first;
+}
+
+void clips_build(const conf_t *c, cbook_t *book, const char *outdir, cfile_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    xsnprintf(f->path, sizeof(f->path), "001.wav");
+    xsnprintf(f->voice, sizeof(f->voice), "recording");
+    f->stretch = 1.0;
+    pcm_t pcm = {0};
+    silence(&pcm, 0.5);
+    double inserted = 0.5, speech = 0;
+    for (size_t k = 0; k < book->n_clips; k++) {
+        SF_INFO info = {0};
+        SNDFILE *sf = sf_open(book->clip_path[k], SFM_READ, &info);
+        if (!sf) die("%s: %s", book->clip_path[k], sf_strerror(NULL));
+        float *in = xmalloc((size_t)info.frames * (size_t)info.channels * sizeof(float) + 16);
+        sf_count_t got = sf_readf_float(sf, in, info.frames);
+        sf_close(sf);
+        for (sf_count_t i = 0; i < got; i++) {
+            double sum = 0;
+            for (int ch = 0; ch < info.channels; ch++) sum += in[i * info.channels + ch];
+            in[i] = (float)(sum / info.channels);
+        }
+        size_t olen = (size_t)((double)got * RATE / info.samplerate) + 64, done = 0;
+        float *out = xmalloc(olen * sizeof(float));
+        soxr_quality_spec_t q = soxr_quality_spec(SOXR_VHQ, 0);
+        soxr_error_t e = soxr_oneshot(info.samplerate, RATE, 1, in, (size_t)got, NULL, out, olen,
+                                      &done, NULL, &q, NULL);
+        if (e) die("soxr: %s", e);
+        int16_t *s16 = xmalloc(done * sizeof(int16_t) + 2);
+        for (size_t i = 0; i < done; i++) {
+            double v = out[i] * 32768.0;
+            s16[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+        }
+        double start = (double)pcm.n / RATE, len = (double)done / RATE;
+        double on = onset(s16, done);
+        for (size_t b = 0; b < book->nb; b++)
+            for (size_t w = 0; w < book->b[b].n; w++) {
+                cword_t *word = &book->b[b].w[w];
+                if (word->clip != (int)k + 1) continue;
+                word->timed = true;
+                word->start = start + on;
+                word->end = start + len;
+            }
+        pcm_add(&pcm, s16, done);
+        speech += len;
+        silence(&pcm, c->gap_sec);
+        inserted += c->gap_sec;
+        free(in);
+        free(out);
+        free(s16);
+    }
+    /* Every clip paragraph is read; the heading and the framing paragraphs are not. */
+    for (size_t b = 0; b < book->nb; b++)
+        for (size_t w = 0; w < book->b[b].n; w++) {
+            cword_t *word = &book->b[b].w[w];
+            word->read = book->b[b].kind == K_PARA && book->b[b].para > 0 && book->b[b].chapter >= 0;
+            word->file = word->read ? 0 : -1;
+            if (!word->read) word->timed = false;
+        }
+    f->speech_sec = speech;
+    f->inserted_sec = inserted;
+    char path[2048];
+    xsnprintf(path, sizeof(path), "%s/%s", outdir, f->path);
+    write_audio(c, &pcm, path, f);
     free(pcm.s);
 }
