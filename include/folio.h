@@ -245,6 +245,10 @@ const char *folio_book_meta(const folio_book_t *book, folio_meta_t key);
  */
 const char *folio_book_text(const folio_book_t *book, size_t *n_bytes);
 
+/** folio_book_text_sha256 - SHA-256 of the extracted text's UTF-8 bytes as 64 lower-case hex digits
+ *  (borrowed, valid until folio_book_free); NULL if @book is NULL. */
+const char *folio_book_text_sha256(const folio_book_t *book);
+
 /** folio_book_text_length - length of the extracted text in code points (0 if @book is NULL). */
 size_t folio_book_text_length(const folio_book_t *book);
 
@@ -479,6 +483,121 @@ const char *folio_lexicon_pron(const folio_lexicon_t *lex, size_t i, size_t k);
 
 /** folio_lexicon_n_lts - how many words needed letter-to-sound (0 if @lex is NULL). */
 size_t folio_lexicon_n_lts(const folio_lexicon_t *lex);
+
+/* ============================================================================================== */
+/* 4. Transcription: what is said in the audio, and when                                          */
+/* ============================================================================================== */
+
+/**
+ * folio_transcribe() recognises an audiobook's speech with a language model built from its book
+ * (trigram, interpolated Witten-Bell, from the spoken tokens and their alternative readings;
+ * unread blocks count less), mixed at a small weight with a closed out-of-book vocabulary (the
+ * generic model's most frequent words and the phrases of audiobook preambles and announcements).
+ *
+ * Audio: WAV, FLAC, OGG/Vorbis, Opus and MP3 through libsndfile; M4B/M4A/AAC through FFmpeg
+ * (chosen by content). Files are decoded in the order given, down-mixed and resampled to 16 kHz;
+ * times are (file, seconds in file) and global seconds, each file as long as Folio decoded it.
+ *
+ * The audio is cut into chunks of at most 30 s at silences found by Folio's own energy-based voice
+ * activity detection (where there is none, at the quietest point with an overlap whose words are
+ * kept once). Each chunk is decoded on its own, with cepstral mean normalisation over the chunk, by
+ * one of `threads` decoders: the result is the same for any number of threads.
+ *
+ * Never losing work: the work file @work_path (an SQLite database, with side files sharing its
+ * name: .pcm, a 16 kHz cache of the audio; .lm, .oob.lm and .dict, the models) records every
+ * finished chunk. Called again with the same inputs, folio_transcribe() resumes: no finished chunk
+ * is decoded twice and the result equals an uninterrupted run. Its fingerprint covers the audio
+ * (size and hashes of head and tail), the book's text, the decoding configuration, the model files
+ * and the schema version: anything changed starts afresh. A failed or cancelled run keeps the work
+ * file; folio_work_remove() deletes it.
+ */
+typedef struct folio_transcript folio_transcript_t;
+
+/**
+ * How hard the recogniser searches. Chunks whose background noise the denoiser had to reduce
+ * always get a more careful decoder (more Gaussians scored per frame).
+ *   FOLIO_SEARCH_BALANCED  the default: frames scored every 20 ms, the best Gaussian of each
+ *                          codebook (noisy chunks: the best two)
+ *   FOLIO_SEARCH_FAST      every 30 ms; for quick anchors
+ *   FOLIO_SEARCH_ACCURATE  the best two Gaussians (noisy chunks: four); slower
+ */
+typedef enum {
+    FOLIO_SEARCH_BALANCED = 0,
+    FOLIO_SEARCH_FAST = 1,
+    FOLIO_SEARCH_ACCURATE = 2,
+} folio_search_t;
+
+/** Options for folio_transcribe(). Initialise with folio_transcribe_options_init(). */
+typedef struct {
+    int threads;           /**< decoders running at once; 0 (default) means one per core */
+    folio_search_t search; /**< default FOLIO_SEARCH_BALANCED */
+    const char *model_dir; /**< the pocketsphinx US English model folder (NULL: the default) */
+    const char *dict_path; /**< pronouncing dictionary (NULL: the model's cmudict-en-us.dict) */
+    int restart;           /**< non-zero: discard an existing work file and start afresh */
+} folio_transcribe_options_t;
+
+/** folio_transcribe_options_init - fill @opts with the defaults. NULL is a no-op. */
+void folio_transcribe_options_init(folio_transcribe_options_t *opts);
+
+/** folio_default_model_dir - the default model folder (static string). */
+const char *folio_default_model_dir(void);
+
+/**
+ * folio_transcribe - recognise the speech of @n_audio files against @book.
+ * @ctx: context for the log, progress (stages "reading audio", "recognising"; done and total in
+ *   seconds of audio) and the error message; may be NULL. Callbacks run on the calling thread.
+ * @book: the book (borrowed during the call).
+ * @audio: the files, in order (copied).
+ * @work_path: the work file (copied); its folder must be writable.
+ * Returns: the transcript (caller frees with folio_transcript_free()), or NULL with *err set:
+ *   FOLIO_EINVAL, FOLIO_EIO (unreadable file, unwritable work file, missing model), FOLIO_EAUDIO
+ *   (a file that is not audio, empty, or an unsupported codec), FOLIO_ECANCELLED (the progress
+ *   callback asked to stop: the work file is kept for resuming), FOLIO_ENOMEM.
+ * Corrupt or truncated audio is decoded up to the damage, with a warning naming the file and the
+ * position.
+ */
+folio_transcript_t *folio_transcribe(folio_t *ctx, const folio_book_t *book,
+                                     const char *const *audio, size_t n_audio,
+                                     const char *work_path, const folio_transcribe_options_t *opts,
+                                     int *err);
+
+/** folio_work_remove - delete a work file and its side files. Returns FOLIO_OK (also when there
+ *  was nothing to delete) or FOLIO_EINVAL for a NULL path. */
+int folio_work_remove(const char *work_path);
+
+/**
+ * A recognised word. Its confidence, in [0, 1], is Folio's own (pocketsphinx's posteriors are not
+ * computed in the fast first pass): the logistic of z + 0.75 (n - 2), where z is how many median
+ * absolute deviations the word's acoustic score per frame lies above the median of its chunk's
+ * words, and n the order of the language-model n-gram it matched (1-3). About 0.5 for an ordinary
+ * word; lower for words that fit the sound worse than their neighbours or had no context.
+ */
+typedef struct {
+    const char *word;  /**< borrowed: the recognised word (lower case) */
+    size_t file;       /**< 0-based index of the audio file */
+    double file_time;  /**< start, seconds in the file */
+    double file_end;   /**< end, seconds in the file */
+    double time;       /**< start on the global timeline: the file's offset + file_time */
+    float confidence;
+} folio_heard_t;
+
+/** folio_transcript_n_words - number of recognised words (0 if @t is NULL). */
+size_t folio_transcript_n_words(const folio_transcript_t *t);
+
+/** folio_transcript_word - recognised word @i in time order; borrowed; NULL if out of range. */
+const folio_heard_t *folio_transcript_word(const folio_transcript_t *t, size_t i);
+
+/** folio_transcript_n_files - number of audio files (0 if @t is NULL). */
+size_t folio_transcript_n_files(const folio_transcript_t *t);
+
+/** folio_transcript_file_duration - seconds of file @i as decoded (0 if out of range). */
+double folio_transcript_file_duration(const folio_transcript_t *t, size_t i);
+
+/** folio_transcript_file_offset - where file @i starts on the global timeline (0 if out of range). */
+double folio_transcript_file_offset(const folio_transcript_t *t, size_t i);
+
+/** folio_transcript_free - free a transcript. NULL is a no-op. */
+void folio_transcript_free(folio_transcript_t *t);
 
 #ifdef __cplusplus
 }

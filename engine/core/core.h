@@ -67,6 +67,8 @@ int folio__grow(void **items, size_t *cap, size_t need, size_t size);
 #define VEC_FREE(v) (free((v).items), (v).items = NULL, (v).len = (v).cap = 0)
 
 typedef VEC(size_t) folio_sizes_t;
+typedef VEC(char *) folio_strs_t;
+typedef VEC(bool) folio_bools_t;
 
 /* A growable NUL-terminated byte string. */
 typedef struct {
@@ -104,8 +106,6 @@ size_t folio__utf8_count(const char *s, size_t n);
 /* The last path component of @path (borrowed from @path). */
 const char *folio__basename(const char *path);
 
-#endif
-
 /* ---- string map ---- */
 
 /* A hash map from NUL-terminated strings (copied) to size_t values. */
@@ -123,3 +123,17 @@ int folio__map_add(folio_map_t *m, const char *key, size_t value, bool *existing
 bool folio__map_get(const folio_map_t *m, const char *key, size_t *value);
 void folio__map_free(folio_map_t *m);
 uint64_t folio__hash(const void *data, size_t n);
+
+/* ---- SHA-256 ---- */
+typedef struct {
+    uint32_t h[8];
+    uint64_t len;
+    unsigned char buf[64];
+    size_t fill;
+} folio_sha256_t;
+void folio__sha256_init(folio_sha256_t *s);
+void folio__sha256_update(folio_sha256_t *s, const void *data, size_t n);
+/* Finish and write the digest as 64 lower-case hex digits and a NUL. */
+void folio__sha256_hex(folio_sha256_t *s, char out[65]);
+
+#endif

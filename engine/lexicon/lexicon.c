@@ -136,16 +136,24 @@ static int add_words(folio_map_t *seen, const char *reading)
     return FOLIO_OK;
 }
 
-/* Collect the distinct words into sorted entries. */
-static int collect(folio_lexicon_t *lex, const folio_book_t *book)
+/* The distinct words of a book: its tokens and the words of its alternative readings. */
+static int book_words(const folio_book_t *book, folio_map_t *seen)
 {
-    folio_map_t seen = {0};
     int rc = FOLIO_OK;
     for (size_t i = 0; i < folio_book_n_tokens(book) && rc >= 0; i++)
-        rc = add_words(&seen, folio_book_token(book, i)->text);
+        rc = add_words(seen, folio_book_token(book, i)->text);
     for (size_t w = 0; w < folio_book_n_words(book) && rc >= 0; w++)
         for (size_t k = 0; k < folio_book_word(book, w)->n_alternatives && rc >= 0; k++)
-            rc = add_words(&seen, folio_book_word_alternative(book, w, k));
+            rc = add_words(seen, folio_book_word_alternative(book, w, k));
+    return rc;
+}
+
+/* Turn the distinct words of @seen (consumed) into sorted entries. */
+static int collect(folio_lexicon_t *lex, folio_map_t *seen_in)
+{
+    folio_map_t seen = *seen_in;
+    memset(seen_in, 0, sizeof(*seen_in));
+    int rc = FOLIO_OK;
     /* Sorted by byte value, so that the lexicon is the same whatever the hash order. */
     const char **words = malloc((seen.len ? seen.len : 1) * sizeof(char *));
     size_t n = 0;
@@ -259,8 +267,41 @@ static int possessive(const folio_lexicon_t *lex, const char *base, folio_str_t 
     return FOLIO_OK;
 }
 
+static folio_lexicon_t *build(folio_t *ctx, folio_map_t *words, const char *dict_path, int *err);
+
 folio_lexicon_t *folio_lexicon_open(folio_t *ctx, const folio_book_t *book, const char *dict_path,
                                     int *err)
+{
+    if (!book) {
+        if (err) *err = FOLIO_EINVAL;
+        folio__error(ctx, FOLIO_EINVAL, "folio_lexicon_open: no book");
+        return NULL;
+    }
+    folio_map_t words = {0};
+    int rc = book_words(book, &words);
+    if (rc < 0) {
+        folio__map_free(&words);
+        if (err) *err = rc;
+        return NULL;
+    }
+    return build(ctx, &words, dict_path, err);
+}
+
+folio_lexicon_t *folio__lexicon_open_words(folio_t *ctx, const char *const *list, size_t n,
+                                           const char *dict_path, int *err)
+{
+    folio_map_t words = {0};
+    int rc = FOLIO_OK;
+    for (size_t i = 0; i < n && rc >= 0; i++) rc = add_words(&words, list[i]);
+    if (rc < 0) {
+        folio__map_free(&words);
+        if (err) *err = rc;
+        return NULL;
+    }
+    return build(ctx, &words, dict_path, err);
+}
+
+static folio_lexicon_t *build(folio_t *ctx, folio_map_t *words, const char *dict_path, int *err)
 {
     int rc = FOLIO_OK;
     folio_lexicon_t *lex = NULL;
@@ -268,11 +309,13 @@ folio_lexicon_t *folio_lexicon_open(folio_t *ctx, const folio_book_t *book, cons
     want_t *want = NULL;
     char **ascii = NULL;
     folio_str_t lts = {0};
-    if (!book) FAIL(ctx, FOLIO_EINVAL, "folio_lexicon_open: no book");
     if (!dict_path) dict_path = folio_default_dict();
     lex = calloc(1, sizeof(*lex));
-    if (!lex) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
-    TRY(collect(lex, book));
+    if (!lex) {
+        folio__map_free(words);
+        FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    }
+    TRY(collect(lex, words));
 
     /* Dictionary keys: each word, and the ASCII form of words that are not ASCII. */
     size_t n = lex->entries.len;
@@ -413,4 +456,29 @@ const char *folio_lexicon_pron(const folio_lexicon_t *lex, size_t i, size_t k)
 size_t folio_lexicon_n_lts(const folio_lexicon_t *lex)
 {
     return lex ? lex->n_lts : 0;
+}
+
+static int write_entries(FILE *f, const folio_lexicon_t *lex, const folio_lexicon_t *skip)
+{
+    for (size_t i = 0; i < folio_lexicon_n_words(lex); i++) {
+        const char *w = folio_lexicon_word(lex, i);
+        if (skip && folio_lexicon_find(skip, w) >= 0) continue;
+        for (size_t k = 0; k < folio_lexicon_n_prons(lex, i); k++) {
+            if (k)
+                fprintf(f, "%s(%zu) %s\n", w, k + 1, folio_lexicon_pron(lex, i, k));
+            else
+                fprintf(f, "%s %s\n", w, folio_lexicon_pron(lex, i, k));
+        }
+    }
+    return ferror(f) ? FOLIO_EIO : FOLIO_OK;
+}
+
+int folio__lexicon_write_dict(const folio_lexicon_t *a, const folio_lexicon_t *b, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return FOLIO_EIO;
+    int rc = a ? write_entries(f, a, NULL) : FOLIO_OK;
+    if (rc >= 0 && b) rc = write_entries(f, b, a);
+    if (fclose(f) != 0 && rc >= 0) rc = FOLIO_EIO;
+    return rc;
 }

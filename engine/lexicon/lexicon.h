@@ -18,4 +18,12 @@ const char *folio__lexicon_map_phone(const char *flite_phone);
  * FOLIO_ENOMEM. Thread-safe: flite's lexicon is initialised once and used under a lock. */
 int folio__lexicon_lts(const char *ascii_word, folio_str_t *out);
 
+/* A lexicon of the words of @list (each may hold several, separated by spaces). */
+folio_lexicon_t *folio__lexicon_open_words(folio_t *ctx, const char *const *list, size_t n,
+                                           const char *dict_path, int *err);
+
+/* Write the pronunciations of @a and then of @b's words not in @a (either may be NULL) as a
+ * pocketsphinx dictionary. */
+int folio__lexicon_write_dict(const folio_lexicon_t *a, const folio_lexicon_t *b, const char *path);
+
 #endif

@@ -243,8 +243,17 @@ const folio_sentence_t *folio_book_sentence(const folio_book_t *book, size_t i)
 
 /* ---- shared finishing steps ---- */
 
+const char *folio_book_text_sha256(const folio_book_t *book)
+{
+    return book ? book->sha256 : NULL;
+}
+
 int folio__book_index_text(folio_t *ctx, folio_book_t *book)
 {
+    folio_sha256_t h;
+    folio__sha256_init(&h);
+    folio__sha256_update(&h, book->text, book->text_bytes);
+    folio__sha256_hex(&h, book->sha256);
     size_t n = book->text_chars / FOLIO__CP_STRIDE + 1;
     book->cp_index = malloc(n * sizeof(size_t));
     if (!book->cp_index) return FOLIO_ENOMEM;

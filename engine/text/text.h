@@ -23,6 +23,7 @@ struct folio_book {
     char *text;        /* NUL-terminated NFC UTF-8 */
     size_t text_bytes; /* length in bytes */
     size_t text_chars; /* length in code points */
+    char sha256[65];   /* of the text's bytes, hex */
     size_t *
         cp_index; /* byte offset of code point k * CP_STRIDE, for k = 0 .. text_chars / CP_STRIDE */
 

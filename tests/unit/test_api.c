@@ -153,6 +153,7 @@ static void book_accessors_reject_invalid_arguments(void **state)
     assert_int_equal(folio_book_n_words(NULL), 0);
     assert_null(folio_book_word(NULL, 0));
     assert_null(folio_book_word_alternative(NULL, 0, 0));
+    assert_null(folio_book_text_sha256(NULL));
     assert_string_equal(folio_block_kind_name((folio_block_kind_t)-1), "unknown");
     assert_string_equal(folio_block_kind_name((folio_block_kind_t)FOLIO_BLOCK_KIND_COUNT),
                         "unknown");
@@ -190,6 +191,56 @@ static void book_accessors_reject_invalid_arguments(void **state)
     folio_book_free(b);
 }
 
+static void transcribe_rejects_invalid_arguments(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    const char t[] = "One two three.";
+    folio_book_t *book = folio_book_open(NULL, fx_file("tr.txt", t, sizeof(t) - 1), NULL, NULL);
+    char work[512];
+    snprintf(work, sizeof(work), "%s/work.part", fx_dir());
+    const char *audio[] = {"/nonexistent/a.wav", NULL};
+    int err = 0;
+    assert_null(folio_transcribe(ctx, NULL, audio, 1, work, NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    assert_null(folio_transcribe(ctx, book, NULL, 1, work, NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    assert_null(folio_transcribe(ctx, book, audio, 0, work, NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    assert_null(folio_transcribe(ctx, book, audio, 1, NULL, NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    assert_null(folio_transcribe(ctx, book, audio, 1, "", NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    assert_null(folio_transcribe(ctx, book, audio + 1, 1, work, NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    folio_transcribe_options_t o;
+    folio_transcribe_options_init(NULL);
+    folio_transcribe_options_init(&o);
+    o.threads = -1;
+    assert_null(folio_transcribe(ctx, book, audio, 1, work, &o, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    folio_transcribe_options_init(&o);
+    o.search = (folio_search_t)9;
+    assert_null(folio_transcribe(ctx, book, audio, 1, work, &o, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    /* A missing audio file: an I/O error naming it, before any work. */
+    assert_null(folio_transcribe(ctx, book, audio, 1, work, NULL, &err));
+    assert_int_equal(err, FOLIO_EIO);
+    assert_non_null(strstr(folio_errmsg(ctx), "/nonexistent/a.wav"));
+    assert_int_equal(folio_work_remove(NULL), FOLIO_EINVAL);
+    assert_int_equal(folio_work_remove(work), FOLIO_OK);
+    assert_non_null(folio_default_model_dir());
+    /* Transcript accessors with NULL. */
+    folio_transcript_free(NULL);
+    assert_int_equal(folio_transcript_n_words(NULL), 0);
+    assert_null(folio_transcript_word(NULL, 0));
+    assert_int_equal(folio_transcript_n_files(NULL), 0);
+    assert_true(folio_transcript_file_duration(NULL, 0) == 0);
+    assert_true(folio_transcript_file_offset(NULL, 0) == 0);
+    folio_book_free(book);
+    folio_free(ctx);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -205,6 +256,7 @@ int main(void)
         cmocka_unit_test(log_level_filters_messages),
         cmocka_unit_test(book_open_rejects_invalid_arguments),
         cmocka_unit_test(book_accessors_reject_invalid_arguments),
+        cmocka_unit_test(transcribe_rejects_invalid_arguments),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, teardown);
 }

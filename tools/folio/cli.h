@@ -39,6 +39,25 @@ typedef struct {
 /* Append @s; returns 0, or -1 (with a message on stderr) when out of memory. */
 int buf_append(folio_str_buf_t *b, const char *s);
 
+/* Audio arguments expanded: folders (natural order) and M3U playlists become their files. */
+typedef struct {
+    char **items;
+    size_t len, cap;
+} cli_paths_t;
+int cli_expand_audio(char **args, int n, cli_paths_t *out);
+void cli_paths_free(cli_paths_t *p);
+int cli_natural_cmp(const char *a, const char *b);
+
+/* Progress shown while a long call runs. */
+typedef struct {
+    bool tty, shown;
+    double last;
+    int last_step;
+} cli_progress_t;
+void cli_progress_start(cli_progress_t *c, folio_t *ctx, const cli_log_t *log);
+void cli_progress_end(cli_progress_t *c);
+
 int cmd_book(int argc, char **argv);
+int cmd_transcribe(int argc, char **argv);
 
 #endif

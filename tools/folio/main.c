@@ -106,6 +106,16 @@ static void usage(FILE *f)
             "      --format auto|epub|txt    how to read BOOK (default: by its content)\n"
             "      --first-page-label N      text books: label of the first form-feed page\n"
             "      --dict FILE               pronouncing dictionary (default: the model's)\n"
+            "  transcribe BOOK AUDIO... [-o OUT.tsv]\n"
+            "                                what is said in the audio and when (TSV: word, file,\n"
+            "                                file_time, end_time, global_time, confidence),\n"
+            "                                recognised with the book's language model; resumes\n"
+            "                                a killed run (its work is kept in OUT.tsv.part)\n"
+            "      --threads N               decoders at once (default: one per core)\n"
+            "      --restart                 discard earlier work and start afresh\n"
+            "      --search fast|balanced|accurate   speed against words found (default balanced)\n"
+            "      --model DIR               the pocketsphinx model folder\n"
+            "  AUDIO is files in order, a folder (its audio files in natural order) or an M3U\n"
             "  help                          this text\n"
             "  version                       the version\n"
             "\n"
@@ -122,6 +132,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "book") == 0) return cmd_book(argc - 1, argv + 1);
+    if (strcmp(cmd, "transcribe") == 0) return cmd_transcribe(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return EXIT_OK;

@@ -264,5 +264,9 @@ truth:
         for (size_t k = 0; k < book.b[b].n; k++) words++, read += book.b[b].w[k].read;
     printf("mkcorpus: %s: %d files, %.1f min of audio, %zu words (%zu read) -> %s\n", c.name, n,
            total / 60, words, read, outdir);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < files[i].n_ins; k++) free(files[i].ins[k].text);
+    free(files);
+    book_free(&book);
     return 0;
 }

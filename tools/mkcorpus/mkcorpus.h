@@ -89,6 +89,7 @@ int source_load(const conf_t *c, cbook_t *book);
 void book_add_front_matter(const conf_t *c, cbook_t *book);
 void book_paginate(const conf_t *c, cbook_t *book);
 void book_add_notes(cbook_t *book);
+void book_free(cbook_t *book);
 cblock_t *book_block(cbook_t *book, kind_t kind, int chapter);
 void block_add_words(cblock_t *b, const char *text);
 void *xmalloc(size_t n);

@@ -649,3 +649,23 @@ void book_add_notes(cbook_t *book)
     }
     free(old);
 }
+
+void book_free(cbook_t *book)
+{
+    for (size_t b = 0; b < book->nb; b++) {
+        for (size_t k = 0; k < book->b[b].n; k++) {
+            free(book->b[b].w[k].text);
+            free(book->b[b].w[k].page);
+            free(book->b[b].w[k].said);
+        }
+        free(book->b[b].w);
+    }
+    free(book->b);
+    for (size_t i = 0; i < book->nch; i++) free(book->ch[i].title);
+    free(book->ch);
+    for (size_t i = 0; i < book->n_clips; i++) free(book->clip_path[i]);
+    free(book->clip_path);
+    free(book->title);
+    free(book->author);
+    memset(book, 0, sizeof(*book));
+}

@@ -1,0 +1,44 @@
+/* Internal interface of the index module: the work file <out>.part that makes indexing resumable
+ * (inputs, their fingerprint, cached audio files, chunks and finished recognition results), and
+ * later the finished index. Only this module includes SQLite. */
+#ifndef FOLIO_INDEX_H
+#define FOLIO_INDEX_H
+
+#include "../core/core.h"
+
+#define FOLIO_PART_SCHEMA 1
+
+typedef struct folio_part folio_part_t;
+
+/* Open the work file @path. When it exists with the same @fingerprint (and not @restart), its
+ * finished work is kept and *@resumed is true; otherwise it is created afresh. */
+folio_part_t *folio__part_open(folio_t *ctx, const char *path, const char *fingerprint, bool restart,
+                               bool *resumed, int *err);
+/* Close (keeping the file). */
+void folio__part_close(folio_part_t *p);
+/* Close and delete the file. */
+void folio__part_discard(folio_part_t *p);
+
+/* A chunk of a file's audio (samples at 16 kHz). */
+typedef struct {
+    size_t file;
+    uint64_t start, end, keep_from, keep_to;
+    bool speech;
+} folio_part_chunk_t;
+typedef VEC(folio_part_chunk_t) folio_part_chunks_t;
+
+/* Record a chunk (chunking is deterministic, so a resumed run finds the same ones). Sets *@done
+ * when its result is already stored. */
+int folio__part_add_chunk(folio_part_t *p, const folio_part_chunk_t *c, bool *done);
+/* Whether file @file's samples are complete in the audio cache, and how many there are. */
+int folio__part_file_samples(folio_part_t *p, size_t file, uint64_t *n_samples, bool *cached);
+/* Record file @file as complete in the cache, with @n_samples samples. */
+int folio__part_file_cached(folio_part_t *p, size_t file, const char *path, uint64_t n_samples);
+/* All chunks in order (file, start), with whether each is done. */
+int folio__part_chunks(folio_part_t *p, folio_part_chunks_t *out, folio_bools_t *done);
+/* Store the recognition result of the chunk that starts at (@file, @start) (words as TSV). */
+int folio__part_chunk_done(folio_part_t *p, size_t file, uint64_t start, const char *tsv);
+/* The stored result of that chunk; NULL in *tsv when not done. Caller frees *tsv. */
+int folio__part_chunk_result(folio_part_t *p, size_t file, uint64_t start, char **tsv);
+
+#endif

@@ -1,0 +1,174 @@
+/* The models recognition uses, built from the book for each run (deterministically), and the
+ * fingerprint that decides whether earlier work can be resumed. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define OOB_TOP_WORDS 1500
+#define UNREAD_WEIGHT 0.3
+#define ALT_WEIGHT 0.5
+
+void folio__models_free(folio_models_t *m)
+{
+    folio_lexicon_free(m->lex);
+    folio_lexicon_free(m->oob_lex);
+    folio__str_free(&m->config);
+    memset(m, 0, sizeof(*m));
+}
+
+/* The out-of-book model: announcement phrases as sentences, frequent generic words as unigrams. */
+static int oob_model(folio_t *ctx, const folio_strs_t *top, const folio_lexicon_t *lex,
+                     const char *path)
+{
+    folio_lm_t *lm = folio__lm_new();
+    if (!lm) return FOLIO_ENOMEM;
+    int rc = FOLIO_OK;
+    for (const char *const *p = folio__out_of_book_phrases; *p && rc >= 0; p++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", *p);
+        const char *toks[32];
+        size_t n = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(buf, " ", &save); t && n < 32; t = strtok_r(NULL, " ", &save)) {
+            long i = folio_lexicon_find(lex, t);
+            if (i >= 0 && folio_lexicon_n_prons(lex, (size_t)i)) toks[n++] = t;
+        }
+        if (n) rc = folio__lm_add(lm, toks, n, 1.0, true, true);
+    }
+    for (size_t i = 0; i < top->len && rc >= 0; i++) {
+        long k = folio_lexicon_find(lex, top->items[i]);
+        if (k < 0 || !folio_lexicon_n_prons(lex, (size_t)k)) continue;
+        const char *w = top->items[i];
+        rc = folio__lm_add(lm, &w, 1, 1.0, true, true);
+    }
+    if (rc >= 0 && (rc = folio__lm_write_arpa(lm, path)) < 0)
+        rc = folio__error(ctx, rc, "%s: cannot write the out-of-book model", path);
+    folio__lm_free(lm);
+    return rc;
+}
+
+int folio__models_build(folio_t *ctx, const folio_book_t *book, const char *model_dir,
+                        const char *dict_path, const char *work_path, folio_search_t search,
+                        folio_models_t *m)
+{
+    int rc = FOLIO_OK;
+    folio_strs_t top = {0};
+    folio_lm_t *lm = NULL;
+    memset(m, 0, sizeof(*m));
+    snprintf(m->model_dir, sizeof(m->model_dir), "%s", model_dir);
+    snprintf(m->lm_path, sizeof(m->lm_path), "%s.lm", work_path);
+    snprintf(m->oob_path, sizeof(m->oob_path), "%s.oob.lm", work_path);
+    snprintf(m->dict_path, sizeof(m->dict_path), "%s.dict", work_path);
+    char dict[4200];
+    if (!dict_path) {
+        snprintf(dict, sizeof(dict), "%s/cmudict-en-us.dict", model_dir);
+        dict_path = dict;
+    }
+    m->lex = folio_lexicon_open(ctx, book, dict_path, &rc);
+    if (!m->lex) goto fail;
+    size_t none = 0;
+    for (size_t i = 0; i < folio_lexicon_n_words(m->lex); i++)
+        none += folio_lexicon_n_prons(m->lex, i) == 0;
+    folio__info(ctx, "lexicon: %zu words, %zu by letter-to-sound, %zu without a pronunciation",
+                folio_lexicon_n_words(m->lex), folio_lexicon_n_lts(m->lex), none);
+
+    TRY(folio__generic_top_words(ctx, model_dir, OOB_TOP_WORDS, &top));
+    VEC(const char *) words = {0};
+    for (const char *const *p = folio__out_of_book_phrases; *p; p++)
+        if (VEC_PUSH(words, *p) < 0) rc = FOLIO_ENOMEM;
+    for (size_t i = 0; i < top.len; i++)
+        if (VEC_PUSH(words, top.items[i]) < 0) rc = FOLIO_ENOMEM;
+    if (rc >= 0) m->oob_lex = folio__lexicon_open_words(ctx, words.items, words.len, dict_path, &rc);
+    VEC_FREE(words);
+    if (!m->oob_lex) goto fail;
+
+    lm = folio__lm_from_book(book, m->lex, UNREAD_WEIGHT, ALT_WEIGHT, &rc);
+    if (!lm) FAIL(ctx, rc, "cannot build the book's language model");
+    if ((rc = folio__lm_write_arpa(lm, m->lm_path)) < 0)
+        FAIL(ctx, rc, "%s: cannot write the language model: %s", m->lm_path, strerror(errno));
+    folio__info(ctx, "book language model: %zu words", folio__lm_vocab_size(lm));
+    TRY(oob_model(ctx, &top, m->oob_lex, m->oob_path));
+    if ((rc = folio__lexicon_write_dict(m->lex, m->oob_lex, m->dict_path)) < 0)
+        FAIL(ctx, rc, "%s: cannot write the dictionary: %s", m->dict_path, strerror(errno));
+
+    folio__decoder_config_init(&m->decoder, m->model_dir);
+    /* The search presets (see folio_search_t in folio.h). */
+    m->noisy_topn = 2;
+    if (search == FOLIO_SEARCH_FAST) {
+        m->decoder.ds = 3;
+        m->noisy_topn = 1;
+    } else if (search == FOLIO_SEARCH_ACCURATE) {
+        m->decoder.topn = 2;
+        m->noisy_topn = 4;
+    }
+    m->decoder.dict_path = m->dict_path;
+    m->decoder.lm_path = m->lm_path;
+    m->decoder.oob_path = m->oob_path;
+    TRY(folio__decoder_config_string(&m->decoder, &m->config));
+    TRY(folio__str_printf(&m->config, " unread=%g alt=%g oob_top=%d vad=30/0.5 denoise=28 noisy_topn=%d warmup=0.3 remove_noise=no",
+                          UNREAD_WEIGHT, ALT_WEIGHT, OOB_TOP_WORDS, m->noisy_topn));
+fail:
+    for (size_t i = 0; i < top.len; i++) free(top.items[i]);
+    VEC_FREE(top);
+    folio__lm_free(lm);
+    if (rc < 0) folio__models_free(m);
+    return rc;
+}
+
+/* Size and hashes of the first and last 64 KiB of @path. */
+static int hash_edges(folio_t *ctx, folio_sha256_t *h, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    fstat(fileno(f), &st);
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    folio__sha256_update(h, &st.st_size, sizeof(st.st_size));
+    folio__sha256_update(h, buf, n);
+    if (st.st_size > (off_t)sizeof(buf)) {
+        fseek(f, -(long)sizeof(buf), SEEK_END);
+        n = fread(buf, 1, sizeof(buf), f);
+        folio__sha256_update(h, buf, n);
+    }
+    fclose(f);
+    return FOLIO_OK;
+}
+
+int folio__fingerprint(folio_t *ctx, const folio_book_t *book, const char *const *audio,
+                       size_t n_audio, const char *model_dir, const folio_models_t *m, char out[65])
+{
+    folio_sha256_t h;
+    folio__sha256_init(&h);
+    char line[512];
+    snprintf(line, sizeof(line), "folio %s schema %d\n", folio_version(), FOLIO_PART_SCHEMA);
+    folio__sha256_update(&h, line, strlen(line));
+    folio__sha256_update(&h, folio_book_text_sha256(book), 64);
+    folio__sha256_update(&h, m->config.data, m->config.len);
+    /* The models: acoustic model files and the language models and dictionary made from them. */
+    static const char *const model_files[] = {"en-us/mdef", "en-us/means", "en-us/variances",
+                                              "en-us/transition_matrices", "en-us/sendump",
+                                              "en-us/feat.params", NULL};
+    int rc;
+    for (const char *const *p = model_files; *p; p++) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s", model_dir, *p);
+        if (access(path, R_OK) != 0) continue; /* optional files */
+        if ((rc = hash_edges(ctx, &h, path)) < 0) return rc;
+    }
+    if ((rc = hash_edges(ctx, &h, m->lm_path)) < 0 || (rc = hash_edges(ctx, &h, m->oob_path)) < 0 ||
+        (rc = hash_edges(ctx, &h, m->dict_path)) < 0)
+        return rc;
+    for (size_t i = 0; i < n_audio; i++) {
+        snprintf(line, sizeof(line), "audio %zu\n", i);
+        folio__sha256_update(&h, line, strlen(line));
+        if ((rc = hash_edges(ctx, &h, audio[i])) < 0) return rc;
+    }
+    folio__sha256_hex(&h, out);
+    return FOLIO_OK;
+}

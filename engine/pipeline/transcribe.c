@@ -1,0 +1,558 @@
+/* Transcription: the book's models, the audio decoded once into a 16 kHz cache and cut into
+ * chunks, recognition by worker threads (one decoder each), and every finished chunk stored in the
+ * work file as soon as it is done, by the calling thread. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define READ_BLOCK 16000
+
+struct folio_transcript {
+    VEC(folio_heard_t) words;
+    folio_str_t pool;
+    size_t n_files;
+    double *duration, *offset;
+};
+
+void folio_transcribe_options_init(folio_transcribe_options_t *opts)
+{
+    if (!opts) return;
+    memset(opts, 0, sizeof(*opts));
+}
+
+const char *folio_default_model_dir(void)
+{
+    return FOLIO_MODEL_DIR;
+}
+
+/* ---- work shared with the recognition threads ---- */
+
+typedef struct {
+    folio_part_chunk_t chunk;
+    uint64_t pcm_offset; /* samples before the file in the cache */
+} job_t;
+
+typedef struct {
+    size_t file;
+    uint64_t start, samples;
+    char *tsv;
+} result_t;
+
+typedef struct {
+    char *msg;
+    folio_log_level_t level;
+} msg_t;
+
+typedef VEC(result_t) results_t;
+typedef VEC(msg_t) msgs_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t jobs_cv, results_cv;
+    VEC(job_t) jobs;
+    size_t job_head;
+    results_t results;
+    msgs_t msgs;
+    size_t pending; /* jobs queued or being decoded */
+    bool closing, cancel;
+    int error;
+    char errmsg[1024];
+    int pcm_fd;
+    folio_decoder_config_t dcfg;
+    int noisy_topn; /* Gaussians scored per codebook for noisy chunks */
+} shared_t;
+
+static void worker_log(void *ud, folio_log_level_t level, const char *msg)
+{
+    shared_t *sh = ud;
+    msg_t m = {folio__strdup(msg), level};
+    pthread_mutex_lock(&sh->lock);
+    if (m.msg && VEC_PUSH(sh->msgs, m) < 0) free(m.msg);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+static int words_tsv(const folio_rec_words_t *w, folio_str_t *out)
+{
+    out->len = 0;
+    for (size_t i = 0; i < w->len; i++) {
+        const folio_rec_word_t *x = &w->items[i];
+        if (folio__str_printf(out, "%s\t%d\t%d\t%.4f\t%d\t%d\n", x->word, x->start_frame,
+                              x->end_frame, x->confidence, x->ascr, x->lback) < 0)
+            return FOLIO_ENOMEM;
+    }
+    if (!out->data && folio__str_append(out, "", 0) < 0) return FOLIO_ENOMEM;
+    return FOLIO_OK;
+}
+
+static void *worker(void *arg)
+{
+    shared_t *sh = arg;
+    folio_t *wctx = folio_new();
+    if (wctx) folio_set_log(wctx, worker_log, sh, FOLIO_LOG_DEBUG);
+    int rc;
+    folio_decoder_t *dec = folio__decoder_new(wctx, &sh->dcfg, &rc);
+    folio_decoder_t *careful = NULL; /* for noisy chunks, made when the first one comes */
+    int16_t *pcm = NULL;
+    size_t pcm_cap = 0;
+    folio_rec_words_t words = {0};
+    folio_str_t tsv = {0};
+    if (!dec) goto fail;
+    for (;;) {
+        pthread_mutex_lock(&sh->lock);
+        while (sh->job_head == sh->jobs.len && !sh->closing && !sh->cancel && !sh->error)
+            pthread_cond_wait(&sh->jobs_cv, &sh->lock);
+        if (sh->cancel || sh->error || sh->job_head == sh->jobs.len) {
+            pthread_mutex_unlock(&sh->lock);
+            break;
+        }
+        job_t job = sh->jobs.items[sh->job_head++];
+        pthread_mutex_unlock(&sh->lock);
+
+        size_t n = (size_t)(job.chunk.end - job.chunk.start);
+        if (folio__grow((void **)&pcm, &pcm_cap, n, sizeof(int16_t)) < 0) {
+            rc = folio__error(wctx, FOLIO_ENOMEM, "out of memory");
+            goto fail;
+        }
+        off_t at = (off_t)((job.pcm_offset + job.chunk.start) * sizeof(int16_t));
+        ssize_t got = pread(sh->pcm_fd, pcm, n * sizeof(int16_t), at);
+        if (got != (ssize_t)(n * sizeof(int16_t))) {
+            rc = folio__error(wctx, FOLIO_EIO, "the audio cache is short: %s",
+                              got < 0 ? strerror(errno) : "truncated");
+            goto fail;
+        }
+        bool noisy;
+        if ((rc = folio__denoise(pcm, n, &noisy)) < 0) goto fail;
+        if (noisy && !careful) {
+            folio_decoder_config_t c = sh->dcfg;
+            c.topn = sh->noisy_topn;
+            if (!(careful = folio__decoder_new(wctx, &c, &rc))) goto fail;
+        }
+        if ((rc = folio__decoder_run(noisy ? careful : dec, pcm, n, &words)) < 0 ||
+            (rc = words_tsv(&words, &tsv)) < 0)
+            goto fail;
+        result_t r = {job.chunk.file, job.chunk.start, n, folio__str_take(&tsv)};
+        pthread_mutex_lock(&sh->lock);
+        if (!r.tsv || VEC_PUSH(sh->results, r) < 0) {
+            free(r.tsv);
+            sh->error = FOLIO_ENOMEM;
+        }
+        pthread_cond_signal(&sh->results_cv);
+        pthread_mutex_unlock(&sh->lock);
+    }
+    goto done;
+fail:
+    pthread_mutex_lock(&sh->lock);
+    if (!sh->error) {
+        sh->error = rc < 0 ? rc : FOLIO_EAUDIO;
+        snprintf(sh->errmsg, sizeof(sh->errmsg), "%s", folio_errmsg(wctx));
+    }
+    pthread_cond_broadcast(&sh->results_cv);
+    pthread_cond_broadcast(&sh->jobs_cv);
+    pthread_mutex_unlock(&sh->lock);
+done:
+    folio__decoder_free(dec);
+    folio__decoder_free(careful);
+    free(pcm);
+    VEC_FREE(words);
+    folio__str_free(&tsv);
+    folio_free(wctx);
+    return NULL;
+}
+
+/* ---- the calling thread ---- */
+
+typedef struct {
+    folio_t *ctx;
+    shared_t *sh;
+    folio_part_t *part;
+    double start_time;
+    double done_sec, total_sec;
+    size_t decoded_now, done_before; /* chunks recognised in this run, and found finished */
+} run_t;
+
+/* Store finished results, relay worker messages, report progress. With @wait, block until at
+ * least one result arrives (or nothing is pending). */
+static int drain(run_t *r, bool wait)
+{
+    shared_t *sh = r->sh;
+    pthread_mutex_lock(&sh->lock);
+    if (wait)
+        while (!sh->results.len && sh->pending && !sh->error) pthread_cond_wait(&sh->results_cv, &sh->lock);
+    results_t got = sh->results;
+    msgs_t msgs = sh->msgs;
+    memset(&sh->results, 0, sizeof(sh->results));
+    memset(&sh->msgs, 0, sizeof(sh->msgs));
+    sh->pending -= got.len;
+    int error = sh->error;
+    pthread_mutex_unlock(&sh->lock);
+    for (size_t i = 0; i < msgs.len; i++) {
+        folio__log(r->ctx, msgs.items[i].level, "%s", msgs.items[i].msg);
+        free(msgs.items[i].msg);
+    }
+    VEC_FREE(msgs);
+    int rc = FOLIO_OK;
+    for (size_t i = 0; i < got.len; i++) {
+        if (rc >= 0) rc = folio__part_chunk_done(r->part, got.items[i].file, got.items[i].start, got.items[i].tsv);
+        r->decoded_now++;
+        r->done_sec += (double)got.items[i].samples / FOLIO_AUDIO_RATE;
+        free(got.items[i].tsv);
+    }
+    VEC_FREE(got);
+    if (rc < 0) return rc;
+    if (error) return folio__error(r->ctx, error, "recognition failed: %s", sh->errmsg);
+    double total = r->total_sec > r->done_sec ? r->total_sec : r->done_sec;
+    return folio__progress(r->ctx, "recognising", r->done_sec, total, r->start_time);
+}
+
+static int enqueue(run_t *r, const folio_part_chunk_t *c, uint64_t pcm_offset)
+{
+    job_t j = {*c, pcm_offset};
+    pthread_mutex_lock(&r->sh->lock);
+    int rc = VEC_PUSH(r->sh->jobs, j);
+    if (rc >= 0) r->sh->pending++;
+    pthread_cond_signal(&r->sh->jobs_cv);
+    pthread_mutex_unlock(&r->sh->lock);
+    return rc;
+}
+
+/* Decode file @i into the cache, chunk it, and queue its chunks. */
+static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uint64_t *n_samples)
+{
+    int rc;
+    folio_audio_file_t *f = NULL;
+    folio_vad_t *vad = folio__vad_new(30.0, 0.5);
+    folio_chunks_t chunks = {0};
+    int16_t *buf = malloc(READ_BLOCK * sizeof(int16_t));
+    uint64_t n = 0;
+    if (!vad || !buf) FAIL(r->ctx, FOLIO_ENOMEM, "out of memory");
+    if (ftruncate(r->sh->pcm_fd, (off_t)(offset * sizeof(int16_t))) != 0)
+        FAIL(r->ctx, FOLIO_EIO, "cannot write the audio cache: %s", strerror(errno));
+    f = folio__audio_open(r->ctx, path, &rc);
+    if (!f) goto fail;
+    folio__info(r->ctx, "%s: %s", path, folio__audio_describe(f));
+    for (;;) {
+        long got = folio__audio_read(f, buf, READ_BLOCK);
+        if (got < 0) FAIL(r->ctx, (int)got, "%s: decoding failed", path);
+        if (got == 0) break;
+        off_t at = (off_t)((offset + n) * sizeof(int16_t));
+        if (pwrite(r->sh->pcm_fd, buf, (size_t)got * sizeof(int16_t), at) != (ssize_t)(got * 2))
+            FAIL(r->ctx, FOLIO_EIO, "cannot write the audio cache: %s", strerror(errno));
+        n += (uint64_t)got;
+        chunks.len = 0;
+        TRY(folio__vad_feed(vad, i, buf, (size_t)got, &chunks));
+        for (size_t k = 0; k < chunks.len; k++) {
+            folio_part_chunk_t c = {i, chunks.items[k].start, chunks.items[k].end,
+                                    chunks.items[k].keep_from, chunks.items[k].keep_to,
+                                    chunks.items[k].speech};
+            bool done;
+            TRY(folio__part_add_chunk(r->part, &c, &done));
+            r->done_before += done && c.speech;
+            if (done || !c.speech)
+                r->done_sec += (double)(c.end - c.start) / FOLIO_AUDIO_RATE;
+            else
+                TRY(enqueue(r, &c, offset));
+        }
+        TRY(drain(r, false));
+    }
+    if (n == 0) FAIL(r->ctx, FOLIO_EAUDIO, "%s: no audio could be decoded", path);
+    chunks.len = 0;
+    TRY(folio__vad_end_file(vad, &chunks));
+    for (size_t k = 0; k < chunks.len; k++) {
+        folio_part_chunk_t c = {i, chunks.items[k].start, chunks.items[k].end,
+                                chunks.items[k].keep_from, chunks.items[k].keep_to,
+                                chunks.items[k].speech};
+        bool done;
+        TRY(folio__part_add_chunk(r->part, &c, &done));
+        r->done_before += done && c.speech;
+        if (done || !c.speech)
+            r->done_sec += (double)(c.end - c.start) / FOLIO_AUDIO_RATE;
+        else
+            TRY(enqueue(r, &c, offset));
+    }
+    TRY(folio__part_file_cached(r->part, i, path, n));
+    *n_samples = n;
+fail:
+    folio__audio_close(f);
+    folio__vad_free(vad);
+    VEC_FREE(chunks);
+    free(buf);
+    return rc;
+}
+
+/* Queue the unfinished chunks of an already cached file. */
+static int queue_cached(run_t *r, size_t file, uint64_t offset, const folio_part_chunks_t *all,
+                        const folio_bools_t *done)
+{
+    int rc = FOLIO_OK;
+    for (size_t k = 0; k < all->len && rc >= 0; k++) {
+        const folio_part_chunk_t *c = &all->items[k];
+        if (c->file != file) continue;
+        r->done_before += done->items[k] && c->speech;
+        if (done->items[k] || !c->speech)
+            r->done_sec += (double)(c->end - c->start) / FOLIO_AUDIO_RATE;
+        else
+            rc = enqueue(r, c, offset);
+    }
+    return rc;
+}
+
+/* ---- the transcript ---- */
+
+static int build_transcript(folio_t *ctx, folio_part_t *part, const uint64_t *samples,
+                            size_t n_files, folio_transcript_t **out)
+{
+    int rc = FOLIO_OK;
+    folio_transcript_t *t = calloc(1, sizeof(*t));
+    folio_part_chunks_t chunks = {0};
+    VEC(size_t) offs = {0};
+    if (!t) return FOLIO_ENOMEM;
+    t->n_files = n_files;
+    t->duration = calloc(n_files ? n_files : 1, sizeof(double));
+    t->offset = calloc(n_files ? n_files : 1, sizeof(double));
+    if (!t->duration || !t->offset) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    double at = 0;
+    for (size_t i = 0; i < n_files; i++) {
+        t->duration[i] = (double)samples[i] / FOLIO_AUDIO_RATE;
+        t->offset[i] = at;
+        at += t->duration[i];
+    }
+    TRY(folio__part_chunks(part, &chunks, NULL));
+    for (size_t k = 0; k < chunks.len; k++) {
+        const folio_part_chunk_t *c = &chunks.items[k];
+        if (!c->speech || c->file >= n_files) continue;
+        char *tsv = NULL;
+        TRY(folio__part_chunk_result(part, c->file, c->start, &tsv));
+        if (!tsv) FAIL(ctx, FOLIO_EIO, "a chunk of file %zu has no result", c->file);
+        char *save = NULL;
+        for (char *line = strtok_r(tsv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            char word[64];
+            int sf, ef;
+            float conf;
+            if (sscanf(line, "%63[^\t]\t%d\t%d\t%f", word, &sf, &ef, &conf) != 4) continue;
+            uint64_t s = c->start + (uint64_t)sf * 160, e = c->start + (uint64_t)(ef + 1) * 160;
+            uint64_t mid = (s + e) / 2;
+            if (mid < c->keep_from || mid >= c->keep_to) continue; /* the other chunk has it */
+            size_t off = t->pool.len;
+            if (folio__str_append(&t->pool, word, strlen(word) + 1) < 0 || VEC_PUSH(offs, off) < 0) {
+                free(tsv);
+                FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+            }
+            folio_heard_t h = {NULL, c->file, (double)s / FOLIO_AUDIO_RATE,
+                               (double)e / FOLIO_AUDIO_RATE, 0, conf};
+            h.time = t->offset[c->file] + h.file_time;
+            if (VEC_PUSH(t->words, h) < 0) {
+                free(tsv);
+                FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+            }
+        }
+        free(tsv);
+    }
+    for (size_t i = 0; i < t->words.len; i++) t->words.items[i].word = t->pool.data + offs.items[i];
+    *out = t;
+    t = NULL;
+fail:
+    VEC_FREE(chunks);
+    VEC_FREE(offs);
+    folio_transcript_free(t);
+    return rc;
+}
+
+void folio_transcript_free(folio_transcript_t *t)
+{
+    if (!t) return;
+    VEC_FREE(t->words);
+    folio__str_free(&t->pool);
+    free(t->duration);
+    free(t->offset);
+    free(t);
+}
+
+size_t folio_transcript_n_words(const folio_transcript_t *t)
+{
+    return t ? t->words.len : 0;
+}
+
+const folio_heard_t *folio_transcript_word(const folio_transcript_t *t, size_t i)
+{
+    return t && i < t->words.len ? &t->words.items[i] : NULL;
+}
+
+size_t folio_transcript_n_files(const folio_transcript_t *t)
+{
+    return t ? t->n_files : 0;
+}
+
+double folio_transcript_file_duration(const folio_transcript_t *t, size_t i)
+{
+    return t && i < t->n_files ? t->duration[i] : 0;
+}
+
+double folio_transcript_file_offset(const folio_transcript_t *t, size_t i)
+{
+    return t && i < t->n_files ? t->offset[i] : 0;
+}
+
+int folio_work_remove(const char *work_path)
+{
+    if (!work_path) return FOLIO_EINVAL;
+    static const char *const sides[] = {"", "-wal", "-shm", ".pcm", ".lm", ".oob.lm", ".dict"};
+    for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s%s", work_path, sides[i]);
+        unlink(path);
+    }
+    return FOLIO_OK;
+}
+
+/* ---- the whole run ---- */
+
+folio_transcript_t *folio_transcribe(folio_t *ctx, const folio_book_t *book,
+                                     const char *const *audio, size_t n_audio,
+                                     const char *work_path, const folio_transcribe_options_t *opts,
+                                     int *err)
+{
+    int rc = FOLIO_OK;
+    folio_transcribe_options_t o;
+    folio_transcribe_options_init(&o);
+    if (opts) o = *opts;
+    folio_transcript_t *result = NULL;
+    folio_models_t models = {0};
+    folio_part_t *part = NULL;
+    shared_t sh = {.pcm_fd = -1};
+    pthread_t *threads = NULL;
+    size_t n_threads = 0;
+    uint64_t *samples = NULL;
+    folio_part_chunks_t chunks = {0};
+    folio_bools_t done = {0};
+    bool sync_init = false;
+    if (!book || !audio || !n_audio || !work_path || !*work_path)
+        FAIL(ctx, FOLIO_EINVAL, "folio_transcribe: a book, audio files and a work path are needed");
+    for (size_t i = 0; i < n_audio; i++)
+        if (!audio[i]) FAIL(ctx, FOLIO_EINVAL, "folio_transcribe: audio file %zu is NULL", i);
+    if (o.threads < 0) FAIL(ctx, FOLIO_EINVAL, "folio_transcribe: threads must not be negative");
+    if ((int)o.search < FOLIO_SEARCH_BALANCED || o.search > FOLIO_SEARCH_ACCURATE)
+        FAIL(ctx, FOLIO_EINVAL, "folio_transcribe: unknown search preset %d", (int)o.search);
+    const char *model_dir = o.model_dir ? o.model_dir : folio_default_model_dir();
+    double start = folio__now();
+
+    /* Check every file before the long work, and estimate the total for progress. */
+    double total = 0;
+    for (size_t i = 0; i < n_audio; i++) {
+        folio_audio_file_t *f = folio__audio_open(ctx, audio[i], &rc);
+        if (!f) goto fail;
+        total += folio__audio_estimated_seconds(f);
+        folio__audio_close(f);
+    }
+
+    TRY(folio__models_build(ctx, book, model_dir, o.dict_path, work_path, o.search, &models));
+    char fp[65];
+    TRY(folio__fingerprint(ctx, book, audio, n_audio, model_dir, &models, fp));
+    bool resumed;
+    part = folio__part_open(ctx, work_path, fp, o.restart, &resumed, &rc);
+    if (!part) goto fail;
+    if (resumed) folio__info(ctx, "%s: resuming the work of an earlier run", work_path);
+
+    char pcm_path[4200];
+    snprintf(pcm_path, sizeof(pcm_path), "%s.pcm", work_path);
+    sh.pcm_fd = open(pcm_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (sh.pcm_fd < 0) FAIL(ctx, FOLIO_EIO, "%s: %s", pcm_path, strerror(errno));
+    struct stat pst;
+    fstat(sh.pcm_fd, &pst);
+    uint64_t cache_samples = (uint64_t)pst.st_size / sizeof(int16_t);
+
+    pthread_mutex_init(&sh.lock, NULL);
+    pthread_cond_init(&sh.jobs_cv, NULL);
+    pthread_cond_init(&sh.results_cv, NULL);
+    sync_init = true;
+    sh.dcfg = models.decoder;
+    sh.noisy_topn = models.noisy_topn;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    n_threads = o.threads ? (size_t)o.threads : (size_t)(cores > 0 ? cores : 1);
+    threads = calloc(n_threads, sizeof(pthread_t));
+    if (!threads) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n_threads; i++)
+        if (pthread_create(&threads[i], NULL, worker, &sh) != 0) {
+            n_threads = i;
+            FAIL(ctx, FOLIO_ENOMEM, "cannot start recognition threads");
+        }
+
+    run_t r = {ctx, &sh, part, start, 0, total, 0, 0};
+    samples = calloc(n_audio, sizeof(uint64_t));
+    if (!samples) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    TRY(folio__part_chunks(part, &chunks, &done));
+    uint64_t offset = 0;
+    bool cache_valid = true;
+    for (size_t i = 0; i < n_audio; i++) {
+        uint64_t n;
+        bool cached;
+        TRY(folio__part_file_samples(part, i, &n, &cached));
+        /* A cached file counts only if the cache holds all of it, and all files before it did. */
+        if (cached && cache_valid && offset + n <= cache_samples) {
+            TRY(queue_cached(&r, i, offset, &chunks, &done));
+        } else {
+            cache_valid = false;
+            TRY(cache_file(&r, audio[i], i, offset, &n));
+        }
+        samples[i] = n;
+        offset += n;
+        TRY(drain(&r, false));
+    }
+    r.total_sec = (double)offset / FOLIO_AUDIO_RATE;
+    pthread_mutex_lock(&sh.lock);
+    sh.closing = true;
+    pthread_cond_broadcast(&sh.jobs_cv);
+    pthread_mutex_unlock(&sh.lock);
+    for (;;) {
+        pthread_mutex_lock(&sh.lock);
+        bool more = sh.pending > 0 && !sh.error;
+        pthread_mutex_unlock(&sh.lock);
+        TRY(drain(&r, more));
+        if (!more) break;
+    }
+    TRY(drain(&r, false));
+    folio__info(ctx, "recognised %zu chunks in this run; %zu were finished by an earlier run",
+                r.decoded_now, r.done_before);
+    TRY(build_transcript(ctx, part, samples, n_audio, &result));
+fail:
+    if (sync_init) {
+        pthread_mutex_lock(&sh.lock);
+        sh.closing = true;
+        if (rc < 0) sh.cancel = true;
+        pthread_cond_broadcast(&sh.jobs_cv);
+        pthread_mutex_unlock(&sh.lock);
+    }
+    for (size_t i = 0; i < n_threads; i++) pthread_join(threads[i], NULL);
+    if (sync_init && rc < 0 && part) {
+        /* Keep what the workers finished while we were stopping. */
+        for (size_t i = 0; i < sh.results.len; i++)
+            folio__part_chunk_done(part, sh.results.items[i].file, sh.results.items[i].start,
+                                   sh.results.items[i].tsv);
+    }
+    if (sync_init) {
+        for (size_t i = 0; i < sh.results.len; i++) free(sh.results.items[i].tsv);
+        for (size_t i = 0; i < sh.msgs.len; i++) free(sh.msgs.items[i].msg);
+        VEC_FREE(sh.results);
+        VEC_FREE(sh.msgs);
+        VEC_FREE(sh.jobs);
+        pthread_mutex_destroy(&sh.lock);
+        pthread_cond_destroy(&sh.jobs_cv);
+        pthread_cond_destroy(&sh.results_cv);
+    }
+    free(threads);
+    if (sh.pcm_fd >= 0) close(sh.pcm_fd);
+    folio__part_close(part);
+    folio__models_free(&models);
+    free(samples);
+    VEC_FREE(chunks);
+    VEC_FREE(done);
+    if (rc == FOLIO_ENOMEM && ctx && !*folio_errmsg(ctx)) folio__error(ctx, rc, "out of memory");
+    if (err) *err = rc;
+    return rc < 0 ? NULL : result;
+}

@@ -1,0 +1,321 @@
+/* Recognition with pocketsphinx 5prealpha: one decoder per thread, each chunk decoded as a whole
+ * utterance with batch cepstral mean normalisation, and Folio's own word confidence. The only
+ * file of the engine that includes pocketsphinx or sphinxbase. */
+#include "speech.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <pocketsphinx.h>
+#include <sphinxbase/err.h>
+#include <sphinxbase/ngram_model.h>
+
+struct folio_decoder {
+    folio_t *ctx;
+    cmd_ln_t *config;
+    ps_decoder_t *ps;
+};
+
+/* ---- sphinxbase's log, routed per thread ---- */
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+static _Thread_local folio_t *log_ctx;
+static _Thread_local char log_line[1024];
+static _Thread_local size_t log_len;
+
+static void log_hook(void *ud, err_lvl_t lvl, const char *fmt, ...)
+{
+    (void)ud;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0 || !log_ctx) return;
+    /* sphinxbase writes lines in pieces (E_INFOCONT); gather them until the newline. */
+    for (const char *p = buf; *p; p++) {
+        if (*p == '\n' || log_len + 1 >= sizeof(log_line)) {
+            log_line[log_len] = '\0';
+            if (log_len) {
+                folio_log_level_t level = lvl >= ERR_ERROR   ? FOLIO_LOG_WARN
+                                          : lvl == ERR_WARN ? FOLIO_LOG_DEBUG
+                                                            : FOLIO_LOG_DEBUG;
+                folio__log(log_ctx, level, "pocketsphinx: %s", log_line);
+            }
+            log_len = 0;
+            if (*p == '\n') continue;
+        }
+        log_line[log_len++] = *p;
+    }
+}
+
+static void install_log_hook(void)
+{
+    err_set_logfp(NULL);
+    err_set_callback(log_hook, NULL);
+}
+
+void folio__speech_log_to(folio_t *ctx)
+{
+    pthread_once(&log_once, install_log_hook);
+    log_ctx = ctx;
+    log_len = 0;
+}
+
+/* ---- configuration ---- */
+
+void folio__decoder_config_init(folio_decoder_config_t *c, const char *model_dir)
+{
+    memset(c, 0, sizeof(*c));
+    c->model_dir = model_dir;
+    /* The fast first pass: wide enough to find anchors, narrow enough for speed. */
+    c->beam = 1e-40;
+    c->wbeam = 1e-30;
+    c->pbeam = 1e-40;
+    c->maxhmmpf = 5000;
+    c->ds = 2;
+    c->topn = 1;
+    c->maxwpf = -1;
+    c->lw = 6.5;
+    c->pl_window = 5;
+    c->oob_weight = 0.05;
+}
+
+int folio__decoder_config_string(const folio_decoder_config_t *c, folio_str_t *out)
+{
+    return folio__str_printf(out,
+                             "beam=%g wbeam=%g pbeam=%g maxhmmpf=%d ds=%d topn=%d maxwpf=%d lw=%g "
+                             "pl_window=%d fwdflat=%d bestpath=%d oob=%g cmn=batch",
+                             c->beam, c->wbeam, c->pbeam, c->maxhmmpf, c->ds, c->topn, c->maxwpf,
+                             c->lw, c->pl_window, c->fwdflat, c->bestpath,
+                             c->oob_path ? c->oob_weight : 0.0);
+}
+
+static bool readable(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0;
+}
+
+folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *c, int *err)
+{
+    int rc = FOLIO_OK;
+    folio_decoder_t *d = calloc(1, sizeof(*d));
+    char hmm[1024], beam[32], wbeam[32], pbeam[32], maxhmmpf[16], ds[16], topn[16], maxwpf[16],
+        lw[32], plw[16];
+    ngram_model_t *models[2] = {NULL, NULL};
+    if (!d) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    d->ctx = ctx;
+    snprintf(hmm, sizeof(hmm), "%s/en-us", c->model_dir);
+    /* pocketsphinx ends the process on some bad inputs: check files before handing them over. */
+    char mdef[1100];
+    snprintf(mdef, sizeof(mdef), "%s/mdef", hmm);
+    if (!readable(mdef))
+        FAIL(ctx, FOLIO_EIO, "%s: the acoustic model is missing (Debian package pocketsphinx-en-us)",
+             hmm);
+    if (!readable(c->dict_path)) FAIL(ctx, FOLIO_EIO, "%s: the dictionary is missing", c->dict_path);
+    if (!readable(c->lm_path)) FAIL(ctx, FOLIO_EIO, "%s: the language model is missing", c->lm_path);
+    snprintf(beam, sizeof(beam), "%g", c->beam);
+    snprintf(wbeam, sizeof(wbeam), "%g", c->wbeam);
+    snprintf(pbeam, sizeof(pbeam), "%g", c->pbeam);
+    snprintf(maxhmmpf, sizeof(maxhmmpf), "%d", c->maxhmmpf);
+    snprintf(ds, sizeof(ds), "%d", c->ds);
+    snprintf(topn, sizeof(topn), "%d", c->topn);
+    snprintf(maxwpf, sizeof(maxwpf), "%d", c->maxwpf);
+    snprintf(lw, sizeof(lw), "%g", c->lw);
+    snprintf(plw, sizeof(plw), "%d", c->pl_window);
+    folio__speech_log_to(ctx);
+    d->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-dict", c->dict_path, "-beam",
+                            beam, "-wbeam", wbeam, "-pbeam", pbeam, "-maxhmmpf", maxhmmpf, "-ds", ds,
+                            "-topn", topn, "-maxwpf", maxwpf, "-lw", lw, "-pl_window", plw, "-fwdflat", c->fwdflat ? "yes" : "no", "-bestpath",
+                            c->bestpath ? "yes" : "no", "-cmn", "batch", "-remove_silence", "no", "-remove_noise", "no",
+                            "-samprate", "16000", NULL);
+    if (!d->config) FAIL(ctx, FOLIO_EINVAL, "pocketsphinx rejected the decoder configuration");
+    d->ps = ps_init(d->config);
+    if (!d->ps) FAIL(ctx, FOLIO_EFORMAT, "%s: pocketsphinx could not load the model", hmm);
+    logmath_t *lmath = ps_get_logmath(d->ps);
+    models[0] = ngram_model_read(d->config, c->lm_path, NGRAM_AUTO, lmath);
+    if (!models[0]) FAIL(ctx, FOLIO_EFORMAT, "%s: not a language model", c->lm_path);
+    ngram_model_t *lm = models[0];
+    if (c->oob_path) {
+        models[1] = ngram_model_read(d->config, c->oob_path, NGRAM_AUTO, lmath);
+        if (!models[1]) FAIL(ctx, FOLIO_EFORMAT, "%s: not a language model", c->oob_path);
+        const char *names[2] = {"book", "oob"};
+        float32 weights[2] = {(float32)(1.0 - c->oob_weight), (float32)c->oob_weight};
+        lm = ngram_model_set_init(d->config, models, (char **)names, weights, 2);
+        if (!lm) FAIL(ctx, FOLIO_EFORMAT, "cannot combine the language models");
+        /* The set holds its own references to its members. */
+        ngram_model_free(models[0]);
+        ngram_model_free(models[1]);
+        models[0] = models[1] = NULL;
+    }
+    if (ps_set_lm(d->ps, "book", lm) < 0 || ps_set_search(d->ps, "book") < 0) {
+        ngram_model_free(lm);
+        FAIL(ctx, FOLIO_EFORMAT, "pocketsphinx could not use the language model");
+    }
+    /* ps_set_lm keeps its own reference. */
+    ngram_model_free(lm);
+    folio__speech_log_to(NULL);
+    if (err) *err = FOLIO_OK;
+    return d;
+fail:
+    for (int i = 0; i < 2; i++)
+        if (models[i]) ngram_model_free(models[i]);
+    folio__speech_log_to(NULL);
+    folio__decoder_free(d);
+    if (err) *err = rc;
+    return NULL;
+}
+
+void folio__decoder_free(folio_decoder_t *d)
+{
+    if (!d) return;
+    if (d->ps) ps_free(d->ps);
+    if (d->config) cmd_ln_free_r(d->config);
+    free(d);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Folio's confidence: how a word's acoustic score per frame compares with the chunk's other
+ * words (in median absolute deviations), plus how much language-model context supported it. */
+static void confidences(folio_rec_words_t *w)
+{
+    if (!w->len) return;
+    float *a = malloc(w->len * sizeof(float)), *dev = malloc(w->len * sizeof(float));
+    if (!a || !dev) {
+        free(a);
+        free(dev);
+        for (size_t i = 0; i < w->len; i++) w->items[i].confidence = 0.5f;
+        return;
+    }
+    for (size_t i = 0; i < w->len; i++) {
+        int frames = w->items[i].end_frame - w->items[i].start_frame + 1;
+        a[i] = (float)w->items[i].ascr / (float)(frames > 0 ? frames : 1);
+    }
+    float *sorted = dev;
+    memcpy(sorted, a, w->len * sizeof(float));
+    qsort(sorted, w->len, sizeof(float), cmp_float);
+    float median = sorted[w->len / 2];
+    for (size_t i = 0; i < w->len; i++) dev[i] = fabsf(a[i] - median);
+    qsort(dev, w->len, sizeof(float), cmp_float);
+    float mad = dev[w->len / 2];
+    if (mad < 1.0f) mad = 1.0f;
+    for (size_t i = 0; i < w->len; i++) {
+        float z = (a[i] - median) / mad;
+        float x = z + 0.75f * (float)(w->items[i].lback - 2);
+        w->items[i].confidence = 1.0f / (1.0f + expf(-x));
+    }
+    free(a);
+    free(dev);
+}
+
+int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_rec_words_t *out)
+{
+    out->len = 0;
+    if (n < 1600) return FOLIO_OK; /* under 0.1 s: nothing to recognise */
+    folio__speech_log_to(d->ctx);
+    int rc = FOLIO_OK;
+    /* pocketsphinx keeps a little state from one utterance to the next (its noise estimate, which
+     * is off, and short-lived acoustic scoring state), so a chunk's result would depend on which
+     * chunk the decoder saw before. Decoding the chunk's own first 0.3 s first makes that state a
+     * function of the chunk alone: the same result in any thread, in any order. */
+    size_t warm = n < 4800 ? n : 4800;
+    if (ps_start_utt(d->ps) < 0 || ps_process_raw(d->ps, pcm, warm, FALSE, TRUE) < 0 ||
+        ps_end_utt(d->ps) < 0 || ps_start_utt(d->ps) < 0 ||
+        ps_process_raw(d->ps, pcm, n, FALSE, TRUE) < 0 || ps_end_utt(d->ps) < 0) {
+        rc = folio__error(d->ctx, FOLIO_EAUDIO, "pocketsphinx failed to decode a chunk");
+        goto done;
+    }
+    for (ps_seg_t *seg = ps_seg_iter(d->ps); seg; seg = ps_seg_next(seg)) {
+        const char *word = ps_seg_word(seg);
+        if (!word || word[0] == '<' || word[0] == '[' || strcmp(word, "<sil>") == 0) continue;
+        folio_rec_word_t w = {0};
+        size_t len = strcspn(word, "(");
+        if (len >= sizeof(w.word)) len = sizeof(w.word) - 1;
+        memcpy(w.word, word, len);
+        w.word[len] = '\0';
+        ps_seg_frames(seg, &w.start_frame, &w.end_frame);
+        int32 ascr = 0, lscr = 0, lback = 0;
+        ps_seg_prob(seg, &ascr, &lscr, &lback);
+        w.ascr = ascr;
+        w.lscr = lscr;
+        w.lback = lback;
+        if (VEC_PUSH(*out, w) < 0) {
+            ps_seg_free(seg);
+            rc = FOLIO_ENOMEM;
+            goto done;
+        }
+    }
+    confidences(out);
+done:
+    folio__speech_log_to(NULL);
+    return rc;
+}
+
+int folio__generic_top_words(folio_t *ctx, const char *model_dir, size_t n, folio_strs_t *out)
+{
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/en-us.lm.bin", model_dir);
+    if (!readable(path)) return folio__error(ctx, FOLIO_EIO, "%s: the generic language model is missing", path);
+    folio__speech_log_to(ctx);
+    cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE, NULL);
+    logmath_t *lmath = logmath_init(1.0001, 0, 0);
+    ngram_model_t *lm = config && lmath ? ngram_model_read(config, path, NGRAM_AUTO, lmath) : NULL;
+    int rc = FOLIO_OK;
+    if (!lm) {
+        rc = folio__error(ctx, FOLIO_EFORMAT, "%s: cannot read the generic language model", path);
+        goto done;
+    }
+    /* Keep the @n most probable unigrams (a small heap would do; a sorted array is plenty). */
+    typedef struct {
+        int32 score;
+        int32 wid;
+    } uni_t;
+    VEC(uni_t) all = {0};
+    /* Debian's sphinxbase exports no n-gram iterator: score every word as a unigram. */
+    int32 size = ngram_model_get_size(lm);
+    for (int32 wid = 0; wid < size; wid++) {
+        int32 used = 0;
+        uni_t u = {ngram_ng_score(lm, wid, NULL, 0, &used), wid};
+        if (VEC_PUSH(all, u) < 0) {
+            rc = FOLIO_ENOMEM;
+            goto done;
+        }
+    }
+    /* Selection by score, ties by word id: deterministic. */
+    for (size_t k = 0; k < n && k < all.len; k++) {
+        size_t best = k;
+        for (size_t i = k + 1; i < all.len; i++)
+            if (all.items[i].score > all.items[best].score ||
+                (all.items[i].score == all.items[best].score && all.items[i].wid < all.items[best].wid))
+                best = i;
+        uni_t t = all.items[k];
+        all.items[k] = all.items[best];
+        all.items[best] = t;
+        const char *w = ngram_word(lm, all.items[k].wid);
+        if (!w || w[0] == '<') continue;
+        char *copy = folio__strdup(w);
+        if (!copy || VEC_PUSH(*out, copy) < 0) {
+            free(copy);
+            rc = FOLIO_ENOMEM;
+            break;
+        }
+    }
+    VEC_FREE(all);
+done:
+    if (lm) ngram_model_free(lm);
+    if (lmath) logmath_free(lmath);
+    if (config) cmd_ln_free_r(config);
+    folio__speech_log_to(NULL);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/* Internal interface of the speech module: language models built from the book, voice activity
+ * chunking, and recognition with pocketsphinx. Only this module includes pocketsphinx, and only
+ * decoder.c does. */
+#ifndef FOLIO_SPEECH_H
+#define FOLIO_SPEECH_H
+
+#include "../lexicon/lexicon.h"
+
+/* ---- language models (lm.c) ---- */
+
+typedef struct folio_lm folio_lm_t;
+
+folio_lm_t *folio__lm_new(void);
+void folio__lm_free(folio_lm_t *lm);
+/* The id of @word, adding it to the vocabulary if new (it then gets unigram mass by smoothing). */
+int folio__lm_word(folio_lm_t *lm, const char *word, size_t *id);
+/* Count the n-grams of @tokens with @weight; @bos/@eos add sentence boundaries. */
+int folio__lm_add(folio_lm_t *lm, const char *const *tokens, size_t n, double weight, bool bos,
+                  bool eos);
+/* Smooth (interpolated Witten-Bell). Called by the writer; needed before folio__lm_prob. */
+int folio__lm_finish(folio_lm_t *lm);
+/* P(w | u v): u or v NULL for lower orders. 0 for unknown w. */
+double folio__lm_prob(const folio_lm_t *lm, const char *u, const char *v, const char *w);
+size_t folio__lm_vocab_size(const folio_lm_t *lm);
+const char *folio__lm_vocab_word(const folio_lm_t *lm, size_t id);
+/* Write an ARPA back-off trigram model. */
+int folio__lm_write_arpa(folio_lm_t *lm, const char *path);
+
+/* The book's language model: every read block's primary reading as sentences (weight 1), blocks
+ * not usually read at @unread_weight, and each alternative reading in its context of two tokens
+ * either side at @alt_weight. Words without a pronunciation in @lex are left out. */
+folio_lm_t *folio__lm_from_book(const folio_book_t *book, const folio_lexicon_t *lex,
+                                double unread_weight, double alt_weight, int *err);
+
+/* Phrases that audiobooks say and books do not hold (LibriVox preambles, chapter announcements,
+ * credits), NULL-terminated. */
+extern const char *const folio__out_of_book_phrases[];
+
+/* ---- voice activity chunking (vad.c) ---- */
+
+typedef struct {
+    size_t file;
+    uint64_t start, end;   /* samples in the file (16 kHz) */
+    uint64_t keep_from, keep_to; /* words whose middle falls outside are dropped (overlap) */
+    bool speech;           /* any speech at all */
+} folio_chunk_t;
+
+typedef VEC(folio_chunk_t) folio_chunks_t;
+
+typedef struct folio_vad folio_vad_t;
+/* Chunks of at most @max_sec seconds cut at silences; where none exists, at the quietest point
+ * with @overlap_sec seconds of overlap on each side. */
+folio_vad_t *folio__vad_new(double max_sec, double overlap_sec);
+void folio__vad_free(folio_vad_t *v);
+/* Feed the samples of file @file in order; finished chunks are appended to @out. */
+int folio__vad_feed(folio_vad_t *v, size_t file, const int16_t *s, size_t n, folio_chunks_t *out);
+/* The file ended: emit its last chunk. */
+int folio__vad_end_file(folio_vad_t *v, folio_chunks_t *out);
+
+/* ---- noise reduction (denoise.c) ---- */
+
+/* Reduce steady background noise in @pcm[0..n) in place when its speech stands less than 28 dB
+ * above its quietest frames; *@applied tells whether it did. */
+int folio__denoise(int16_t *pcm, size_t n, bool *applied);
+
+/* ---- recognition (decoder.c) ---- */
+
+typedef struct {
+    const char *model_dir; /* the acoustic model's parent folder (holds en-us/) */
+    const char *dict_path; /* the decoder's pronouncing dictionary */
+    const char *lm_path;   /* the book's model (ARPA or binary) */
+    const char *oob_path;  /* the out-of-book model, or NULL */
+    double oob_weight;     /* its interpolation weight */
+    /* search: beams as probabilities (1e-40), histogram pruning, frame skipping */
+    double beam, wbeam, pbeam;
+    int maxhmmpf, ds, topn;
+    int maxwpf;        /* words ending per frame (-1: no limit) */
+    double lw;         /* language weight */
+    int pl_window;     /* phone lookahead window (0: off) */
+    bool fwdflat, bestpath;
+} folio_decoder_config_t;
+
+void folio__decoder_config_init(folio_decoder_config_t *c, const char *model_dir);
+/* A short text that identifies everything about the configuration that changes results. */
+int folio__decoder_config_string(const folio_decoder_config_t *c, folio_str_t *out);
+
+typedef struct {
+    char word[64];
+    int start_frame, end_frame; /* 10 ms frames in the chunk, inclusive */
+    int32_t ascr, lscr;
+    int lback;                  /* n-gram order the language model used (1-3) */
+    float confidence;
+} folio_rec_word_t;
+
+typedef VEC(folio_rec_word_t) folio_rec_words_t;
+
+typedef struct folio_decoder folio_decoder_t;
+folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *c, int *err);
+void folio__decoder_free(folio_decoder_t *d);
+/* Recognise one chunk as a whole utterance (cepstral mean over the chunk alone, so results do not
+ * depend on what was decoded before). Fillers and silences are left out. */
+int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_rec_words_t *out);
+/* Words of the generic model with the highest unigram probability (for the out-of-book
+ * vocabulary), into @out (strings owned by the caller). */
+int folio__generic_top_words(folio_t *ctx, const char *model_dir, size_t n, folio_strs_t *out);
+
+/* Route sphinxbase's process-wide log to @ctx for the calling thread (NULL: silence). Installs
+ * the hook once per process. */
+void folio__speech_log_to(folio_t *ctx);
+
+#endif

@@ -1,0 +1,156 @@
+/* Audio arguments: files as given, folders (their audio files in natural order: 2 before 10), and
+ * M3U playlists (paths relative to the playlist). The engine only ever sees plain file paths. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+static int push(cli_paths_t *p, const char *path)
+{
+    if (p->len == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        char **n = realloc(p->items, cap * sizeof(char *));
+        if (!n) return -1;
+        p->items = n;
+        p->cap = cap;
+    }
+    p->items[p->len] = strdup(path);
+    return p->items[p->len++] ? 0 : -1;
+}
+
+/* Natural order: digit runs compare as numbers, the rest case-insensitively. */
+int cli_natural_cmp(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            while (*a == '0') a++;
+            while (*b == '0') b++;
+            size_t la = 0, lb = 0;
+            while (isdigit((unsigned char)a[la])) la++;
+            while (isdigit((unsigned char)b[lb])) lb++;
+            if (la != lb) return la < lb ? -1 : 1;
+            int c = strncmp(a, b, la);
+            if (c) return c;
+            a += la, b += lb;
+            continue;
+        }
+        int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+        if (ca != cb) return ca < cb ? -1 : 1;
+        a++, b++;
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+static int cmp_paths(const void *x, const void *y)
+{
+    return cli_natural_cmp(*(char *const *)x, *(char *const *)y);
+}
+
+static bool audio_name(const char *name)
+{
+    static const char *const exts[] = {".mp3", ".m4b", ".m4a", ".aac", ".mp4", ".flac", ".ogg",
+                                       ".oga", ".opus", ".wav", ".wave", ".aif", ".aiff", NULL};
+    const char *dot = strrchr(name, '.');
+    if (!dot || name[0] == '.') return false;
+    for (const char *const *e = exts; *e; e++)
+        if (strcasecmp(dot, *e) == 0) return true;
+    return false;
+}
+
+static bool playlist_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (strcasecmp(dot, ".m3u") == 0 || strcasecmp(dot, ".m3u8") == 0);
+}
+
+static int add_folder(cli_paths_t *out, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "folio: error: %s: cannot read the folder\n", dir);
+        return -1;
+    }
+    cli_paths_t found = {0};
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) && rc == 0) {
+        if (!audio_name(e->d_name)) continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        rc = push(&found, path);
+    }
+    closedir(d);
+    qsort(found.items, found.len, sizeof(char *), cmp_paths);
+    for (size_t i = 0; i < found.len && rc == 0; i++) rc = push(out, found.items[i]);
+    if (rc == 0 && !found.len) {
+        fprintf(stderr, "folio: error: %s: no audio files in the folder\n", dir);
+        rc = -1;
+    }
+    cli_paths_free(&found);
+    return rc;
+}
+
+static int add_playlist(cli_paths_t *out, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "folio: error: %s: cannot open the playlist\n", path);
+        return -1;
+    }
+    char base[4096];
+    snprintf(base, sizeof(base), "%s", path);
+    char *slash = strrchr(base, '/');
+    if (slash) slash[1] = '\0';
+    else base[0] = '\0';
+    char line[4096];
+    int rc = 0;
+    size_t before = out->len;
+    while (fgets(line, sizeof(line), f) && rc == 0) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *p = line;
+        if (strncmp(p, "\xef\xbb\xbf", 3) == 0) p += 3; /* a BOM */
+        while (isspace((unsigned char)*p)) p++;
+        if (!*p || *p == '#') continue;
+        if (strncmp(p, "file://", 7) == 0) p += 7;
+        char full[8192];
+        if (p[0] == '/')
+            snprintf(full, sizeof(full), "%s", p);
+        else
+            snprintf(full, sizeof(full), "%s%s", base, p);
+        rc = push(out, full);
+    }
+    fclose(f);
+    if (rc == 0 && out->len == before) {
+        fprintf(stderr, "folio: error: %s: the playlist lists no files\n", path);
+        rc = -1;
+    }
+    return rc;
+}
+
+int cli_expand_audio(char **args, int n, cli_paths_t *out)
+{
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        int rc;
+        if (stat(args[i], &st) == 0 && S_ISDIR(st.st_mode))
+            rc = add_folder(out, args[i]);
+        else if (playlist_name(args[i]))
+            rc = add_playlist(out, args[i]);
+        else
+            rc = push(out, args[i]);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+void cli_paths_free(cli_paths_t *p)
+{
+    for (size_t i = 0; i < p->len; i++) free(p->items[i]);
+    free(p->items);
+    memset(p, 0, sizeof(*p));
+}
