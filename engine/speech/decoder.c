@@ -13,12 +13,14 @@
 
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/fsg_model.h>
 #include <sphinxbase/ngram_model.h>
 
 struct folio_decoder {
     folio_t *ctx;
     cmd_ln_t *config;
     ps_decoder_t *ps;
+    bool has_lm; /* alignment decoders have none */
 };
 
 /* ---- sphinxbase's log, routed per thread ---- */
@@ -119,7 +121,8 @@ folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *
         FAIL(ctx, FOLIO_EIO, "%s: the acoustic model is missing (Debian package pocketsphinx-en-us)",
              hmm);
     if (!readable(c->dict_path)) FAIL(ctx, FOLIO_EIO, "%s: the dictionary is missing", c->dict_path);
-    if (!readable(c->lm_path)) FAIL(ctx, FOLIO_EIO, "%s: the language model is missing", c->lm_path);
+    if (c->lm_path && !readable(c->lm_path))
+        FAIL(ctx, FOLIO_EIO, "%s: the language model is missing", c->lm_path);
     snprintf(beam, sizeof(beam), "%g", c->beam);
     snprintf(wbeam, sizeof(wbeam), "%g", c->wbeam);
     snprintf(pbeam, sizeof(pbeam), "%g", c->pbeam);
@@ -138,6 +141,7 @@ folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *
     if (!d->config) FAIL(ctx, FOLIO_EINVAL, "pocketsphinx rejected the decoder configuration");
     d->ps = ps_init(d->config);
     if (!d->ps) FAIL(ctx, FOLIO_EFORMAT, "%s: pocketsphinx could not load the model", hmm);
+    if (!c->lm_path) goto ready; /* an alignment decoder: grammars only */
     logmath_t *lmath = ps_get_logmath(d->ps);
     models[0] = ngram_model_read(d->config, c->lm_path, NGRAM_AUTO, lmath);
     if (!models[0]) FAIL(ctx, FOLIO_EFORMAT, "%s: not a language model", c->lm_path);
@@ -160,6 +164,8 @@ folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *
     }
     /* ps_set_lm keeps its own reference. */
     ngram_model_free(lm);
+    d->has_lm = true;
+ready:
     folio__speech_log_to(NULL);
     if (err) *err = FOLIO_OK;
     return d;
@@ -257,6 +263,98 @@ int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_r
         }
     }
     confidences(out);
+done:
+    folio__speech_log_to(NULL);
+    return rc;
+}
+
+void folio__decoder_config_align(folio_decoder_config_t *c)
+{
+    /* Forced alignment searches a tiny grammar: the beams can be wide (the facts measured on
+     * this machine: 1e-100/1e-80 placed every word of a 20 s window within tens of ms). */
+    c->beam = 1e-100;
+    c->wbeam = 1e-80;
+    c->pbeam = 1e-100;
+    c->maxhmmpf = -1;
+    c->ds = 1;
+    c->topn = 4;
+}
+
+int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n,
+                         const char *const *words, size_t n_words, folio_rec_words_t *out)
+{
+    out->len = 0;
+    if (!n_words || n < 1600) return FOLIO_ENOMATCH;
+    folio__speech_log_to(d->ctx);
+    int rc = FOLIO_OK;
+    logmath_t *lmath = ps_get_logmath(d->ps);
+    float32 lw = (float32)cmd_ln_float32_r(d->config, "-lw");
+    /* States 0..n_words; word i goes from state i to i + 1. */
+    fsg_model_t *fsg = fsg_model_init("align", lmath, lw, (int32)n_words + 1);
+    if (!fsg) {
+        rc = FOLIO_ENOMEM;
+        goto done;
+    }
+    fsg->start_state = 0;
+    fsg->final_state = (int32)n_words;
+    int32 p_next = logmath_log(lmath, 0.98), p_skip1 = logmath_log(lmath, 0.015),
+          p_skip2 = logmath_log(lmath, 0.005);
+    for (size_t i = 0; i < n_words; i++) {
+        int32 w = fsg_model_word_add(fsg, words[i]);
+        fsg_model_trans_add(fsg, (int32)i, (int32)i + 1, p_next, w);
+        /* Skipping word i (saying i+1 straight away), or words i and i+1. */
+        if (i + 1 < n_words)
+            fsg_model_trans_add(fsg, (int32)i, (int32)i + 2, p_skip1,
+                                fsg_model_word_add(fsg, words[i + 1]));
+        if (i + 2 < n_words)
+            fsg_model_trans_add(fsg, (int32)i, (int32)i + 3, p_skip2,
+                                fsg_model_word_add(fsg, words[i + 2]));
+    }
+    /* The last words may be missing too. */
+    if (n_words >= 1) fsg_model_null_trans_add(fsg, (int32)n_words - 1, (int32)n_words, p_skip1);
+    fsg_model_add_silence(fsg, "<sil>", -1, 0.1f);
+    fsg_model_add_silence(fsg, "[NOISE]", -1, 0.02f);
+    if (ps_set_fsg(d->ps, "align", fsg) < 0 || ps_set_search(d->ps, "align") < 0) {
+        fsg_model_free(fsg);
+        rc = folio__error(d->ctx, FOLIO_EFORMAT, "pocketsphinx rejected an alignment grammar");
+        goto done;
+    }
+    fsg_model_free(fsg); /* the search holds it */
+    size_t warm = n < 4800 ? n : 4800;
+    if (ps_start_utt(d->ps) < 0 || ps_process_raw(d->ps, pcm, warm, FALSE, TRUE) < 0 ||
+        ps_end_utt(d->ps) < 0 || ps_start_utt(d->ps) < 0 ||
+        ps_process_raw(d->ps, pcm, n, FALSE, TRUE) < 0 || ps_end_utt(d->ps) < 0) {
+        rc = folio__error(d->ctx, FOLIO_EAUDIO, "pocketsphinx failed to align a window");
+        goto restore;
+    }
+    int32 score;
+    if (!ps_get_hyp(d->ps, &score)) {
+        rc = FOLIO_ENOMATCH; /* the final state was not reached */
+        goto restore;
+    }
+    for (ps_seg_t *seg = ps_seg_iter(d->ps); seg; seg = ps_seg_next(seg)) {
+        const char *word = ps_seg_word(seg);
+        if (!word || word[0] == '<' || word[0] == '[') continue;
+        folio_rec_word_t w = {0};
+        size_t len = strcspn(word, "(");
+        if (len >= sizeof(w.word)) len = sizeof(w.word) - 1;
+        memcpy(w.word, word, len);
+        ps_seg_frames(seg, &w.start_frame, &w.end_frame);
+        int32 ascr = 0, lscr = 0, lback = 0;
+        ps_seg_prob(seg, &ascr, &lscr, &lback);
+        w.ascr = ascr;
+        w.lscr = lscr;
+        w.lback = 3;
+        if (VEC_PUSH(*out, w) < 0) {
+            ps_seg_free(seg);
+            rc = FOLIO_ENOMEM;
+            goto restore;
+        }
+    }
+    confidences(out);
+restore:
+    /* A recognition decoder goes back to its language model; "align" is replaced next time. */
+    if (d->has_lm) ps_set_search(d->ps, "book");
 done:
     folio__speech_log_to(NULL);
     return rc;

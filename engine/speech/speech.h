@@ -100,6 +100,16 @@ void folio__decoder_free(folio_decoder_t *d);
 /* Recognise one chunk as a whole utterance (cepstral mean over the chunk alone, so results do not
  * depend on what was decoded before). Fillers and silences are left out. */
 int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_rec_words_t *out);
+/* Forced alignment of @words (dictionary words, in order) to @pcm: an in-memory grammar of the
+ * words in a line, each skippable at a low probability (at most two in a row), with optional
+ * silence and fillers between words and at both ends. The decoder should have been made with
+ * alignment beams (folio__decoder_config_align). Returns FOLIO_ENOMATCH when the grammar's final
+ * state is not reached; otherwise @out holds the words found, with frames in @pcm. */
+int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n,
+                         const char *const *words, size_t n_words, folio_rec_words_t *out);
+/* Wide beams for forced alignment (in a decoder of its own). */
+void folio__decoder_config_align(folio_decoder_config_t *c);
+
 /* Words of the generic model with the highest unigram probability (for the out-of-book
  * vocabulary), into @out (strings owned by the caller). */
 int folio__generic_top_words(folio_t *ctx, const char *model_dir, size_t n, folio_strs_t *out);
