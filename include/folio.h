@@ -573,11 +573,11 @@ int folio_work_remove(const char *work_path);
  * word; lower for words that fit the sound worse than their neighbours or had no context.
  */
 typedef struct {
-    const char *word;  /**< borrowed: the recognised word (lower case) */
-    size_t file;       /**< 0-based index of the audio file */
-    double file_time;  /**< start, seconds in the file */
-    double file_end;   /**< end, seconds in the file */
-    double time;       /**< start on the global timeline: the file's offset + file_time */
+    const char *word; /**< borrowed: the recognised word (lower case) */
+    size_t file;      /**< 0-based index of the audio file */
+    double file_time; /**< start, seconds in the file */
+    double file_end;  /**< end, seconds in the file */
+    double time;      /**< start on the global timeline: the file's offset + file_time */
     float confidence;
 } folio_heard_t;
 
@@ -593,7 +593,8 @@ size_t folio_transcript_n_files(const folio_transcript_t *t);
 /** folio_transcript_file_duration - seconds of file @i as decoded (0 if out of range). */
 double folio_transcript_file_duration(const folio_transcript_t *t, size_t i);
 
-/** folio_transcript_file_offset - where file @i starts on the global timeline (0 if out of range). */
+/** folio_transcript_file_offset - where file @i starts on the global timeline (0 if out of range).
+ */
 double folio_transcript_file_offset(const folio_transcript_t *t, size_t i);
 
 /** folio_transcript_free - free a transcript. NULL is a no-op. */

@@ -36,9 +36,9 @@ struct folio_audio_file {
     bool dec_eof;
 #endif
     soxr_t soxr;
-    float *in;      /* mono input block at the native rate */
+    float *in; /* mono input block at the native rate */
     size_t in_len, in_cap;
-    float *out;     /* resampled, not yet handed out */
+    float *out; /* resampled, not yet handed out */
     size_t out_len, out_pos, out_cap;
     bool eof, flushed, truncated;
     double decoded_sec; /* native samples decoded so far, in seconds */
@@ -192,16 +192,22 @@ static float sample_at(const AVFrame *fr, int ch, int i, int channels)
     const uint8_t *d = fr->extended_data[planar ? ch : 0];
     switch (fr->format) {
     case AV_SAMPLE_FMT_FLT:
-    case AV_SAMPLE_FMT_FLTP: return ((const float *)d)[idx];
+    case AV_SAMPLE_FMT_FLTP:
+        return ((const float *)d)[idx];
     case AV_SAMPLE_FMT_DBL:
-    case AV_SAMPLE_FMT_DBLP: return (float)((const double *)d)[idx];
+    case AV_SAMPLE_FMT_DBLP:
+        return (float)((const double *)d)[idx];
     case AV_SAMPLE_FMT_S16:
-    case AV_SAMPLE_FMT_S16P: return ((const int16_t *)d)[idx] / 32768.0f;
+    case AV_SAMPLE_FMT_S16P:
+        return ((const int16_t *)d)[idx] / 32768.0f;
     case AV_SAMPLE_FMT_S32:
-    case AV_SAMPLE_FMT_S32P: return (float)(((const int32_t *)d)[idx] / 2147483648.0);
+    case AV_SAMPLE_FMT_S32P:
+        return (float)(((const int32_t *)d)[idx] / 2147483648.0);
     case AV_SAMPLE_FMT_U8:
-    case AV_SAMPLE_FMT_U8P: return (((const uint8_t *)d)[idx] - 128) / 128.0f;
-    default: return 0;
+    case AV_SAMPLE_FMT_U8P:
+        return (((const uint8_t *)d)[idx] - 128) / 128.0f;
+    default:
+        return 0;
     }
 }
 
@@ -304,7 +310,8 @@ folio_audio_file_t *folio__audio_open(folio_t *ctx, const char *path, int *err)
     soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
     soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
     f->soxr = soxr_create(f->rate, FOLIO_AUDIO_RATE, 1, &e, &io, &q, NULL);
-    if (e || !f->soxr) FAIL(ctx, FOLIO_ENOMEM, "%s: cannot start the resampler: %s", path, e ? e : "?");
+    if (e || !f->soxr)
+        FAIL(ctx, FOLIO_ENOMEM, "%s: cannot start the resampler: %s", path, e ? e : "?");
     if (err) *err = FOLIO_OK;
     return f;
 fail:

@@ -54,7 +54,8 @@ static char *meta(folio_part_t *p, const char *key)
 static int set_meta(folio_part_t *p, const char *key, const char *value)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(p->db, "INSERT OR REPLACE INTO meta VALUES(?,?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(p->db, "INSERT OR REPLACE INTO meta VALUES(?,?)", -1, &st, NULL) !=
+        SQLITE_OK)
         return sql_error(p, "cannot write");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -85,8 +86,8 @@ static void remove_files(const char *path)
     unlink(side);
 }
 
-folio_part_t *folio__part_open(folio_t *ctx, const char *path, const char *fingerprint, bool restart,
-                               bool *resumed, int *err)
+folio_part_t *folio__part_open(folio_t *ctx, const char *path, const char *fingerprint,
+                               bool restart, bool *resumed, int *err)
 {
     int rc = FOLIO_OK;
     folio_part_t *p = calloc(1, sizeof(*p));
@@ -95,7 +96,8 @@ folio_part_t *folio__part_open(folio_t *ctx, const char *path, const char *finge
     p->ctx = ctx;
     if (restart) remove_files(path);
     bool exists = access(path, F_OK) == 0;
-    if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+    if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK)
         FAIL(ctx, FOLIO_EIO, "%s: cannot open the work file: %s", path,
              p->db ? sqlite3_errmsg(p->db) : "out of memory");
     sqlite3_busy_timeout(p->db, 5000);
@@ -116,7 +118,8 @@ folio_part_t *folio__part_open(folio_t *ctx, const char *path, const char *finge
         sqlite3_close(p->db);
         p->db = NULL;
         remove_files(path);
-        if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+        if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+            SQLITE_OK)
             FAIL(ctx, FOLIO_EIO, "%s: cannot create the work file", path);
     }
     TRY(create(p, fingerprint));
@@ -181,7 +184,8 @@ int folio__part_file_samples(folio_part_t *p, size_t file, uint64_t *n_samples, 
     sqlite3_stmt *st;
     *cached = false;
     *n_samples = 0;
-    if (sqlite3_prepare_v2(p->db, "SELECT n_samples FROM files WHERE file=?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(p->db, "SELECT n_samples FROM files WHERE file=?", -1, &st, NULL) !=
+        SQLITE_OK)
         return sql_error(p, "cannot read");
     sqlite3_bind_int64(st, 1, (sqlite3_int64)file);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -195,7 +199,8 @@ int folio__part_file_samples(folio_part_t *p, size_t file, uint64_t *n_samples, 
 int folio__part_file_cached(folio_part_t *p, size_t file, const char *path, uint64_t n_samples)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(p->db, "INSERT OR REPLACE INTO files VALUES(?,?,?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(p->db, "INSERT OR REPLACE INTO files VALUES(?,?,?)", -1, &st, NULL) !=
+        SQLITE_OK)
         return sql_error(p, "cannot write");
     sqlite3_bind_int64(st, 1, (sqlite3_int64)file);
     sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
@@ -216,12 +221,10 @@ int folio__part_chunks(folio_part_t *p, folio_part_chunks_t *out, folio_bools_t 
     int rc = FOLIO_OK, r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         sqlite3_int64 kt = sqlite3_column_int64(st, 4);
-        folio_part_chunk_t c = {(size_t)sqlite3_column_int64(st, 0),
-                                (uint64_t)sqlite3_column_int64(st, 1),
-                                (uint64_t)sqlite3_column_int64(st, 2),
-                                (uint64_t)sqlite3_column_int64(st, 3),
-                                kt < 0 ? UINT64_MAX : (uint64_t)kt,
-                                sqlite3_column_int(st, 5) != 0};
+        folio_part_chunk_t c = {
+            (size_t)sqlite3_column_int64(st, 0),   (uint64_t)sqlite3_column_int64(st, 1),
+            (uint64_t)sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
+            kt < 0 ? UINT64_MAX : (uint64_t)kt,    sqlite3_column_int(st, 5) != 0};
         bool d = sqlite3_column_int(st, 6) != 0;
         if (VEC_PUSH(*out, c) < 0 || (done && VEC_PUSH(*done, d) < 0)) {
             rc = FOLIO_ENOMEM;

@@ -12,8 +12,8 @@ typedef struct folio_part folio_part_t;
 
 /* Open the work file @path. When it exists with the same @fingerprint (and not @restart), its
  * finished work is kept and *@resumed is true; otherwise it is created afresh. */
-folio_part_t *folio__part_open(folio_t *ctx, const char *path, const char *fingerprint, bool restart,
-                               bool *resumed, int *err);
+folio_part_t *folio__part_open(folio_t *ctx, const char *path, const char *fingerprint,
+                               bool restart, bool *resumed, int *err);
 /* Close (keeping the file). */
 void folio__part_close(folio_part_t *p);
 /* Close and delete the file. */

@@ -83,7 +83,8 @@ int folio__models_build(folio_t *ctx, const folio_book_t *book, const char *mode
         if (VEC_PUSH(words, *p) < 0) rc = FOLIO_ENOMEM;
     for (size_t i = 0; i < top.len; i++)
         if (VEC_PUSH(words, top.items[i]) < 0) rc = FOLIO_ENOMEM;
-    if (rc >= 0) m->oob_lex = folio__lexicon_open_words(ctx, words.items, words.len, dict_path, &rc);
+    if (rc >= 0)
+        m->oob_lex = folio__lexicon_open_words(ctx, words.items, words.len, dict_path, &rc);
     VEC_FREE(words);
     if (!m->oob_lex) goto fail;
 
@@ -110,7 +111,9 @@ int folio__models_build(folio_t *ctx, const folio_book_t *book, const char *mode
     m->decoder.lm_path = m->lm_path;
     m->decoder.oob_path = m->oob_path;
     TRY(folio__decoder_config_string(&m->decoder, &m->config));
-    TRY(folio__str_printf(&m->config, " unread=%g alt=%g oob_top=%d vad=30/0.5 denoise=28 noisy_topn=%d warmup=0.3 remove_noise=no",
+    TRY(folio__str_printf(&m->config,
+                          " unread=%g alt=%g oob_top=%d vad=30/0.5 denoise=28 noisy_topn=%d "
+                          "warmup=0.3 remove_noise=no",
                           UNREAD_WEIGHT, ALT_WEIGHT, OOB_TOP_WORDS, m->noisy_topn));
 fail:
     for (size_t i = 0; i < top.len; i++) free(top.items[i]);
@@ -151,9 +154,13 @@ int folio__fingerprint(folio_t *ctx, const folio_book_t *book, const char *const
     folio__sha256_update(&h, folio_book_text_sha256(book), 64);
     folio__sha256_update(&h, m->config.data, m->config.len);
     /* The models: acoustic model files and the language models and dictionary made from them. */
-    static const char *const model_files[] = {"en-us/mdef", "en-us/means", "en-us/variances",
-                                              "en-us/transition_matrices", "en-us/sendump",
-                                              "en-us/feat.params", NULL};
+    static const char *const model_files[] = {"en-us/mdef",
+                                              "en-us/means",
+                                              "en-us/variances",
+                                              "en-us/transition_matrices",
+                                              "en-us/sendump",
+                                              "en-us/feat.params",
+                                              NULL};
     int rc;
     for (const char *const *p = model_files; *p; p++) {
         char path[4200];

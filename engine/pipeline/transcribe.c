@@ -184,7 +184,8 @@ static int drain(run_t *r, bool wait)
     shared_t *sh = r->sh;
     pthread_mutex_lock(&sh->lock);
     if (wait)
-        while (!sh->results.len && sh->pending && !sh->error) pthread_cond_wait(&sh->results_cv, &sh->lock);
+        while (!sh->results.len && sh->pending && !sh->error)
+            pthread_cond_wait(&sh->results_cv, &sh->lock);
     results_t got = sh->results;
     msgs_t msgs = sh->msgs;
     memset(&sh->results, 0, sizeof(sh->results));
@@ -199,7 +200,9 @@ static int drain(run_t *r, bool wait)
     VEC_FREE(msgs);
     int rc = FOLIO_OK;
     for (size_t i = 0; i < got.len; i++) {
-        if (rc >= 0) rc = folio__part_chunk_done(r->part, got.items[i].file, got.items[i].start, got.items[i].tsv);
+        if (rc >= 0)
+            rc = folio__part_chunk_done(r->part, got.items[i].file, got.items[i].start,
+                                        got.items[i].tsv);
         r->decoded_now++;
         r->done_sec += (double)got.items[i].samples / FOLIO_AUDIO_RATE;
         free(got.items[i].tsv);
@@ -231,6 +234,7 @@ static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uin
     folio_chunks_t chunks = {0};
     int16_t *buf = malloc(READ_BLOCK * sizeof(int16_t));
     uint64_t n = 0;
+    bool any_speech = false;
     if (!vad || !buf) FAIL(r->ctx, FOLIO_ENOMEM, "out of memory");
     if (ftruncate(r->sh->pcm_fd, (off_t)(offset * sizeof(int16_t))) != 0)
         FAIL(r->ctx, FOLIO_EIO, "cannot write the audio cache: %s", strerror(errno));
@@ -248,9 +252,13 @@ static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uin
         chunks.len = 0;
         TRY(folio__vad_feed(vad, i, buf, (size_t)got, &chunks));
         for (size_t k = 0; k < chunks.len; k++) {
-            folio_part_chunk_t c = {i, chunks.items[k].start, chunks.items[k].end,
-                                    chunks.items[k].keep_from, chunks.items[k].keep_to,
+            folio_part_chunk_t c = {i,
+                                    chunks.items[k].start,
+                                    chunks.items[k].end,
+                                    chunks.items[k].keep_from,
+                                    chunks.items[k].keep_to,
                                     chunks.items[k].speech};
+            any_speech |= c.speech;
             bool done;
             TRY(folio__part_add_chunk(r->part, &c, &done));
             r->done_before += done && c.speech;
@@ -265,9 +273,13 @@ static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uin
     chunks.len = 0;
     TRY(folio__vad_end_file(vad, &chunks));
     for (size_t k = 0; k < chunks.len; k++) {
-        folio_part_chunk_t c = {i, chunks.items[k].start, chunks.items[k].end,
-                                chunks.items[k].keep_from, chunks.items[k].keep_to,
+        folio_part_chunk_t c = {i,
+                                chunks.items[k].start,
+                                chunks.items[k].end,
+                                chunks.items[k].keep_from,
+                                chunks.items[k].keep_to,
                                 chunks.items[k].speech};
+        any_speech |= c.speech;
         bool done;
         TRY(folio__part_add_chunk(r->part, &c, &done));
         r->done_before += done && c.speech;
@@ -277,6 +289,9 @@ static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uin
             TRY(enqueue(r, &c, offset));
     }
     TRY(folio__part_file_cached(r->part, i, path, n));
+    if (!any_speech)
+        folio__warn(r->ctx, "%s: no speech found in %.1f s of audio", path,
+                    (double)n / FOLIO_AUDIO_RATE);
     *n_samples = n;
 fail:
     folio__audio_close(f);
@@ -340,12 +355,13 @@ static int build_transcript(folio_t *ctx, folio_part_t *part, const uint64_t *sa
             uint64_t mid = (s + e) / 2;
             if (mid < c->keep_from || mid >= c->keep_to) continue; /* the other chunk has it */
             size_t off = t->pool.len;
-            if (folio__str_append(&t->pool, word, strlen(word) + 1) < 0 || VEC_PUSH(offs, off) < 0) {
+            if (folio__str_append(&t->pool, word, strlen(word) + 1) < 0 ||
+                VEC_PUSH(offs, off) < 0) {
                 free(tsv);
                 FAIL(ctx, FOLIO_ENOMEM, "out of memory");
             }
-            folio_heard_t h = {NULL, c->file, (double)s / FOLIO_AUDIO_RATE,
-                               (double)e / FOLIO_AUDIO_RATE, 0, conf};
+            folio_heard_t h = {
+                NULL, c->file, (double)s / FOLIO_AUDIO_RATE, (double)e / FOLIO_AUDIO_RATE, 0, conf};
             h.time = t->offset[c->file] + h.file_time;
             if (VEC_PUSH(t->words, h) < 0) {
                 free(tsv);

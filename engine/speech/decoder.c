@@ -44,7 +44,7 @@ static void log_hook(void *ud, err_lvl_t lvl, const char *fmt, ...)
         if (*p == '\n' || log_len + 1 >= sizeof(log_line)) {
             log_line[log_len] = '\0';
             if (log_len) {
-                folio_log_level_t level = lvl >= ERR_ERROR   ? FOLIO_LOG_WARN
+                folio_log_level_t level = lvl >= ERR_ERROR  ? FOLIO_LOG_WARN
                                           : lvl == ERR_WARN ? FOLIO_LOG_DEBUG
                                                             : FOLIO_LOG_DEBUG;
                 folio__log(log_ctx, level, "pocketsphinx: %s", log_line);
@@ -118,9 +118,10 @@ folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *
     char mdef[1100];
     snprintf(mdef, sizeof(mdef), "%s/mdef", hmm);
     if (!readable(mdef))
-        FAIL(ctx, FOLIO_EIO, "%s: the acoustic model is missing (Debian package pocketsphinx-en-us)",
-             hmm);
-    if (!readable(c->dict_path)) FAIL(ctx, FOLIO_EIO, "%s: the dictionary is missing", c->dict_path);
+        FAIL(ctx, FOLIO_EIO,
+             "%s: the acoustic model is missing (Debian package pocketsphinx-en-us)", hmm);
+    if (!readable(c->dict_path))
+        FAIL(ctx, FOLIO_EIO, "%s: the dictionary is missing", c->dict_path);
     if (c->lm_path && !readable(c->lm_path))
         FAIL(ctx, FOLIO_EIO, "%s: the language model is missing", c->lm_path);
     snprintf(beam, sizeof(beam), "%g", c->beam);
@@ -134,10 +135,11 @@ folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *
     snprintf(plw, sizeof(plw), "%d", c->pl_window);
     folio__speech_log_to(ctx);
     d->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-dict", c->dict_path, "-beam",
-                            beam, "-wbeam", wbeam, "-pbeam", pbeam, "-maxhmmpf", maxhmmpf, "-ds", ds,
-                            "-topn", topn, "-maxwpf", maxwpf, "-lw", lw, "-pl_window", plw, "-fwdflat", c->fwdflat ? "yes" : "no", "-bestpath",
-                            c->bestpath ? "yes" : "no", "-cmn", "batch", "-remove_silence", "no", "-remove_noise", "no",
-                            "-samprate", "16000", NULL);
+                            beam, "-wbeam", wbeam, "-pbeam", pbeam, "-maxhmmpf", maxhmmpf, "-ds",
+                            ds, "-topn", topn, "-maxwpf", maxwpf, "-lw", lw, "-pl_window", plw,
+                            "-fwdflat", c->fwdflat ? "yes" : "no", "-bestpath",
+                            c->bestpath ? "yes" : "no", "-cmn", "batch", "-remove_silence", "no",
+                            "-remove_noise", "no", "-samprate", "16000", NULL);
     if (!d->config) FAIL(ctx, FOLIO_EINVAL, "pocketsphinx rejected the decoder configuration");
     d->ps = ps_init(d->config);
     if (!d->ps) FAIL(ctx, FOLIO_EFORMAT, "%s: pocketsphinx could not load the model", hmm);
@@ -280,8 +282,8 @@ void folio__decoder_config_align(folio_decoder_config_t *c)
     c->topn = 4;
 }
 
-int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n,
-                         const char *const *words, size_t n_words, folio_rec_words_t *out)
+int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const char *const *words,
+                         size_t n_words, folio_rec_words_t *out)
 {
     out->len = 0;
     if (!n_words || n < 1600) return FOLIO_ENOMATCH;
@@ -364,7 +366,8 @@ int folio__generic_top_words(folio_t *ctx, const char *model_dir, size_t n, foli
 {
     char path[1100];
     snprintf(path, sizeof(path), "%s/en-us.lm.bin", model_dir);
-    if (!readable(path)) return folio__error(ctx, FOLIO_EIO, "%s: the generic language model is missing", path);
+    if (!readable(path))
+        return folio__error(ctx, FOLIO_EIO, "%s: the generic language model is missing", path);
     folio__speech_log_to(ctx);
     cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE, NULL);
     logmath_t *lmath = logmath_init(1.0001, 0, 0);
@@ -395,7 +398,8 @@ int folio__generic_top_words(folio_t *ctx, const char *model_dir, size_t n, foli
         size_t best = k;
         for (size_t i = k + 1; i < all.len; i++)
             if (all.items[i].score > all.items[best].score ||
-                (all.items[i].score == all.items[best].score && all.items[i].wid < all.items[best].wid))
+                (all.items[i].score == all.items[best].score &&
+                 all.items[i].wid < all.items[best].wid))
                 best = i;
         uni_t t = all.items[k];
         all.items[k] = all.items[best];

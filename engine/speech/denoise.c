@@ -11,8 +11,8 @@
 #define N 512
 #define H 256
 #define BINS (N / 2 + 1)
-#define CLEAN_DB 28.0  /* speech this far above the noise: leave it alone */
-#define SMOOTH 0.98    /* decision-directed smoothing */
+#define CLEAN_DB 28.0 /* speech this far above the noise: leave it alone */
+#define SMOOTH 0.98   /* decision-directed smoothing */
 #define GAIN_FLOOR 0.1
 
 typedef struct {

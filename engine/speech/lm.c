@@ -19,12 +19,12 @@ typedef struct {
 struct folio_lm {
     folio_map_t vocab; /* word -> id */
     VEC(char *) words;
-    table_t t[3];      /* unigrams, bigrams, trigrams */
+    table_t t[3]; /* unigrams, bigrams, trigrams */
     /* computed by folio__lm_finish */
     bool finished;
-    double *p1;        /* unigram probabilities by id */
+    double *p1;                            /* unigram probabilities by id */
     double *hist_count[2], *hist_types[2]; /* per unigram / bigram slot as a history */
-    double *p[3];      /* interpolated probability per slot of each table */
+    double *p[3];                          /* interpolated probability per slot of each table */
     size_t bos, eos;
 };
 
@@ -304,7 +304,8 @@ int folio__lm_write_arpa(folio_lm_t *lm, const char *path)
     size_t counts[3] = {lm->t[0].count.len, 0, 0};
     for (int n = 1; n < 3; n++)
         for (size_t s = 0; s < lm->t[n].count.len; s++) counts[n] += lm->t[n].count.items[s] > 0;
-    fprintf(f, "\\data\\\nngram 1=%zu\nngram 2=%zu\nngram 3=%zu\n", counts[0], counts[1], counts[2]);
+    fprintf(f, "\\data\\\nngram 1=%zu\nngram 2=%zu\nngram 3=%zu\n", counts[0], counts[1],
+            counts[2]);
     for (int n = 1; n <= 3 && rc >= 0; n++) rc = write_ngrams(lm, f, n);
     fprintf(f, "\n\\end\\\n");
     if (fclose(f) != 0 && rc >= 0) rc = FOLIO_EIO;

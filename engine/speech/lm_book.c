@@ -88,7 +88,8 @@ folio_lm_t *folio__lm_from_book(const folio_book_t *book, const folio_lexicon_t 
             }
         }
         double w = t0->read ? 1.0 : unread_weight;
-        if (sent.len && (rc = folio__lm_add(lm, sent.items, sent.len, w, true, true)) < 0) goto fail;
+        if (sent.len && (rc = folio__lm_add(lm, sent.items, sent.len, w, true, true)) < 0)
+            goto fail;
         /* Alternative readings, each between the two tokens before and after its word. */
         for (size_t k = 0; k < sent_tok.len; k++) {
             const folio_token_t *t = folio_book_token(book, sent_tok.items[k]);

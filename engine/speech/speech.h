@@ -40,9 +40,9 @@ extern const char *const folio__out_of_book_phrases[];
 
 typedef struct {
     size_t file;
-    uint64_t start, end;   /* samples in the file (16 kHz) */
+    uint64_t start, end;         /* samples in the file (16 kHz) */
     uint64_t keep_from, keep_to; /* words whose middle falls outside are dropped (overlap) */
-    bool speech;           /* any speech at all */
+    bool speech;                 /* any speech at all */
 } folio_chunk_t;
 
 typedef VEC(folio_chunk_t) folio_chunks_t;
@@ -74,9 +74,9 @@ typedef struct {
     /* search: beams as probabilities (1e-40), histogram pruning, frame skipping */
     double beam, wbeam, pbeam;
     int maxhmmpf, ds, topn;
-    int maxwpf;        /* words ending per frame (-1: no limit) */
-    double lw;         /* language weight */
-    int pl_window;     /* phone lookahead window (0: off) */
+    int maxwpf;    /* words ending per frame (-1: no limit) */
+    double lw;     /* language weight */
+    int pl_window; /* phone lookahead window (0: off) */
     bool fwdflat, bestpath;
 } folio_decoder_config_t;
 
@@ -88,7 +88,7 @@ typedef struct {
     char word[64];
     int start_frame, end_frame; /* 10 ms frames in the chunk, inclusive */
     int32_t ascr, lscr;
-    int lback;                  /* n-gram order the language model used (1-3) */
+    int lback; /* n-gram order the language model used (1-3) */
     float confidence;
 } folio_rec_word_t;
 
@@ -105,8 +105,8 @@ int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_r
  * silence and fillers between words and at both ends. The decoder should have been made with
  * alignment beams (folio__decoder_config_align). Returns FOLIO_ENOMATCH when the grammar's final
  * state is not reached; otherwise @out holds the words found, with frames in @pcm. */
-int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n,
-                         const char *const *words, size_t n_words, folio_rec_words_t *out);
+int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const char *const *words,
+                         size_t n_words, folio_rec_words_t *out);
 /* Wide beams for forced alignment (in a decoder of its own). */
 void folio__decoder_config_align(folio_decoder_config_t *c);
 

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAME 160            /* 10 ms at 16 kHz */
-#define SPEECH_ABOVE_DB 9.0  /* over the noise floor */
-#define MIN_SPEECH_DB 28.0   /* absolute: below this nothing is speech */
-#define FLOOR_RISE_DB 0.004  /* per frame: the floor follows rising noise slowly */
-#define LEAD_FRAMES 25       /* silence kept before a chunk's first speech */
-#define TRAIL_FRAMES 35      /* and after its last */
+#define FRAME 160           /* 10 ms at 16 kHz */
+#define SPEECH_ABOVE_DB 9.0 /* over the noise floor */
+#define MIN_SPEECH_DB 28.0  /* absolute: below this nothing is speech */
+#define FLOOR_RISE_DB 0.004 /* per frame: the floor follows rising noise slowly */
+#define LEAD_FRAMES 25      /* silence kept before a chunk's first speech */
+#define TRAIL_FRAMES 35     /* and after its last */
 
 typedef struct {
     size_t start, len; /* frames from the chunk start */
@@ -24,15 +24,15 @@ struct folio_vad {
     size_t max_frames, overlap_frames;
     size_t file;
     bool started;
-    uint64_t chunk_start;   /* samples in the file */
-    uint64_t keep_from;     /* words before this belong to the previous chunk */
+    uint64_t chunk_start; /* samples in the file */
+    uint64_t keep_from;   /* words before this belong to the previous chunk */
     int16_t frame[FRAME];
     size_t fill;
     double floor_db;
     bool floor_set;
-    VEC(float) energy;      /* per frame since chunk_start */
+    VEC(float) energy; /* per frame since chunk_start */
     VEC(bool) speech;
-    VEC(run_t) silences;    /* finished silence runs since chunk_start */
+    VEC(run_t) silences; /* finished silence runs since chunk_start */
     size_t run_start, run_len;
 };
 
@@ -67,8 +67,8 @@ static bool any_speech(const folio_vad_t *v, size_t from, size_t to)
  * its first to its last speech frame, with a little silence kept on either side. */
 static folio_chunk_t trimmed(const folio_vad_t *v, size_t end, uint64_t keep_to, uint64_t extra)
 {
-    folio_chunk_t c = {v->file,          v->chunk_start, v->chunk_start + (uint64_t)end * FRAME + extra,
-                       v->keep_from,     keep_to,        false};
+    folio_chunk_t c = {v->file,      v->chunk_start, v->chunk_start + (uint64_t)end * FRAME + extra,
+                       v->keep_from, keep_to,        false};
     size_t first = SIZE_MAX, last = 0;
     for (size_t i = 0; i < end && i < v->speech.len; i++)
         if (v->speech.items[i]) {

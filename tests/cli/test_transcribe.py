@@ -168,6 +168,36 @@ class Transcribe(unittest.TestCase):
         err = r.stderr.decode()
         self.assertLess(err.index("part 10.wav"), err.index("part 2.wav"))
 
+    def test_m4b_with_chapter_atoms(self):
+        out = os.path.join(WORK, "mini-m4b")
+        shutil.rmtree(out, ignore_errors=True)
+        r = subprocess.run([MKCORPUS, os.path.join(ROOT, "tests", "corpora", "mini-m4b"), out],
+                           capture_output=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(out, "truth.json")) as f:
+            truth = json.load(f)
+        self.assertEqual([a["path"] for a in truth["audio"]], ["book.m4b"])
+        tsv = os.path.join(WORK, "m4b.tsv")
+        r = folio("transcribe", os.path.join(out, "book.epub"), os.path.join(out, "book.m4b"),
+                  "-o", tsv, "-v")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("(FFmpeg)", r.stderr.decode())
+        words = rows(tsv)
+        # The same accuracy as the WAV files: decoding honours AAC's encoder delay.
+        starts = sorted(t for _, _, t, *_ in words)
+        errors = []
+        for tw in truth["words"]:
+            if not tw["read"]:
+                continue
+            said = set(tw["said"].split())
+            near = [t for w, f, t, *_ in words if w in said and abs(t - tw["file_time"]) < 0.5]
+            if near:
+                errors.append(min(abs(t - tw["file_time"]) for t in near))
+        read = sum(1 for tw in truth["words"] if tw["read"])
+        self.assertGreater(len(errors) / read, 0.85)
+        self.assertGreater(sum(e <= 0.1 for e in errors) / len(errors), 0.95)
+        self.assertTrue(starts)
+
     def test_bad_audio_fails_cleanly(self):
         out = os.path.join(WORK, "bad.tsv")
         missing = os.path.join(WORK, "absent.mp3")

@@ -36,13 +36,15 @@ static const char *write_signal(const char *name, int rate, int channels, int fo
     SF_INFO info = {.samplerate = rate, .channels = channels, .format = format};
     SNDFILE *f = sf_open(path, SFM_WRITE, &info);
     if (!f) fail_msg("cannot write %s: %s", path, sf_strerror(NULL));
-    /* Lossy codecs at a good quality, as audiobooks are sold (the default Vorbis quality is low). */
+    /* Lossy codecs at a good quality, as audiobooks are sold (the default Vorbis quality is low).
+     */
     double quality = 0.9;
     sf_command(f, SFC_SET_VBR_ENCODING_QUALITY, &quality, sizeof(quality));
     size_t n = (size_t)(SECONDS * rate);
     float *buf = malloc(n * (size_t)channels * sizeof(float));
     for (size_t i = 0; i < n; i++)
-        for (int c = 0; c < channels; c++) buf[i * (size_t)channels + (size_t)c] = (float)signal_at((double)i / rate);
+        for (int c = 0; c < channels; c++)
+            buf[i * (size_t)channels + (size_t)c] = (float)signal_at((double)i / rate);
     sf_writef_float(f, buf, (sf_count_t)n);
     sf_close(f);
     free(buf);
@@ -113,13 +115,15 @@ static void formats_decode_to_the_same_samples(void **state)
         {"a48.wav", 48000, 2, SF_FORMAT_WAV | SF_FORMAT_FLOAT},
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        const char *p = write_signal(cases[c].name, cases[c].rate, cases[c].channels, cases[c].format);
+        const char *p =
+            write_signal(cases[c].name, cases[c].rate, cases[c].channels, cases[c].format);
         size_t n;
         int16_t *s = decode_all(p, &n);
         int lag;
         double snr;
         compare(ref, nref, s, n, &lag, &snr);
-        if (abs(lag) > 16 || snr < 20) fail_msg("%s: lag %d samples, SNR %.1f dB", cases[c].name, lag, snr);
+        if (abs(lag) > 16 || snr < 20)
+            fail_msg("%s: lag %d samples, SNR %.1f dB", cases[c].name, lag, snr);
         /* The same length, within a frame of the codec. */
         assert_true(labs((long)n - (long)nref) < 16000 / 10);
         free(s);
@@ -177,12 +181,13 @@ static void m4b_chapter_marks_are_read(void **state)
     snprintf(meta, sizeof(meta), "%s/chapters.txt", fx_dir());
     snprintf(m4b, sizeof(m4b), "%s/ch.m4b", fx_dir());
     FILE *m = fopen(meta, "w");
-    fprintf(m, ";FFMETADATA1\ntitle=Test\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=2500\ntitle=First "
-               "part\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=2500\nEND=6000\ntitle=Second part\n");
+    fprintf(m,
+            ";FFMETADATA1\ntitle=Test\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=2500\ntitle=First "
+            "part\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=2500\nEND=6000\ntitle=Second part\n");
     fclose(m);
     snprintf(cmd, sizeof(cmd),
-             "ffmpeg -v error -y -i '%s' -i '%s' -map_metadata 1 -map_chapters 1 -c:a aac '%s'", wav,
-             meta, m4b);
+             "ffmpeg -v error -y -i '%s' -i '%s' -map_metadata 1 -map_chapters 1 -c:a aac '%s'",
+             wav, meta, m4b);
     assert_int_equal(system(cmd), 0);
     int err;
     folio_audio_file_t *f = folio__audio_open(NULL, m4b, &err);
@@ -226,7 +231,8 @@ static void bad_audio_fails_cleanly(void **state)
     assert_null(folio__audio_open(ctx, fx_dir(), &err));
     assert_int_equal(err, FOLIO_EIO);
     /* A truncated MP3: what is there decodes, with a warning or a clean end. */
-    const char *mp3 = write_signal("whole.mp3", 44100, 1, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
+    const char *mp3 =
+        write_signal("whole.mp3", 44100, 1, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
     FILE *f = fopen(mp3, "rb");
     char *buf = malloc(1 << 20);
     size_t n = fread(buf, 1, 1 << 20, f);

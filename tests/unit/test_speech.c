@@ -59,8 +59,8 @@ static void lm_distributions_sum_to_one(void **state)
 {
     (void)state;
     folio_lm_t *lm = folio__lm_new();
-    const char *text[] = {"the", "keeper", "wrote", "in", "the", "ledger", "every", "night",
-                          "and", "the", "ledger", "kept", "the", "keeper"};
+    const char *text[] = {"the",   "keeper", "wrote", "in",     "the",  "ledger", "every",
+                          "night", "and",    "the",   "ledger", "kept", "the",    "keeper"};
     assert_int_equal(folio__lm_add(lm, text, 14, 1.0, true, true), FOLIO_OK);
     assert_int_equal(folio__lm_add(lm, text + 3, 5, 0.3, false, false), FOLIO_OK);
     size_t extra;
@@ -73,7 +73,8 @@ static void lm_distributions_sum_to_one(void **state)
             const char *hv = folio__lm_vocab_word(lm, h);
             if (strcmp(hv, "</s>") == 0) continue;
             double sum = 0;
-            for (size_t w = 0; w < v; w++) sum += folio__lm_prob(lm, hu, hv, folio__lm_vocab_word(lm, w));
+            for (size_t w = 0; w < v; w++)
+                sum += folio__lm_prob(lm, hu, hv, folio__lm_vocab_word(lm, w));
             if (fabs(sum - 1) > 1e-9) fail_msg("P(.|%s %s) sums to %.12f", hu ? hu : "-", hv, sum);
         }
     /* The unseen word still has probability in every context. */
@@ -115,7 +116,8 @@ static folio_chunks_t chunk_in_blocks(const int16_t *s, size_t n, size_t block)
     folio_vad_t *v = folio__vad_new(30.0, 0.5);
     folio_chunks_t out = {0};
     for (size_t at = 0; at < n; at += block)
-        assert_int_equal(folio__vad_feed(v, 0, s + at, at + block <= n ? block : n - at, &out), FOLIO_OK);
+        assert_int_equal(folio__vad_feed(v, 0, s + at, at + block <= n ? block : n - at, &out),
+                         FOLIO_OK);
     assert_int_equal(folio__vad_end_file(v, &out), FOLIO_OK);
     folio__vad_free(v);
     return out;
@@ -129,9 +131,11 @@ static void vad_cuts_at_silences_and_overlaps_elsewhere(void **state)
     folio_chunks_t c = chunk_in_blocks(s, n, 4000);
     if (getenv("VAD_DEBUG"))
         for (size_t i = 0; i < c.len; i++)
-            fprintf(stderr, "chunk %zu: %.2f-%.2f keep %.2f-%.2f speech %d\n", i, c.items[i].start / 16000.0,
-                    c.items[i].end / 16000.0, c.items[i].keep_from / 16000.0,
-                    c.items[i].keep_to == UINT64_MAX ? -1.0 : c.items[i].keep_to / 16000.0, c.items[i].speech);
+            fprintf(stderr, "chunk %zu: %.2f-%.2f keep %.2f-%.2f speech %d\n", i,
+                    c.items[i].start / 16000.0, c.items[i].end / 16000.0,
+                    c.items[i].keep_from / 16000.0,
+                    c.items[i].keep_to == UINT64_MAX ? -1.0 : c.items[i].keep_to / 16000.0,
+                    c.items[i].speech);
     bool cut_8 = false, cut_20 = false;
     size_t overlaps = 0;
     for (size_t i = 0; i < c.len; i++) {

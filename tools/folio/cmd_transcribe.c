@@ -50,10 +50,14 @@ int cmd_transcribe(int argc, char **argv)
             model = argv[++i];
         } else if (strcmp(a, "--search") == 0) {
             const char *v = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(v, "balanced") == 0) topts.search = FOLIO_SEARCH_BALANCED;
-            else if (strcmp(v, "fast") == 0) topts.search = FOLIO_SEARCH_FAST;
-            else if (strcmp(v, "accurate") == 0) topts.search = FOLIO_SEARCH_ACCURATE;
-            else USAGE("transcribe", "--search takes fast, balanced or accurate");
+            if (strcmp(v, "balanced") == 0)
+                topts.search = FOLIO_SEARCH_BALANCED;
+            else if (strcmp(v, "fast") == 0)
+                topts.search = FOLIO_SEARCH_FAST;
+            else if (strcmp(v, "accurate") == 0)
+                topts.search = FOLIO_SEARCH_ACCURATE;
+            else
+                USAGE("transcribe", "--search takes fast, balanced or accurate");
         } else if (strcmp(a, "--restart") == 0) {
             topts.restart = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
@@ -66,8 +70,7 @@ int cmd_transcribe(int argc, char **argv)
             pos[npos++] = argv[i];
         }
     }
-    if (npos < 2)
-        USAGE("transcribe", "usage: folio transcribe BOOK AUDIO... [-o OUT.tsv]");
+    if (npos < 2) USAGE("transcribe", "usage: folio transcribe BOOK AUDIO... [-o OUT.tsv]");
     topts.model_dir = model;
     cli_paths_t audio = {0};
     if (cli_expand_audio(pos + 1, npos - 1, &audio) < 0) {
@@ -98,8 +101,10 @@ int cmd_transcribe(int argc, char **argv)
     if (!t) {
         cli_error(ctx, rc);
         if (out && rc != FOLIO_EINVAL)
-            fprintf(stderr, "folio: the finished work is kept in %s: run the same command again "
-                            "to resume\n", work);
+            fprintf(stderr,
+                    "folio: the finished work is kept in %s: run the same command again "
+                    "to resume\n",
+                    work);
         else
             folio_work_remove(work);
         goto done;

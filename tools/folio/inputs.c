@@ -53,7 +53,7 @@ static int cmp_paths(const void *x, const void *y)
 
 static bool audio_name(const char *name)
 {
-    static const char *const exts[] = {".mp3", ".m4b", ".m4a", ".aac", ".mp4", ".flac", ".ogg",
+    static const char *const exts[] = {".mp3", ".m4b",  ".m4a", ".aac",  ".mp4", ".flac", ".ogg",
                                        ".oga", ".opus", ".wav", ".wave", ".aif", ".aiff", NULL};
     const char *dot = strrchr(name, '.');
     if (!dot || name[0] == '.') return false;
@@ -105,8 +105,10 @@ static int add_playlist(cli_paths_t *out, const char *path)
     char base[4096];
     snprintf(base, sizeof(base), "%s", path);
     char *slash = strrchr(base, '/');
-    if (slash) slash[1] = '\0';
-    else base[0] = '\0';
+    if (slash)
+        slash[1] = '\0';
+    else
+        base[0] = '\0';
     char line[4096];
     int rc = 0;
     size_t before = out->len;

@@ -71,8 +71,10 @@ int conf_load(const char *name, conf_t *c)
         xsnprintf(path, sizeof(path), "%s", name);
         xsnprintf(c->dir, sizeof(c->dir), "%s", name);
         char *slash = strrchr(c->dir, '/');
-        if (slash) *slash = '\0';
-        else snprintf(c->dir, sizeof(c->dir), ".");
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(c->dir, sizeof(c->dir), ".");
     } else {
         xsnprintf(c->dir, sizeof(c->dir), "%s/corpora/%s", FOLIO_SOURCE_DIR, name);
         xsnprintf(path, sizeof(path), "%s/corpus.conf", c->dir);
@@ -94,7 +96,8 @@ int conf_load(const char *name, conf_t *c)
         *eq = '\0';
         char *k = trim(line), *v = trim(eq + 1);
         int tmp[4];
-        if (strcmp(k, "name") == 0) snprintf(c->name, sizeof(c->name), "%s", v);
+        if (strcmp(k, "name") == 0)
+            snprintf(c->name, sizeof(c->name), "%s", v);
         else if (strcmp(k, "source") == 0) {
             char *colon = strchr(v, ':');
             if (!colon) die("%s:%d: source is KIND:PATH", path, lineno);
@@ -103,43 +106,60 @@ int conf_load(const char *name, conf_t *c)
             expand(c, colon + 1, p, sizeof(p));
             xsnprintf(c->source, sizeof(c->source), "%s:%s", v, p);
         } else if (strcmp(k, "chapters") == 0) {
-            if (strcmp(v, "all") != 0 && sscanf(v, "%d-%d", &c->first_chapter, &c->last_chapter) != 2)
+            if (strcmp(v, "all") != 0 &&
+                sscanf(v, "%d-%d", &c->first_chapter, &c->last_chapter) != 2)
                 die("%s:%d: chapters is all or FIRST-LAST", path, lineno);
         } else if (strcmp(k, "voices") == 0) {
             char *save = NULL;
             for (char *tok = strtok_r(v, " ,", &save); tok && c->n_voices < 8;
                  tok = strtok_r(NULL, " ,", &save))
                 snprintf(c->voices[c->n_voices++], 16, "%s", tok);
-        } else if (strcmp(k, "words_per_page") == 0) c->words_per_page = atoi(v);
-        else if (strcmp(k, "preamble") == 0) c->preamble = yes(v);
-        else if (strcmp(k, "outro") == 0) c->outro = yes(v);
-        else if (strcmp(k, "front_matter") == 0) c->front_matter = yes(v);
-        else if (strcmp(k, "footnotes") == 0) c->footnotes = yes(v);
+        } else if (strcmp(k, "words_per_page") == 0)
+            c->words_per_page = atoi(v);
+        else if (strcmp(k, "preamble") == 0)
+            c->preamble = yes(v);
+        else if (strcmp(k, "outro") == 0)
+            c->outro = yes(v);
+        else if (strcmp(k, "front_matter") == 0)
+            c->front_matter = yes(v);
+        else if (strcmp(k, "footnotes") == 0)
+            c->footnotes = yes(v);
         else if (strcmp(k, "skip_paragraph") == 0) {
             if (ints(v, tmp, 2) != 2) die("%s:%d: skip_paragraph CHAPTER PARAGRAPH", path, lineno);
             c->skip_chapter = tmp[0], c->skip_para = tmp[1];
         } else if (strcmp(k, "add_sentence") == 0) {
             if (ints(v, tmp, 2) != 2) die("%s:%d: add_sentence CHAPTER PARAGRAPH", path, lineno);
             c->add_chapter = tmp[0], c->add_para = tmp[1];
-        } else if (strcmp(k, "fast_files") == 0) c->n_fast = ints(v, c->fast_files, 16);
-        else if (strcmp(k, "stretch") == 0) c->stretch = atof(v);
-        else if (strcmp(k, "noise_snr_db") == 0) c->noise_snr_db = atof(v);
-        else if (strcmp(k, "noise_files") == 0) c->n_noise = ints(v, c->noise_files, 16);
+        } else if (strcmp(k, "fast_files") == 0)
+            c->n_fast = ints(v, c->fast_files, 16);
+        else if (strcmp(k, "stretch") == 0)
+            c->stretch = atof(v);
+        else if (strcmp(k, "noise_snr_db") == 0)
+            c->noise_snr_db = atof(v);
+        else if (strcmp(k, "noise_files") == 0)
+            c->n_noise = ints(v, c->noise_files, 16);
         else if (strcmp(k, "long_silence") == 0) {
             double sec;
             if (sscanf(v, "%d %d %lf", &c->silence_file, &c->silence_para, &sec) != 3)
                 die("%s:%d: long_silence FILE PARAGRAPH SECONDS", path, lineno);
             c->silence_sec = sec;
         } else if (strcmp(k, "audio") == 0) {
-            if (strcmp(v, "mp3") != 0 && strcmp(v, "wav") != 0)
-                die("%s:%d: audio is mp3 or wav", path, lineno);
+            if (strcmp(v, "mp3") != 0 && strcmp(v, "wav") != 0 && strcmp(v, "m4b") != 0)
+                die("%s:%d: audio is mp3, m4b or wav", path, lineno);
             c->mp3 = strcmp(v, "mp3") == 0;
-        } else if (strcmp(k, "seed") == 0) c->seed = (unsigned)strtoul(v, NULL, 10);
-        else if (strcmp(k, "frames") == 0) expand(c, v, c->frames, sizeof(c->frames));
-        else if (strcmp(k, "clips_per_paragraph") == 0) c->clips_per_paragraph = atoi(v);
-        else if (strcmp(k, "gap") == 0) c->gap_sec = atof(v);
-        else if (strcmp(k, "title") == 0) xsnprintf(c->title, sizeof(c->title), "%s", v);
-        else die("%s:%d: unknown key '%s'", path, lineno, k);
+            c->m4b = strcmp(v, "m4b") == 0;
+        } else if (strcmp(k, "seed") == 0)
+            c->seed = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(k, "frames") == 0)
+            expand(c, v, c->frames, sizeof(c->frames));
+        else if (strcmp(k, "clips_per_paragraph") == 0)
+            c->clips_per_paragraph = atoi(v);
+        else if (strcmp(k, "gap") == 0)
+            c->gap_sec = atof(v);
+        else if (strcmp(k, "title") == 0)
+            xsnprintf(c->title, sizeof(c->title), "%s", v);
+        else
+            die("%s:%d: unknown key '%s'", path, lineno, k);
     }
     fclose(f);
     if (!c->source[0]) die("%s: no source", path);

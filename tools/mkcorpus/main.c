@@ -27,7 +27,8 @@ static void save_chapter(const cbook_t *book, int ci, const cfile_t *f, const ch
     for (size_t b = ch->first; b < ch->first + ch->count; b++)
         for (size_t k = 0; k < book->b[b].n; k++) {
             const cword_t *w = &book->b[b].w[k];
-            if (w->read) fprintf(o, "W\t%zu\t%zu\t%.6f\t%.6f\t%s\n", b, k, w->start, w->end, w->said);
+            if (w->read)
+                fprintf(o, "W\t%zu\t%zu\t%.6f\t%.6f\t%s\n", b, k, w->start, w->end, w->said);
         }
     if (fclose(o) != 0) die("%s: write error", path);
 }
@@ -92,9 +93,9 @@ void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int
     json_object_set_new(root, "format", json_string("folio-truth"));
     json_object_set_new(root, "version", json_integer(1));
     json_object_set_new(root, "corpus", json_string(c->name));
-    json_object_set_new(root, "book", json_pack("{s:s,s:s,s:s,s:s}", "title", book->title,
-                                                "author", book->author, "epub", "book.epub", "txt",
-                                                "book.txt"));
+    json_object_set_new(root, "book",
+                        json_pack("{s:s,s:s,s:s,s:s}", "title", book->title, "author", book->author,
+                                  "epub", "book.epub", "txt", "book.txt"));
     json_t *p = json_object();
     json_object_set_new(p, "preamble", json_boolean(c->preamble));
     json_object_set_new(p, "outro", json_boolean(c->outro));
@@ -104,9 +105,10 @@ void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int
     json_object_set_new(p, "add_sentence", json_pack("[i,i]", c->add_chapter, c->add_para));
     json_object_set_new(p, "stretch", json_real(c->stretch));
     json_object_set_new(p, "noise_snr_db", json_real(c->noise_snr_db));
-    json_object_set_new(p, "long_silence", json_pack("[i,i,f]", c->silence_file, c->silence_para,
-                                                     c->silence_sec));
-    json_object_set_new(p, "audio", json_string(c->mp3 ? "mp3 44.1 kHz stereo" : "wav 16 kHz mono"));
+    json_object_set_new(p, "long_silence",
+                        json_pack("[i,i,f]", c->silence_file, c->silence_para, c->silence_sec));
+    json_object_set_new(p, "audio",
+                        json_string(c->mp3 ? "mp3 44.1 kHz stereo" : "wav 16 kHz mono"));
     json_object_set_new(root, "perturbations", p);
 
     json_t *audio = json_array(), *inserted = json_array();
@@ -115,13 +117,13 @@ void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int
     for (int i = 0; i < n_files; i++) {
         const cfile_t *f = &files[i];
         offsets[i] = offset;
-        json_array_append_new(
-            audio, json_pack("{s:i,s:s,s:f,s:f,s:s,s:f,s:i,s:i,s:f,s:f,s:f,s:b}", "index", i,
-                             "path", f->path, "duration", f->duration, "offset", offset, "voice",
-                             f->voice, "stretch", f->stretch, "sample_rate", f->sample_rate,
-                             "channels", f->channels, "speech_seconds", f->speech_sec,
-                             "inserted_seconds", f->inserted_sec, "encoder_lag", f->lag_sec,
-                             "noise", f->noise));
+        json_array_append_new(audio, json_pack("{s:i,s:s,s:f,s:f,s:s,s:f,s:i,s:i,s:f,s:f,s:f,s:b}",
+                                               "index", i, "path", f->path, "duration", f->duration,
+                                               "offset", offset, "voice", f->voice, "stretch",
+                                               f->stretch, "sample_rate", f->sample_rate,
+                                               "channels", f->channels, "speech_seconds",
+                                               f->speech_sec, "inserted_seconds", f->inserted_sec,
+                                               "encoder_lag", f->lag_sec, "noise", f->noise));
         for (int k = 0; k < f->n_ins; k++)
             json_array_append_new(inserted,
                                   json_pack("{s:i,s:s,s:f,s:f,s:s?}", "file", i, "kind",
@@ -154,13 +156,12 @@ void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int
             all_timed = all_timed && (!w->read || w->timed);
             json_array_append_new(
                 words,
-                json_pack("{s:s,s:i,s:s,s:s,s:b,s:s?,s:o,s:o,s:o,s:o,s:o}", "page", page,
-                          "ordinal", in_page++, "text", w->text, "kind", kinds[blk->kind], "read",
-                          r, "said", w->said, "file", timed ? json_integer(w->file) : json_null(),
-                          "file_time", num_or_null(timed, w->start), "end_file_time",
-                          num_or_null(timed, w->end), "time",
-                          num_or_null(timed, timed ? offsets[w->file] + w->start : 0), "end_time",
-                          num_or_null(timed, timed ? offsets[w->file] + w->end : 0)));
+                json_pack("{s:s,s:i,s:s,s:s,s:b,s:s?,s:o,s:o,s:o,s:o,s:o}", "page", page, "ordinal",
+                          in_page++, "text", w->text, "kind", kinds[blk->kind], "read", r, "said",
+                          w->said, "file", timed ? json_integer(w->file) : json_null(), "file_time",
+                          num_or_null(timed, w->start), "end_file_time", num_or_null(timed, w->end),
+                          "time", num_or_null(timed, timed ? offsets[w->file] + w->start : 0),
+                          "end_time", num_or_null(timed, timed ? offsets[w->file] + w->end : 0)));
             if (r && !page_has_read && cur_page) {
                 page_has_read = true;
                 if (!timed) continue; /* a read page whose start is not known: left null */
@@ -175,7 +176,8 @@ void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int
     json_object_set_new(root, "words", words);
     char tmp[2048];
     xsnprintf(tmp, sizeof(tmp), "%s.part", path);
-    if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) != 0)
+    if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) !=
+        0)
         die("%s: cannot write", tmp);
     if (rename(tmp, path) != 0) die("%s: rename", path);
     json_decref(root);
@@ -253,6 +255,10 @@ int main(int argc, char **argv)
         xsnprintf(path, sizeof(path), "%s/.chapter%03d.tsv", outdir, ci + 1);
         load_chapter(&book, ci, &files[ci], path);
         remove(path);
+    }
+    if (c.m4b) {
+        m4b_assemble(&c, &book, files, n, outdir);
+        n = 1;
     }
 truth:
     xsnprintf(path, sizeof(path), "%s/truth.json", outdir);

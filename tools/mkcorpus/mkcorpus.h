@@ -16,7 +16,7 @@ typedef struct {
     int clip;     /* clip corpora: the (1-based) recording that starts with this word, or 0 */
     /* truth, filled by synthesis */
     bool read;
-    bool timed;        /* read with a known time (clip corpora know only each clip's start) */
+    bool timed; /* read with a known time (clip corpora know only each clip's start) */
     int file;
     double start, end; /* seconds in the file */
     char *said;        /* the words flite said, space-separated */
@@ -26,10 +26,10 @@ typedef struct {
     kind_t kind;
     cword_t *w;
     size_t n, cap;
-    int chapter;   /* -1 for front matter */
-    int para;      /* 1-based among the chapter's paragraphs, 0 for others */
-    int note;      /* for K_NOTE: its number */
-    int level;     /* headings: 1 or 2 */
+    int chapter; /* -1 for front matter */
+    int para;    /* 1-based among the chapter's paragraphs, 0 for others */
+    int note;    /* for K_NOTE: its number */
+    int level;   /* headings: 1 or 2 */
 } cblock_t;
 
 typedef struct {
@@ -52,8 +52,8 @@ typedef struct {
 /* The corpus definition (corpus.conf). */
 typedef struct {
     char name[128];
-    char dir[1024];         /* the definition's folder */
-    char source[1024];      /* "epub:PATH" or "gutenberg:PATH", variables expanded */
+    char dir[1024];                  /* the definition's folder */
+    char source[1024];               /* "epub:PATH" or "gutenberg:PATH", variables expanded */
     int first_chapter, last_chapter; /* 1-based, inclusive; 0 = all */
     char voices[8][16];
     int n_voices;
@@ -70,11 +70,12 @@ typedef struct {
     int silence_file, silence_para;
     double silence_sec;
     bool mp3;
+    bool m4b; /* one M4B with chapter atoms for the whole book */
     unsigned seed;
     int jobs;
     /* clip corpora */
-    char frames[1024];        /* paragraphs written here, not read: one before the clips, then one
-                                 after each clip */
+    char frames[1024]; /* paragraphs written here, not read: one before the clips, then one
+                          after each clip */
     int clips_per_paragraph;
     double gap_sec;
     char title[256];
@@ -108,14 +109,14 @@ typedef struct {
     char path[256];
     char voice[16];
     double stretch;
-    double duration;      /* of the final encoded file, decoded */
-    double speech_sec;    /* flite utterances */
-    double inserted_sec;  /* silences and words not in the book */
-    double lag_sec;       /* encoder delay corrected in the truth */
+    double duration;     /* of the final encoded file, decoded */
+    double speech_sec;   /* flite utterances */
+    double inserted_sec; /* silences and words not in the book */
+    double lag_sec;      /* encoder delay corrected in the truth */
     int sample_rate, channels;
     bool noise;
     struct inserted {
-        char kind[16];    /* preamble, added, silence, outro */
+        char kind[16]; /* preamble, added, silence, outro */
         double start, end;
         char *text;
     } ins[16];
@@ -124,6 +125,9 @@ typedef struct {
 
 void synth_chapter(const conf_t *c, cbook_t *book, int chapter, const char *outdir, cfile_t *f);
 void clips_build(const conf_t *c, cbook_t *book, const char *outdir, cfile_t *f);
+/* Join the chapters' WAV files into one M4B with chapter atoms (Debian's ffmpeg); @files become
+ * the one file. */
+void m4b_assemble(const conf_t *c, cbook_t *book, cfile_t *files, int n, const char *outdir);
 void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int n_files,
                  const char *path);
 

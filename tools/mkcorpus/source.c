@@ -117,7 +117,8 @@ typedef struct {
 
 static bool has_type(xmlNodePtr n, const char *type)
 {
-    xmlChar *v = xmlGetNsProp(n, (const xmlChar *)"type", (const xmlChar *)"http://www.idpf.org/2007/ops");
+    xmlChar *v =
+        xmlGetNsProp(n, (const xmlChar *)"type", (const xmlChar *)"http://www.idpf.org/2007/ops");
     bool r = false;
     if (v) {
         char *save = NULL, *copy = xstrdup((const char *)v);
@@ -308,7 +309,8 @@ static void load_epub_dir(const conf_t *c, const char *dir, cbook_t *book)
         xmlNodePtr body = find(xmlDocGetRootElement(d), "body");
         if (body && !front_document(body->children)) {
             n_chapter++;
-            if (!c->first_chapter || (n_chapter >= c->first_chapter && n_chapter <= c->last_chapter)) {
+            if (!c->first_chapter ||
+                (n_chapter >= c->first_chapter && n_chapter <= c->last_chapter)) {
                 cchapter_t *ch = new_chapter(book);
                 walk_t w = {book, (int)book->nch - 1, NULL, 0, false};
                 walk(&w, body);

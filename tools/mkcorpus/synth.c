@@ -67,8 +67,8 @@ static char *flite_word(const char *w)
 {
     static const struct {
         const char *from, *to;
-    } map[] = {{"\xe2\x80\x98", "'"}, {"\xe2\x80\x99", "'"}, {"\xe2\x80\x9c", "\""},
-               {"\xe2\x80\x9d", "\""}, {"\xe2\x80\x94", "-"}, {"\xe2\x80\x93", "-"},
+    } map[] = {{"\xe2\x80\x98", "'"},   {"\xe2\x80\x99", "'"},  {"\xe2\x80\x9c", "\""},
+               {"\xe2\x80\x9d", "\""},  {"\xe2\x80\x94", "-"},  {"\xe2\x80\x93", "-"},
                {"\xe2\x80\xa6", "..."}, {"\xef\xac\x81", "fi"}, {"\xef\xac\x82", "fl"},
                {"\xc2\xad", ""},        {"\xc2\xa0", ""}};
     if (strcmp(w, "&") == 0) return xstrdup("and");
@@ -97,8 +97,8 @@ static char *flite_word(const char *w)
     if (pound) {
         /* Keep trailing punctuation after the unit: "£20." -> "20-pounds." */
         size_t digits = 0;
-        while (buf[digits] && (isdigit((unsigned char)buf[digits]) || buf[digits] == ',' ||
-                               buf[digits] == '.'))
+        while (buf[digits] &&
+               (isdigit((unsigned char)buf[digits]) || buf[digits] == ',' || buf[digits] == '.'))
             digits++;
         while (digits && !isdigit((unsigned char)buf[digits - 1])) digits--;
         char tail[256];
@@ -110,8 +110,8 @@ static char *flite_word(const char *w)
     if (ascii) return xstrdup(buf);
     /* Anything else non-ASCII: ICU's Latin-ASCII transliteration. */
     UErrorCode e = U_ZERO_ERROR;
-    static const UChar id[] = {'A', 'n', 'y', '-', 'L', 'a', 't', 'i', 'n', ';', ' ', 'L', 'a',
-                               't', 'i', 'n', '-', 'A', 'S', 'C', 'I', 'I', 0};
+    static const UChar id[] = {'A', 'n', 'y', '-', 'L', 'a', 't', 'i', 'n', ';', ' ', 'L',
+                               'a', 't', 'i', 'n', '-', 'A', 'S', 'C', 'I', 'I', 0};
     UTransliterator *t = utrans_openU(id, -1, UTRANS_FORWARD, NULL, 0, NULL, &e);
     UChar u[2048];
     int32_t len = 0;
@@ -132,7 +132,8 @@ static double speak(pcm_t *pcm, cst_voice *v, const char *text, cblock_t *blk, i
 {
     cst_utterance *u = flite_synth_text(text, v);
     cst_wave *w = utt_wave(u);
-    if (cst_wave_sample_rate(w) != RATE) die("voice sample rate %d, expected %d", cst_wave_sample_rate(w), RATE);
+    if (cst_wave_sample_rate(w) != RATE)
+        die("voice sample rate %d, expected %d", cst_wave_sample_rate(w), RATE);
     double offset = (double)pcm->n / RATE;
     size_t k = 0;
     for (cst_item *t = relation_head(utt_relation(u, "Token")); t; t = item_next(t), k++) {
@@ -166,7 +167,8 @@ static double speak(pcm_t *pcm, cst_voice *v, const char *text, cblock_t *blk, i
             word->said = xstrdup(said);
         }
     }
-    if (blk && k != blk->n) die("flite made %zu tokens for %zu words in \"%.60s\"", k, blk->n, text);
+    if (blk && k != blk->n)
+        die("flite made %zu tokens for %zu words in \"%.60s\"", k, blk->n, text);
     size_t n = (size_t)cst_wave_num_samples(w);
     pcm_add(pcm, w->samples, n);
     delete_utterance(u);
@@ -259,13 +261,15 @@ static void write_audio(const conf_t *c, const pcm_t *pcm, const char *path, cfi
     SF_INFO info = {0};
     info.channels = c->mp3 ? 2 : 1;
     info.samplerate = c->mp3 ? 44100 : RATE;
-    info.format = c->mp3 ? (SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III) : (SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    info.format =
+        c->mp3 ? (SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III) : (SF_FORMAT_WAV | SF_FORMAT_PCM_16);
     char tmp[2048];
     xsnprintf(tmp, sizeof(tmp), "%s.part", path);
     SNDFILE *sf = sf_open(tmp, SFM_WRITE, &info);
     if (!sf) die("%s: %s", tmp, sf_strerror(NULL));
     if (!c->mp3) {
-        if (sf_write_short(sf, pcm->s, (sf_count_t)pcm->n) != (sf_count_t)pcm->n) die("%s: write", tmp);
+        if (sf_write_short(sf, pcm->s, (sf_count_t)pcm->n) != (sf_count_t)pcm->n)
+            die("%s: write", tmp);
     } else {
         /* 44.1 kHz stereo, as MP3 audiobooks come. */
         float *in = xmalloc(pcm->n * sizeof(float));
@@ -274,7 +278,8 @@ static void write_audio(const conf_t *c, const pcm_t *pcm, const char *path, cfi
         float *out = xmalloc(olen * sizeof(float));
         size_t done = 0;
         soxr_quality_spec_t q = soxr_quality_spec(SOXR_VHQ, 0);
-        soxr_error_t e = soxr_oneshot(RATE, 44100, 1, in, pcm->n, NULL, out, olen, &done, NULL, &q, NULL);
+        soxr_error_t e =
+            soxr_oneshot(RATE, 44100, 1, in, pcm->n, NULL, out, olen, &done, NULL, &q, NULL);
         if (e) die("soxr: %s", e);
         float *st = xmalloc(done * 2 * sizeof(float));
         for (size_t i = 0; i < done; i++) st[2 * i] = st[2 * i + 1] = out[i] * 0.9f;
@@ -303,7 +308,8 @@ static void write_audio(const conf_t *c, const pcm_t *pcm, const char *path, cfi
         size_t olen = (size_t)((double)got * RATE / ri.samplerate) + 64, done = 0;
         float *d16 = xmalloc(olen * sizeof(float));
         soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-        soxr_oneshot(ri.samplerate, RATE, 1, mono, (size_t)got, NULL, d16, olen, &done, NULL, &q, NULL);
+        soxr_oneshot(ri.samplerate, RATE, 1, mono, (size_t)got, NULL, d16, olen, &done, NULL, &q,
+                     NULL);
         f->lag_sec = measure_lag(pcm, d16, done);
         free(mono);
         free(d16);
@@ -328,8 +334,10 @@ void synth_chapter(const conf_t *c, cbook_t *book, int ci, const char *outdir, c
     inserted += 0.5;
     char text[1024];
     if (c->preamble) {
-        xsnprintf(text, sizeof(text), "Chapter %d of %s. This is a Folio corpus recording, read by "
-                 "a synthetic voice for measuring alignment.", ci + 1, book->title);
+        xsnprintf(text, sizeof(text),
+                  "Chapter %d of %s. This is a Folio corpus recording, read by "
+                  "a synthetic voice for measuring alignment.",
+                  ci + 1, book->title);
         insert_speech(&pcm, v, f, "preamble", text, ci, &inserted);
         silence(&pcm, 1.0);
         inserted += 1.0;
@@ -468,7 +476,8 @@ void clips_build(const conf_t *c, cbook_t *book, const char *outdir, cfile_t *f)
     for (size_t b = 0; b < book->nb; b++)
         for (size_t w = 0; w < book->b[b].n; w++) {
             cword_t *word = &book->b[b].w[w];
-            word->read = book->b[b].kind == K_PARA && book->b[b].para > 0 && book->b[b].chapter >= 0;
+            word->read =
+                book->b[b].kind == K_PARA && book->b[b].para > 0 && book->b[b].chapter >= 0;
             word->file = word->read ? 0 : -1;
             if (!word->read) word->timed = false;
         }
@@ -478,4 +487,113 @@ void clips_build(const conf_t *c, cbook_t *book, const char *outdir, cfile_t *f)
     xsnprintf(path, sizeof(path), "%s/%s", outdir, f->path);
     write_audio(c, &pcm, path, f);
     free(pcm.s);
+}
+
+/* Decode @path with Debian's ffmpeg into 16 kHz mono samples. */
+static int16_t *ffmpeg_decode(const char *path, size_t *n)
+{
+    char cmd[4300];
+    xsnprintf(cmd, sizeof(cmd), "ffmpeg -v error -i '%s' -f s16le -ac 1 -ar 16000 -", path);
+    FILE *p = popen(cmd, "r");
+    if (!p) die("cannot run ffmpeg");
+    size_t cap = 1 << 22, len = 0;
+    int16_t *s = xmalloc(cap * sizeof(int16_t));
+    size_t got;
+    while ((got = fread(s + len, sizeof(int16_t), cap - len, p)) > 0) {
+        len += got;
+        if (len == cap) s = xrealloc(s, (cap *= 2) * sizeof(int16_t));
+    }
+    if (pclose(p) != 0) die("ffmpeg could not decode %s", path);
+    *n = len;
+    return s;
+}
+
+void m4b_assemble(const conf_t *c, cbook_t *book, cfile_t *files, int n, const char *outdir)
+{
+    (void)c;
+    char list[2048], meta[2048], out[2048], cmd[8192];
+    xsnprintf(list, sizeof(list), "%s/.files.txt", outdir);
+    xsnprintf(meta, sizeof(meta), "%s/.chapters.txt", outdir);
+    xsnprintf(out, sizeof(out), "%s/book.m4b", outdir);
+    FILE *l = fopen(list, "w"), *m = fopen(meta, "w");
+    if (!l || !m) die("%s: cannot write", outdir);
+    fprintf(m, ";FFMETADATA1\ntitle=%s\nartist=%s\n", book->title, book->author);
+    double at = 0;
+    pcm_t all = {0};
+    double *offsets = xmalloc((size_t)n * sizeof(double));
+    for (int i = 0; i < n; i++) {
+        char wav[2100];
+        xsnprintf(wav, sizeof(wav), "%s/%s", outdir, files[i].path);
+        fprintf(l, "file '%s'\n", files[i].path);
+        SF_INFO info = {0};
+        SNDFILE *sf = sf_open(wav, SFM_READ, &info);
+        if (!sf) die("%s: %s", wav, sf_strerror(NULL));
+        int16_t *s = xmalloc((size_t)info.frames * sizeof(int16_t) + 2);
+        sf_count_t got = sf_read_short(sf, s, info.frames);
+        sf_close(sf);
+        pcm_add(&all, s, (size_t)got);
+        free(s);
+        offsets[i] = at;
+        double len = (double)got / RATE;
+        /* Chapter titles must not break the metadata syntax. */
+        char title[512];
+        size_t k = 0;
+        const char *t = book->ch[i].title;
+        for (; *t && k + 2 < sizeof(title); t++)
+            if (*t != '\n' && *t != '=' && *t != ';' && *t != '#' && *t != '\\') title[k++] = *t;
+        title[k] = '\0';
+        fprintf(m, "[CHAPTER]\nTIMEBASE=1/1000\nSTART=%ld\nEND=%ld\ntitle=%s\n", lrint(at * 1000),
+                lrint((at + len) * 1000), title);
+        at += len;
+    }
+    fclose(l);
+    fclose(m);
+    xsnprintf(cmd, sizeof(cmd),
+              "cd '%s' && ffmpeg -v error -y -f concat -safe 0 -i .files.txt -i .chapters.txt "
+              "-map_metadata 1 -map_chapters 1 -c:a aac -b:a 64k -movflags +faststart book.m4b",
+              outdir);
+    if (system(cmd) != 0) die("ffmpeg could not make %s", out);
+    /* The truth is about the file as a decoder sees it. */
+    size_t dn;
+    int16_t *dec = ffmpeg_decode(out, &dn);
+    float *df = xmalloc(dn * sizeof(float) + 4);
+    for (size_t i = 0; i < dn; i++) df[i] = dec[i] / 32768.0f;
+    double lag = measure_lag(&all, df, dn);
+    free(dec);
+    free(df);
+    for (size_t b = 0; b < book->nb; b++)
+        for (size_t k = 0; k < book->b[b].n; k++) {
+            cword_t *w = &book->b[b].w[k];
+            if (!w->read) continue;
+            w->start += offsets[w->file] + lag;
+            w->end += offsets[w->file] + lag;
+            w->file = 0;
+        }
+    cfile_t one = files[0];
+    xsnprintf(one.path, sizeof(one.path), "book.m4b");
+    one.duration = (double)dn / RATE;
+    one.lag_sec = lag;
+    one.sample_rate = 44100;
+    one.channels = 1;
+    one.speech_sec = one.inserted_sec = 0;
+    one.n_ins = 0;
+    for (int i = 0; i < n; i++) {
+        one.speech_sec += files[i].speech_sec;
+        one.inserted_sec += files[i].inserted_sec;
+        for (int k = 0; k < files[i].n_ins && one.n_ins < 16; k++) {
+            struct inserted x = files[i].ins[k];
+            x.start += offsets[i] + lag;
+            x.end += offsets[i] + lag;
+            one.ins[one.n_ins++] = x;
+        }
+        char wav[2100];
+        xsnprintf(wav, sizeof(wav), "%s/%s", outdir, files[i].path);
+        remove(wav);
+    }
+    if (n > 1) xsnprintf(one.voice, sizeof(one.voice), "mixed");
+    files[0] = one;
+    remove(list);
+    remove(meta);
+    free(all.s);
+    free(offsets);
 }

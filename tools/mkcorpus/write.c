@@ -44,11 +44,20 @@ static void sb_escape(sb_t *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': sb_puts(b, "&amp;"); break;
-        case '<': sb_puts(b, "&lt;"); break;
-        case '>': sb_puts(b, "&gt;"); break;
-        case '"': sb_puts(b, "&quot;"); break;
-        default: sb_add(b, s, 1);
+        case '&':
+            sb_puts(b, "&amp;");
+            break;
+        case '<':
+            sb_puts(b, "&lt;");
+            break;
+        case '>':
+            sb_puts(b, "&gt;");
+            break;
+        case '"':
+            sb_puts(b, "&quot;");
+            break;
+        default:
+            sb_add(b, s, 1);
         }
     }
 }
@@ -65,13 +74,15 @@ static void words_xhtml(sb_t *b, const cblock_t *blk)
         const cword_t *w = &blk->w[k];
         if (k) sb_puts(b, " ");
         if (w->page)
-            sb_printf(b, "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"page-%s\" "
-                         "title=\"%s\"></span>",
+            sb_printf(b,
+                      "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"page-%s\" "
+                      "title=\"%s\"></span>",
                       w->page, w->page);
         sb_escape(b, w->text);
         if (w->note_ref)
-            sb_printf(b, "<a epub:type=\"noteref\" role=\"doc-noteref\" href=\"#note-%d\" "
-                         "id=\"ref-%d\">%d</a>",
+            sb_printf(b,
+                      "<a epub:type=\"noteref\" role=\"doc-noteref\" href=\"#note-%d\" "
+                      "id=\"ref-%d\">%d</a>",
                       w->note_ref, w->note_ref, w->note_ref);
     }
 }
@@ -178,8 +189,9 @@ void write_epub(const conf_t *c, const cbook_t *book, const char *path)
             if (blk->kind == K_NOTE) {
                 if (!notes_open) sb_puts(&b, "<section epub:type=\"footnotes\">\n");
                 notes_open = true;
-                sb_printf(&b, "<aside epub:type=\"footnote\" role=\"doc-footnote\" "
-                              "id=\"note-%d\">\n<p>",
+                sb_printf(&b,
+                          "<aside epub:type=\"footnote\" role=\"doc-footnote\" "
+                          "id=\"note-%d\">\n<p>",
                           blk->note);
                 words_xhtml(&b, blk);
                 sb_puts(&b, "</p>\n</aside>\n");
@@ -197,11 +209,12 @@ void write_epub(const conf_t *c, const cbook_t *book, const char *path)
         add_file(z, name, &b, false);
     }
 
-    sb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<package "
-                  "xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" "
-                  "unique-identifier=\"uid\" xml:lang=\"en\">\n<metadata "
-                  "xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n<dc:identifier "
-                  "id=\"uid\">urn:folio-corpus:%s</dc:identifier>\n<dc:title>",
+    sb_printf(&b,
+              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<package "
+              "xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" "
+              "unique-identifier=\"uid\" xml:lang=\"en\">\n<metadata "
+              "xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n<dc:identifier "
+              "id=\"uid\">urn:folio-corpus:%s</dc:identifier>\n<dc:title>",
               c->name);
     sb_escape(&b, book->title);
     sb_puts(&b, "</dc:title>\n<dc:creator>");
@@ -215,8 +228,9 @@ void write_epub(const conf_t *c, const cbook_t *book, const char *path)
                     "media-type=\"application/xhtml+xml\"/>\n<item id=\"copyright\" "
                     "href=\"copyright.xhtml\" media-type=\"application/xhtml+xml\"/>\n");
     for (size_t i = 0; i < book->nch; i++)
-        sb_printf(&b, "<item id=\"c%zu\" href=\"chapter%03zu.xhtml\" "
-                      "media-type=\"application/xhtml+xml\"/>\n",
+        sb_printf(&b,
+                  "<item id=\"c%zu\" href=\"chapter%03zu.xhtml\" "
+                  "media-type=\"application/xhtml+xml\"/>\n",
                   i + 1, i + 1);
     sb_puts(&b, "</manifest>\n<spine>\n");
     if (front)
