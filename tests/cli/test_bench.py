@@ -121,5 +121,39 @@ class Scorer(unittest.TestCase):
         self.assertAlmostEqual(r["word_start"]["median"], 0.05)
 
 
+class Kinds(unittest.TestCase):
+    def score(self, truth, pred):
+        with tempfile.TemporaryDirectory() as d:
+            t, p, o = (os.path.join(d, n) for n in ("t.json", "p.json", "o.json"))
+            json.dump(truth, open(t, "w"))
+            json.dump(pred, open(p, "w"))
+            r = subprocess.run([sys.executable, BENCH, "score", t, p, "--out", o], capture_output=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return json.load(open(o))["score"]
+
+    def test_stories(self):
+        truth = {"audio": TRUTH["audio"], "stories": [
+            {"file": 0, "title": "A", "first_words": "Alpha beta", "within": 45.0},
+            {"file": 1, "title": "B", "first_words": "delta 1455", "within": 45.0},
+            {"file": 1, "title": "C", "first_words": "not in the book", "within": 45.0}]}
+        # "Alpha beta" starts at 1.1 s in file 0: right. "delta 1455" starts in file 1 at 2.0 s:
+        # right. The third is nowhere.
+        s = self.score(truth, PRED)
+        self.assertEqual(s["stories"], 3)
+        self.assertEqual(s["right_file_and_early"], 2)
+        truth["stories"][1]["within"] = 1.5  # 2.0 s is too late now
+        self.assertEqual(self.score(truth, PRED)["right_file_and_early"], 1)
+
+    def test_sentences(self):
+        truth = {"audio": TRUTH["audio"], "sentences": [
+            {"first_words": "well known gamma", "file": 0, "file_time": 4.6},   # 5.0: 0.4 off
+            {"first_words": "delta", "file": 1, "file_time": 2.9},              # 2.0: 0.9 off
+            {"first_words": "beta well", "file": 0, "file_time": 1.6}]}         # beta untimed
+        s = self.score(truth, PRED)
+        self.assertEqual(s["missed"], 1)
+        self.assertAlmostEqual(s["start"]["max"], 0.9)
+        self.assertAlmostEqual(s["start"]["within_0_5"], 0.5)
+
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0]], verbosity=2)

@@ -158,7 +158,23 @@ int conf_load(const char *name, conf_t *c)
             c->gap_sec = atof(v);
         else if (strcmp(k, "title") == 0)
             xsnprintf(c->title, sizeof(c->title), "%s", v);
-        else
+        else if (strcmp(k, "book") == 0)
+            xsnprintf(c->book, sizeof(c->book), "%s", v);
+        else if (strcmp(k, "truth") == 0)
+            xsnprintf(c->truth, sizeof(c->truth), "%s", v);
+        else if (strcmp(k, "files") == 0) {
+            xsnprintf(c->files, sizeof(c->files), "%s", v);
+            int nf = 0;
+            char *copy = xstrdup(v), *save = NULL;
+            for (char *tok = strtok_r(copy, " ", &save); tok && nf < 16;
+                 tok = strtok_r(NULL, " ", &save), nf++) {
+                char *a = strchr(tok, ':');
+                c->smil_start[nf] = a ? atof(a + 1) : 0;
+                char *b = a ? strchr(a + 1, ':') : NULL;
+                c->smil_end[nf] = b ? atof(b + 1) : 1e12;
+            }
+            free(copy);
+        } else
             die("%s:%d: unknown key '%s'", path, lineno, k);
     }
     fclose(f);

@@ -207,6 +207,10 @@ int main(int argc, char **argv)
     conf_t c;
     if (conf_load(name, &c) < 0) return 77;
     if (mkdir(outdir, 0777) != 0 && errno != EEXIST) die("%s: %s", outdir, strerror(errno));
+    if (strncmp(c.source, "given:", 6) == 0) {
+        given_build(&c, outdir);
+        return 0;
+    }
     cbook_t book;
     source_load(&c, &book);
     if (c.footnotes) book_add_notes(&book);

@@ -79,6 +79,12 @@ typedef struct {
     int clips_per_paragraph;
     double gap_sec;
     char title[256];
+    /* given corpora */
+    char book[1024];  /* the book, relative to the source folder (file or EPUB folder) */
+    char files[2048]; /* the audio files, in order: NAME[:START:END] (START/END: where
+                         each file lies in the recording a SMIL times) */
+    char truth[512];  /* stories:PUBLICATION.json | smil:FILE | not-this-book */
+    double smil_start[16], smil_end[16];
 } conf_t;
 
 /* conf.c */
@@ -124,6 +130,8 @@ typedef struct {
 } cfile_t;
 
 void synth_chapter(const conf_t *c, cbook_t *book, int chapter, const char *outdir, cfile_t *f);
+/* given.c */
+void given_build(const conf_t *c, const char *outdir);
 void clips_build(const conf_t *c, cbook_t *book, const char *outdir, cfile_t *f);
 /* Join the chapters' WAV files into one M4B with chapter atoms (Debian's ffmpeg); @files become
  * the one file. */
