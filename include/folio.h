@@ -600,6 +600,138 @@ double folio_transcript_file_offset(const folio_transcript_t *t, size_t i);
 /** folio_transcript_free - free a transcript. NULL is a no-op. */
 void folio_transcript_free(folio_transcript_t *t);
 
+/* ============================================================================================== */
+/* 5. The index: when every page, chapter, sentence and word is read                              */
+/* ============================================================================================== */
+
+/**
+ * folio_index_build() recognises the audio (as folio_transcribe() does), aligns the book to it and
+ * writes one SQLite file: the book's text and metadata, the audio files, and the time of every
+ * page, chapter, sentence and word (docs/index.md documents the schema). Alignment works for books
+ * of tens of hours in memory proportional to the text: rare word trigrams heard in the audio
+ * anchor it, so chapters read out of order, front matter read last or chapters not read at all
+ * are found where they are; dynamic programming aligns the words between anchors; stretches the
+ * recogniser missed, and page and chapter starts it did not hear exactly, are forced-aligned with
+ * a grammar of their words. Audio that is not in the book (preambles, announcements, credits)
+ * stays unaligned; text nobody read (front matter, notes, a skipped paragraph) gets no time.
+ *
+ * The index is built in @out_path + ".part" (the work file of folio_transcribe(), so a killed
+ * build resumes), then checkpointed, VACUUMed and renamed: there is never a half-written index
+ * under the final name. Its side files (.pcm, .lm, .oob.lm, .dict) are removed on success.
+ */
+typedef struct folio_index folio_index_t;
+
+/** Options for folio_index_build(). Initialise with folio_index_options_init(). */
+typedef struct {
+    folio_transcribe_options_t transcribe; /**< recognition: threads, search, model, restart */
+    int force; /**< non-zero: write the index even when the audio is plainly not this book */
+} folio_index_options_t;
+
+/** folio_index_options_init - fill @opts with the defaults. NULL is a no-op. */
+void folio_index_options_init(folio_index_options_t *opts);
+
+/**
+ * folio_index_build - index @book against @n_audio audio files into @out_path.
+ * @ctx: context for the log, progress (stages "recognising", "aligning", "writing") and the
+ *   error message; may be NULL.
+ * Returns: FOLIO_OK, or FOLIO_EINVAL, FOLIO_EIO, FOLIO_EAUDIO, FOLIO_ECANCELLED, FOLIO_ENOMEM as
+ *   folio_transcribe() does, and FOLIO_ENOMATCH when under 30% of the recognised speech time aligns
+ *   to the book (the audio is plainly not this book; @opts->force overrides). How much of the
+ *   book's text was read never makes it fail: partial audiobooks index fine.
+ */
+int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const *audio,
+                      size_t n_audio, const char *out_path, const folio_index_options_t *opts);
+
+/**
+ * folio_index_open - open an index read-only (immutable when the file cannot be written). Any
+ * number of processes may open the same index; a folio_index_t is immutable once open and may be
+ * shared by any number of threads.
+ * Returns: the index (caller frees with folio_index_free()), or NULL with *err set:
+ *   FOLIO_EINVAL (NULL path), FOLIO_EIO (cannot open), FOLIO_EFORMAT (not a Folio index, or an
+ *   unsupported schema version), FOLIO_ENOMEM.
+ */
+folio_index_t *folio_index_open(const char *path, int *err);
+
+/** folio_index_free - close an index. NULL is a no-op. */
+void folio_index_free(folio_index_t *ix);
+
+/**
+ * folio_index_meta - a value about the indexed book: "title", "author", "language",
+ * "identifier", "text_sha256", "page_source", "format", "folio_version".
+ * Returns: a string borrowed from @ix (valid until folio_index_free), "" if absent, NULL if an
+ * argument is NULL.
+ */
+const char *folio_index_meta(const folio_index_t *ix, const char *key);
+
+/** folio_index_text - the book's extracted text (as folio_book_text()); borrowed; @n_bytes may
+ *  be NULL. NULL if @ix is NULL. */
+const char *folio_index_text(const folio_index_t *ix, size_t *n_bytes);
+
+/** folio_index_text_length - its length in code points (0 if @ix is NULL). */
+size_t folio_index_text_length(const folio_index_t *ix);
+
+/** An audio file of the index. */
+typedef struct {
+    const char *path; /**< borrowed: the file's basename */
+    double duration;  /**< seconds, as Folio decoded it */
+    double offset;    /**< where it starts on the global timeline */
+} folio_index_file_t;
+
+/** Times below are seconds; start_time < 0 and file == -1 mean "not read". */
+typedef struct {
+    size_t ordinal;
+    const char *label; /**< borrowed */
+    size_t start_char;
+    double start_time, end_time; /**< global timeline */
+    long file;                   /**< 0-based audio file */
+    double file_time;            /**< start_time within that file */
+    float confidence;            /**< in [0, 1]: see docs/export.md */
+} folio_index_page_t;
+
+typedef struct {
+    const char *title; /**< borrowed */
+    int level;
+    size_t start_char;
+    double start_time;
+    long file;
+    double file_time;
+} folio_index_chapter_t;
+
+typedef struct {
+    size_t start_char, end_char;
+    double start_time, end_time;
+    long file;
+    double file_time;
+} folio_index_sentence_t;
+
+typedef struct {
+    size_t start_char, end_char;
+    double start_time, end_time; /**< millisecond precision */
+    long file;
+    double file_time;
+    float confidence;
+} folio_index_word_t;
+
+size_t folio_index_n_files(const folio_index_t *ix);
+const folio_index_file_t *folio_index_file(const folio_index_t *ix, size_t i);
+size_t folio_index_n_pages(const folio_index_t *ix);
+const folio_index_page_t *folio_index_page(const folio_index_t *ix, size_t i);
+size_t folio_index_n_chapters(const folio_index_t *ix);
+const folio_index_chapter_t *folio_index_chapter(const folio_index_t *ix, size_t i);
+size_t folio_index_n_sentences(const folio_index_t *ix);
+const folio_index_sentence_t *folio_index_sentence(const folio_index_t *ix, size_t i);
+size_t folio_index_n_words(const folio_index_t *ix);
+const folio_index_word_t *folio_index_word(const folio_index_t *ix, size_t i);
+/* The n_ functions return 0 for a NULL index; the item functions return a pointer borrowed from
+ * @ix (valid until folio_index_free), or NULL when @ix is NULL or @i out of range. */
+
+/**
+ * folio_index_report - the alignment report as a JSON object (words_total, words_read,
+ * read_share, speech_seconds, aligned_speech_share, unaligned_audio, unread_text,
+ * low_confidence_pages; see docs/export.md). Borrowed; NULL if @ix is NULL.
+ */
+const char *folio_index_report(const folio_index_t *ix);
+
 #ifdef __cplusplus
 }
 #endif

@@ -116,6 +116,11 @@ void folio__vlog(folio_t *ctx, folio_log_level_t level, const char *fmt, va_list
     free(msg);
 }
 
+bool folio__logs(const folio_t *ctx, folio_log_level_t level)
+{
+    return ctx && ctx->log_fn && level <= ctx->log_level;
+}
+
 void folio__log(folio_t *ctx, folio_log_level_t level, const char *fmt, ...)
 {
     va_list ap;

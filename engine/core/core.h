@@ -38,6 +38,8 @@
 int folio__error(folio_t *ctx, int code, const char *fmt, ...) FOLIO_PRINTF(3, 4);
 void folio__log(folio_t *ctx, folio_log_level_t level, const char *fmt, ...) FOLIO_PRINTF(3, 4);
 void folio__vlog(folio_t *ctx, folio_log_level_t level, const char *fmt, va_list ap);
+/* Whether a message at @level would go anywhere (to skip building costly debug text). */
+bool folio__logs(const folio_t *ctx, folio_log_level_t level);
 #define folio__warn(ctx, ...) folio__log((ctx), FOLIO_LOG_WARN, __VA_ARGS__)
 #define folio__info(ctx, ...) folio__log((ctx), FOLIO_LOG_INFO, __VA_ARGS__)
 #define folio__debug(ctx, ...) folio__log((ctx), FOLIO_LOG_DEBUG, __VA_ARGS__)

@@ -267,3 +267,183 @@ int folio__part_chunk_result(folio_part_t *p, size_t file, uint64_t start, char 
     sqlite3_finalize(st);
     return rc;
 }
+
+/* ---- the finished index (schema in docs/index.md) ---- */
+
+static const char index_schema[] =
+    "DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS meta;"
+    "CREATE TABLE book(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE text(content TEXT NOT NULL);"
+    "CREATE TABLE audio(idx INTEGER PRIMARY KEY, path TEXT NOT NULL, duration REAL NOT NULL,"
+    " offset REAL NOT NULL);"
+    "CREATE TABLE pages(ordinal INTEGER PRIMARY KEY, label TEXT NOT NULL, start_char INTEGER NOT "
+    "NULL,"
+    " start_time REAL, end_time REAL, file INTEGER, file_time REAL, confidence REAL NOT NULL);"
+    "CREATE INDEX pages_label ON pages(label);"
+    "CREATE TABLE chapters(idx INTEGER PRIMARY KEY, title TEXT NOT NULL, level INTEGER NOT NULL,"
+    " start_char INTEGER NOT NULL, start_time REAL, file INTEGER, file_time REAL);"
+    "CREATE TABLE sentences(idx INTEGER PRIMARY KEY, start_char INTEGER NOT NULL,"
+    " end_char INTEGER NOT NULL, start_time REAL, end_time REAL, file INTEGER, file_time REAL);"
+    "CREATE TABLE words(idx INTEGER PRIMARY KEY, start_char INTEGER NOT NULL,"
+    " end_char INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+    " file INTEGER NOT NULL, confidence INTEGER NOT NULL);"
+    "CREATE TABLE report(json TEXT NOT NULL);";
+
+static void bind_time(sqlite3_stmt *st, int col, double t)
+{
+    if (t < 0)
+        sqlite3_bind_null(st, col);
+    else
+        sqlite3_bind_double(st, col, t);
+}
+
+static int step(folio_part_t *p, sqlite3_stmt *st)
+{
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r == SQLITE_DONE ? FOLIO_OK : sql_error(p, "cannot write the index");
+}
+
+int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
+{
+    int rc;
+    sqlite3_stmt *st = NULL;
+    TRY(exec(p, "BEGIN"));
+    TRY(exec(p, index_schema));
+    /* The book. */
+    if (sqlite3_prepare_v2(p->db, "INSERT INTO book VALUES(?,?)", -1, &st, NULL) != SQLITE_OK)
+        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    for (size_t i = 0; i < d->n_meta; i++) {
+        sqlite3_bind_text(st, 1, d->meta[i][0], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, d->meta[i][1], -1, SQLITE_STATIC);
+        TRY(step(p, st));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(p->db, "INSERT INTO text VALUES(?)", -1, &st, NULL) != SQLITE_OK)
+        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    sqlite3_bind_text(st, 1, d->text, (int)d->text_bytes, SQLITE_STATIC);
+    TRY(step(p, st));
+    sqlite3_finalize(st);
+    st = NULL;
+    /* The audio. */
+    if (sqlite3_prepare_v2(p->db, "INSERT INTO audio VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    for (size_t i = 0; i < d->n_files; i++) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
+        sqlite3_bind_text(st, 2, folio__basename(d->paths[i]), -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 3, d->duration[i]);
+        sqlite3_bind_double(st, 4, d->offset[i]);
+        TRY(step(p, st));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    /* Pages, chapters, sentences, words. */
+    if (sqlite3_prepare_v2(p->db, "INSERT INTO pages VALUES(?,?,?,?,?,?,?,?)", -1, &st, NULL) !=
+        SQLITE_OK)
+        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    for (size_t i = 0; i < d->n_pages; i++) {
+        const folio_index_item_t *x = &d->pages[i];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
+        sqlite3_bind_text(st, 2, x->label, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)x->start_char);
+        bind_time(st, 4, x->start);
+        bind_time(st, 5, x->start < 0 ? -1 : x->end);
+        if (x->start < 0)
+            sqlite3_bind_null(st, 6);
+        else
+            sqlite3_bind_int64(st, 6, (sqlite3_int64)x->file);
+        bind_time(st, 7, x->start < 0 ? -1 : x->file_time);
+        sqlite3_bind_double(st, 8, x->confidence);
+        TRY(step(p, st));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(p->db, "INSERT INTO chapters VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) !=
+        SQLITE_OK)
+        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    for (size_t i = 0; i < d->n_chapters; i++) {
+        const folio_index_item_t *x = &d->chapters[i];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
+        sqlite3_bind_text(st, 2, x->label, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, x->level);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)x->start_char);
+        bind_time(st, 5, x->start);
+        if (x->start < 0)
+            sqlite3_bind_null(st, 6);
+        else
+            sqlite3_bind_int64(st, 6, (sqlite3_int64)x->file);
+        bind_time(st, 7, x->start < 0 ? -1 : x->file_time);
+        TRY(step(p, st));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(p->db, "INSERT INTO sentences VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) !=
+        SQLITE_OK)
+        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    for (size_t i = 0; i < d->n_sentences; i++) {
+        const folio_index_item_t *x = &d->sentences[i];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)x->start_char);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)x->end_char);
+        bind_time(st, 4, x->start);
+        bind_time(st, 5, x->start < 0 ? -1 : x->end);
+        if (x->start < 0)
+            sqlite3_bind_null(st, 6);
+        else
+            sqlite3_bind_int64(st, 6, (sqlite3_int64)x->file);
+        bind_time(st, 7, x->start < 0 ? -1 : x->file_time);
+        TRY(step(p, st));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(p->db, "INSERT INTO words VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) !=
+        SQLITE_OK)
+        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    for (size_t i = 0; i < d->n_words; i++) {
+        const folio_index_item_t *x = &d->words[i];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)x->start_char);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)x->end_char);
+        sqlite3_bind_int64(st, 4, x->start < 0 ? -1 : (sqlite3_int64)(x->start * 1000 + 0.5));
+        sqlite3_bind_int64(st, 5, x->start < 0 ? -1 : (sqlite3_int64)(x->end * 1000 + 0.5));
+        sqlite3_bind_int64(st, 6, x->start < 0 ? -1 : (sqlite3_int64)x->file);
+        sqlite3_bind_int(st, 7, (int)(x->confidence * 1000 + 0.5));
+        TRY(step(p, st));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(p->db, "INSERT INTO report VALUES(?)", -1, &st, NULL) != SQLITE_OK)
+        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    sqlite3_bind_text(st, 1, d->report_json, -1, SQLITE_STATIC);
+    TRY(step(p, st));
+    sqlite3_finalize(st);
+    st = NULL;
+    char pragma[64];
+    snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", FOLIO_INDEX_SCHEMA);
+    TRY(exec(p, pragma));
+    snprintf(pragma, sizeof(pragma), "PRAGMA application_id=%d", FOLIO_INDEX_APPLICATION_ID);
+    TRY(exec(p, pragma));
+    TRY(exec(p, "COMMIT"));
+fail:
+    if (st) sqlite3_finalize(st);
+    if (rc < 0) sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int folio__part_finalize(folio_part_t *p, const char *final_path)
+{
+    int rc;
+    TRY(exec(p, "PRAGMA wal_checkpoint(TRUNCATE)"));
+    TRY(exec(p, "PRAGMA journal_mode=DELETE"));
+    TRY(exec(p, "VACUUM"));
+    if (sqlite3_close(p->db) != SQLITE_OK)
+        FAIL(p->ctx, FOLIO_EIO, "%s: cannot close: %s", p->path, sqlite3_errmsg(p->db));
+    p->db = NULL;
+    if (rename(p->path, final_path) != 0)
+        FAIL(p->ctx, FOLIO_EIO, "%s: cannot rename to %s: %s", p->path, final_path,
+             strerror(errno));
+fail:
+    return rc;
+}

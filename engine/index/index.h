@@ -41,4 +41,40 @@ int folio__part_chunk_done(folio_part_t *p, size_t file, uint64_t start, const c
 /* The stored result of that chunk; NULL in *tsv when not done. Caller frees *tsv. */
 int folio__part_chunk_result(folio_part_t *p, size_t file, uint64_t start, char **tsv);
 
+/* ---- the finished index ---- */
+
+#define FOLIO_INDEX_SCHEMA 1
+#define FOLIO_INDEX_APPLICATION_ID 0x466f6c69 /* "Foli" */
+
+/* A page, chapter (label = title), sentence or word with its time. */
+typedef struct {
+    const char *label;
+    int level;
+    size_t start_char, end_char;
+    double start, end; /* global seconds; start < 0 when not read */
+    size_t file;
+    double file_time;
+    float confidence;
+} folio_index_item_t;
+
+/* Everything the index holds. */
+typedef struct {
+    const char *(*meta)[2]; /* key, value */
+    size_t n_meta;
+    const char *text;
+    size_t text_bytes;
+    const char *const *paths;
+    const double *duration, *offset;
+    size_t n_files;
+    const folio_index_item_t *pages, *chapters, *sentences, *words;
+    size_t n_pages, n_chapters, n_sentences, n_words;
+    const char *report_json;
+} folio_index_data_t;
+
+/* Write the index tables into the work file (dropping its work tables), in one transaction. */
+int folio__index_write(folio_part_t *p, const folio_index_data_t *d);
+/* Checkpoint, rollback journal, VACUUM, close and rename to @final_path; @p is then closed (free
+ * it with folio__part_close). */
+int folio__part_finalize(folio_part_t *p, const char *final_path);
+
 #endif

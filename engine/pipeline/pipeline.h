@@ -10,6 +10,13 @@
 
 #ifndef FOLIO_MODEL_DIR
 #define FOLIO_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
+/* Transcription as folio_transcribe() does it; with @keep_models, the models it built are moved
+ * there on success (the caller frees them). */
+int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *const *audio,
+                          size_t n_audio, const char *work_path,
+                          const folio_transcribe_options_t *opts, folio_models_t *keep_models,
+                          folio_transcript_t **out);
+
 #endif
 
 /* What recognition needs, built from the book into files beside the work file. */
@@ -32,5 +39,12 @@ void folio__models_free(folio_models_t *m);
 int folio__fingerprint(folio_t *ctx, const folio_book_t *book, const char *const *audio,
                        size_t n_audio, const char *model_dir, const folio_models_t *m,
                        char out[65]);
+
+/* Transcription as folio_transcribe() does it; with @keep_models, the models it built are moved
+ * there on success (the caller frees them). */
+int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *const *audio,
+                          size_t n_audio, const char *work_path,
+                          const folio_transcribe_options_t *opts, folio_models_t *keep_models,
+                          folio_transcript_t **out);
 
 #endif

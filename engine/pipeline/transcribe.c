@@ -429,16 +429,17 @@ int folio_work_remove(const char *work_path)
 
 /* ---- the whole run ---- */
 
-folio_transcript_t *folio_transcribe(folio_t *ctx, const folio_book_t *book,
-                                     const char *const *audio, size_t n_audio,
-                                     const char *work_path, const folio_transcribe_options_t *opts,
-                                     int *err)
+int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *const *audio,
+                          size_t n_audio, const char *work_path,
+                          const folio_transcribe_options_t *opts, folio_models_t *keep_models,
+                          folio_transcript_t **out)
 {
     int rc = FOLIO_OK;
     folio_transcribe_options_t o;
     folio_transcribe_options_init(&o);
     if (opts) o = *opts;
     folio_transcript_t *result = NULL;
+    *out = NULL;
     folio_models_t models = {0};
     folio_part_t *part = NULL;
     shared_t sh = {.pcm_fd = -1};
@@ -449,7 +450,7 @@ folio_transcript_t *folio_transcribe(folio_t *ctx, const folio_book_t *book,
     folio_bools_t done = {0};
     bool sync_init = false;
     if (!book || !audio || !n_audio || !work_path || !*work_path)
-        FAIL(ctx, FOLIO_EINVAL, "folio_transcribe: a book, audio files and a work path are needed");
+        FAIL(ctx, FOLIO_EINVAL, "a book, audio files and a work path are needed");
     for (size_t i = 0; i < n_audio; i++)
         if (!audio[i]) FAIL(ctx, FOLIO_EINVAL, "folio_transcribe: audio file %zu is NULL", i);
     if (o.threads < 0) FAIL(ctx, FOLIO_EINVAL, "folio_transcribe: threads must not be negative");
@@ -564,11 +565,31 @@ fail:
     free(threads);
     if (sh.pcm_fd >= 0) close(sh.pcm_fd);
     folio__part_close(part);
+    if (rc >= 0 && keep_models) {
+        /* The decoder configuration points into the struct: re-point it at the copy. */
+        *keep_models = models;
+        keep_models->decoder.model_dir = keep_models->model_dir;
+        keep_models->decoder.dict_path = keep_models->dict_path;
+        keep_models->decoder.lm_path = keep_models->lm_path;
+        keep_models->decoder.oob_path = keep_models->oob_path;
+        memset(&models, 0, sizeof(models));
+    }
     folio__models_free(&models);
     free(samples);
     VEC_FREE(chunks);
     VEC_FREE(done);
     if (rc == FOLIO_ENOMEM && ctx && !*folio_errmsg(ctx)) folio__error(ctx, rc, "out of memory");
+    *out = rc < 0 ? NULL : result;
+    return rc;
+}
+
+folio_transcript_t *folio_transcribe(folio_t *ctx, const folio_book_t *book,
+                                     const char *const *audio, size_t n_audio,
+                                     const char *work_path, const folio_transcribe_options_t *opts,
+                                     int *err)
+{
+    folio_transcript_t *t;
+    int rc = folio__transcribe_run(ctx, book, audio, n_audio, work_path, opts, NULL, &t);
     if (err) *err = rc;
-    return rc < 0 ? NULL : result;
+    return t;
 }

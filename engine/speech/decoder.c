@@ -44,9 +44,9 @@ static void log_hook(void *ud, err_lvl_t lvl, const char *fmt, ...)
         if (*p == '\n' || log_len + 1 >= sizeof(log_line)) {
             log_line[log_len] = '\0';
             if (log_len) {
-                folio_log_level_t level = lvl >= ERR_ERROR  ? FOLIO_LOG_WARN
-                                          : lvl == ERR_WARN ? FOLIO_LOG_DEBUG
-                                                            : FOLIO_LOG_DEBUG;
+                folio_log_level_t level = lvl >= ERR_ERROR ? FOLIO_LOG_WARN : FOLIO_LOG_DEBUG;
+                /* A grammar that does not reach its end is an answer (FOLIO_ENOMATCH). */
+                if (strstr(log_line, "does not match the grammar")) level = FOLIO_LOG_DEBUG;
                 folio__log(log_ctx, level, "pocketsphinx: %s", log_line);
             }
             log_len = 0;
@@ -314,8 +314,12 @@ int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const
     }
     /* The last words may be missing too. */
     if (n_words >= 1) fsg_model_null_trans_add(fsg, (int32)n_words - 1, (int32)n_words, p_skip1);
-    fsg_model_add_silence(fsg, "<sil>", -1, 0.1f);
+    fsg_model_add_silence(fsg, "<sil>", -1, 0.5f);
     fsg_model_add_silence(fsg, "[NOISE]", -1, 0.02f);
+    /* Speech that is not in the window's text, before its first word and after its last (a
+     * narrator's announcement before a chapter): absorbed by the model's spoken-noise filler. */
+    fsg_model_add_silence(fsg, "[SPEECH]", 0, 0.05f);
+    fsg_model_add_silence(fsg, "[SPEECH]", (int32)n_words, 0.05f);
     if (ps_set_fsg(d->ps, "align", fsg) < 0 || ps_set_search(d->ps, "align") < 0) {
         fsg_model_free(fsg);
         rc = folio__error(d->ctx, FOLIO_EFORMAT, "pocketsphinx rejected an alignment grammar");

@@ -6,6 +6,8 @@
 
 #include "../lexicon/lexicon.h"
 
+#define FOLIO_SPEECH_RATE 16000 /* the sample rate recognition works at */
+
 /* ---- language models (lm.c) ---- */
 
 typedef struct folio_lm folio_lm_t;
@@ -102,9 +104,11 @@ void folio__decoder_free(folio_decoder_t *d);
 int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_rec_words_t *out);
 /* Forced alignment of @words (dictionary words, in order) to @pcm: an in-memory grammar of the
  * words in a line, each skippable at a low probability (at most two in a row), with optional
- * silence and fillers between words and at both ends. The decoder should have been made with
- * alignment beams (folio__decoder_config_align). Returns FOLIO_ENOMATCH when the grammar's final
- * state is not reached; otherwise @out holds the words found, with frames in @pcm. */
+ * silence and noise between words and at both ends, and spoken noise before the first word and
+ * after the last (speech the window holds that is not its text). The decoder should have been
+ * made with alignment beams (folio__decoder_config_align). Returns FOLIO_ENOMATCH when the
+ * grammar's final state is not reached; otherwise @out holds the words found, with frames in
+ * @pcm. */
 int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const char *const *words,
                          size_t n_words, folio_rec_words_t *out);
 /* Wide beams for forced alignment (in a decoder of its own). */

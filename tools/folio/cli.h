@@ -53,11 +53,14 @@ typedef struct {
     bool tty, shown;
     double last;
     int last_step;
+    char stage[32];
 } cli_progress_t;
 void cli_progress_start(cli_progress_t *c, folio_t *ctx, const cli_log_t *log);
 void cli_progress_end(cli_progress_t *c);
 
 int cmd_book(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -115,6 +115,16 @@ static void usage(FILE *f)
             "      --restart                 discard earlier work and start afresh\n"
             "      --search fast|balanced|accurate   speed against words found (default balanced)\n"
             "      --model DIR               the pocketsphinx model folder\n"
+            "  index BOOK AUDIO... -o BOOK.folio\n"
+            "                                recognise, align and write the page index (SQLite;\n"
+            "                                docs/index.md); resumes a killed run from\n"
+            "                                BOOK.folio.part; prints what was read\n"
+            "      --force                   index even audio that is plainly not this book\n"
+            "      --threads, --restart, --search, --model, --dict   as for transcribe\n"
+            "  export INDEX [--format json|csv|vtt] [-o OUT]\n"
+            "                                the index as JSON (docs/export.md, the default), its\n"
+            "                                pages as CSV, or WebVTT subtitles, a cue per sentence\n"
+            "                                and a file per audio file (-o names their folder)\n"
             "  AUDIO is files in order, a folder (its audio files in natural order) or an M3U\n"
             "  help                          this text\n"
             "  version                       the version\n"
@@ -133,6 +143,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "book") == 0) return cmd_book(argc - 1, argv + 1);
     if (strcmp(cmd, "transcribe") == 0) return cmd_transcribe(argc - 1, argv + 1);
+    if (strcmp(cmd, "index") == 0) return cmd_index(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0) return cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return EXIT_OK;

@@ -1,0 +1,139 @@
+/* folio index BOOK AUDIO... -o BOOK.folio: recognise, align and write the page index, then print
+ * a summary of what was read. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define USAGE(...)                                                                                 \
+    do {                                                                                           \
+        free(pos);                                                                                 \
+        return cli_usage_error(__VA_ARGS__);                                                       \
+    } while (0)
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void summary(const char *path, double seconds)
+{
+    int rc;
+    folio_index_t *ix = folio_index_open(path, &rc);
+    if (!ix) return;
+    size_t np = folio_index_n_pages(ix), read = 0, low = 0;
+    for (size_t i = 0; i < np; i++) {
+        const folio_index_page_t *p = folio_index_page(ix, i);
+        if (p->file < 0) continue;
+        read++;
+        low += p->confidence < 0.5f;
+    }
+    size_t nw = folio_index_n_words(ix), wread = 0;
+    for (size_t i = 0; i < nw; i++) wread += folio_index_word(ix, i)->file >= 0;
+    double audio = 0;
+    for (size_t i = 0; i < folio_index_n_files(ix); i++) audio += folio_index_file(ix, i)->duration;
+    const char *title = folio_index_meta(ix, "title");
+    fprintf(stderr,
+            "folio: %s%s%s: %zu of %zu pages read (%zu with low confidence), %zu of %zu words; "
+            "%.1f h of audio in %.0f s (%.0fx real time)\n",
+            path, *title ? " - " : "", title, read, np, low, wread, nw, audio / 3600, seconds,
+            seconds > 0 ? audio / seconds : 0);
+    folio_index_free(ix);
+}
+
+int cmd_index(int argc, char **argv)
+{
+    cli_log_t log = {0};
+    const char *out = NULL;
+    folio_index_options_t opts;
+    folio_index_options_init(&opts);
+    char **pos = calloc((size_t)argc, sizeof(char *));
+    int npos = 0;
+    if (!pos) return EXIT_FAIL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (i + 1 >= argc) USAGE("index", "-o takes a file name");
+            out = argv[++i];
+        } else if (strcmp(a, "--threads") == 0) {
+            long n;
+            if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &n) || n < 1 || n > 256)
+                USAGE("index", "--threads takes a number from 1 to 256");
+            opts.transcribe.threads = (int)n;
+            i++;
+        } else if (strcmp(a, "--model") == 0) {
+            if (i + 1 >= argc) USAGE("index", "--model takes a folder");
+            opts.transcribe.model_dir = argv[++i];
+        } else if (strcmp(a, "--dict") == 0) {
+            if (i + 1 >= argc) USAGE("index", "--dict takes a file");
+            opts.transcribe.dict_path = argv[++i];
+        } else if (strcmp(a, "--search") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(v, "balanced") == 0)
+                opts.transcribe.search = FOLIO_SEARCH_BALANCED;
+            else if (strcmp(v, "fast") == 0)
+                opts.transcribe.search = FOLIO_SEARCH_FAST;
+            else if (strcmp(v, "accurate") == 0)
+                opts.transcribe.search = FOLIO_SEARCH_ACCURATE;
+            else
+                USAGE("index", "--search takes fast, balanced or accurate");
+        } else if (strcmp(a, "--restart") == 0) {
+            opts.transcribe.restart = 1;
+        } else if (strcmp(a, "--force") == 0) {
+            opts.force = 1;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            log.verbosity = -1;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            log.verbosity++;
+        } else if (a[0] == '-' && a[1]) {
+            USAGE("index", "unknown option '%s'", a);
+        } else {
+            pos[npos++] = argv[i];
+        }
+    }
+    if (npos < 2 || !out) USAGE("index", "usage: folio index BOOK AUDIO... -o BOOK.folio");
+    cli_paths_t audio = {0};
+    if (cli_expand_audio(pos + 1, npos - 1, &audio) < 0) {
+        free(pos);
+        return EXIT_FAIL;
+    }
+    folio_t *ctx = cli_context(&log);
+    int status = EXIT_FAIL, rc;
+    folio_book_t *book = NULL;
+    if (!ctx) goto done;
+    double t0 = now();
+    book = folio_book_open(ctx, pos[0], NULL, &rc);
+    if (!book) {
+        cli_error(ctx, rc);
+        goto done;
+    }
+    cli_progress_t prog;
+    cli_progress_start(&prog, ctx, &log);
+    rc = folio_index_build(ctx, book, (const char *const *)audio.items, audio.len, out, &opts);
+    cli_progress_end(&prog);
+    if (rc < 0) {
+        cli_error(ctx, rc);
+        if (rc == FOLIO_ENOMATCH) fprintf(stderr, "folio: give --force to index it anyway\n");
+        char part[4200];
+        snprintf(part, sizeof(part), "%s.part", out);
+        if (rc != FOLIO_EINVAL && access(part, F_OK) == 0)
+            fprintf(stderr,
+                    "folio: the finished work is kept in %s.part: run the same command again "
+                    "to resume\n",
+                    out);
+        goto done;
+    }
+    if (log.verbosity >= 0) summary(out, now() - t0);
+    status = EXIT_OK;
+done:
+    folio_book_free(book);
+    folio_free(ctx);
+    cli_paths_free(&audio);
+    free(pos);
+    return status;
+}
