@@ -484,6 +484,7 @@ static void assign(aligner_t *A, size_t tok, size_t rec, float sim)
 #define GAP_OPEN 3.0f
 #define GAP_EXTEND 0.3f
 #define MISMATCH (-1.0f)
+#define UNREAD_MATCH 0.2f /* k matches in a row pay a gap's opening when k (0.2 + 0.6) > 3 */
 
 /* Traceback codes: the low two bits say how the diagonal state was reached (0 start, 1 from the
  * diagonal state, 2 from the gap state), the next two bits the gap state's move (1 from the
@@ -530,6 +531,10 @@ static int dp_region(aligner_t *A, size_t a, size_t b, size_t c, size_t d, bool 
             if (i > 0 && j > 0 && INBAND(i - 1, j - 1)) {
                 float sim = similarity(A, slots.items[i - 1].id, A->rec_id[c + j - 1]);
                 float gain = sim >= 0.999f ? 2.0f : sim >= SIM_ACCEPT ? 2 * sim - 1 : MISMATCH;
+                /* Text not usually read (a footnote) needs a longer run of matches to count:
+                 * "of chapter one" in a note must not take the outro's time. */
+                if (!folio_book_token(A->book, slots.items[i - 1].tok)->read)
+                    gain = sim >= 0.999f ? UNREAD_MATCH : MISMATCH;
                 size_t q = IDX(i - 1, j - 1);
                 if (SD[q] + gain > dv) dv = SD[q] + gain, dhow = 1;
                 if (SG[q] + gain > dv) dv = SG[q] + gain, dhow = 2;
@@ -647,6 +652,29 @@ static int lis(pairs_t *pairs)
     return FOLIO_OK;
 }
 
+/* Anchored words in text not usually read count only in runs of four or more in a row (as in the
+ * dynamic programming): one trigram in a footnote ("of chapter one") may be the outro's. */
+static void drop_unread_islands(aligner_t *A, pairs_t *pairs)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < pairs->len;) {
+        const pair_t *x = &pairs->items[i];
+        if (folio_book_token(A->book, x->p)->read) {
+            pairs->items[o++] = pairs->items[i++];
+            continue;
+        }
+        size_t e = i + 1;
+        while (e < pairs->len && !folio_book_token(A->book, pairs->items[e].p)->read &&
+               pairs->items[e].p == pairs->items[e - 1].p + 1 &&
+               pairs->items[e].j == pairs->items[e - 1].j + 1)
+            e++;
+        if (e - i >= 4)
+            while (i < e) pairs->items[o++] = pairs->items[i++];
+        i = e;
+    }
+    pairs->len = o;
+}
+
 static int align_runs(aligner_t *A, const cands_t *cands, chains_t *chains)
 {
     int rc = FOLIO_OK;
@@ -694,7 +722,9 @@ static int align_runs(aligner_t *A, const cands_t *cands, chains_t *chains)
                 pairs.items[i].p != pairs.items[o - 1].p)
                 pairs.items[o++] = pairs.items[i];
         pairs.len = o;
-        if ((rc = lis(&pairs)) < 0 || !pairs.len) {
+        if ((rc = lis(&pairs)) < 0) break;
+        drop_unread_islands(A, &pairs);
+        if (!pairs.len) {
             r++;
             continue;
         }
@@ -733,7 +763,8 @@ fail:
  * the found times to tokens that have none (or, with @replace, that only @replace them). @open
  * says which end of the window no timed word holds (OPEN_LEFT, OPEN_RIGHT, or 0): there, found
  * words cut off from the rest by a long pause are not trusted (the grammar may have put them on
- * speech that is not the book's). */
+ * speech that is not the book's). Returns 1 when the grammar fitted and its times were used, 0
+ * when not, or an error. */
 #define OPEN_LEFT 1
 #define OPEN_RIGHT 2
 static int force_window(aligner_t *A, size_t a, size_t b, size_t file, double t0, double t1,
@@ -841,6 +872,7 @@ static int force_window(aligner_t *A, size_t a, size_t b, size_t file, double t0
             A->t_how[t] = FOLIO_HOW_FORCED;
         }
     }
+    rc = 1;
 done:
     free(pcm);
     free(words);
@@ -958,7 +990,7 @@ static int force_gaps(aligner_t *A)
         }
         prev = t;
     }
-    return rc;
+    return rc < 0 ? rc : FOLIO_OK;
 }
 
 /* The first read token at or after @char_off (in text order), or SIZE_MAX. */
@@ -1013,8 +1045,11 @@ static int force_boundary(aligner_t *A, size_t char_off)
         seen++;
     }
     double t0 = lead != SIZE_MAX ? A->t_start[lead] - 0.15 : open_start(A, t, t - a);
-    return force_window(A, a, b, file, t0, A->t_end[b] + 0.15, true,
-                        lead == SIZE_MAX ? OPEN_LEFT : 0);
+    int rc =
+        force_window(A, a, b, file, t0, A->t_end[b] + 0.15, true, lead == SIZE_MAX ? OPEN_LEFT : 0);
+    /* Unconfirmed: the first pass's time stands, trusted less. */
+    if (rc == 0) A->t_conf[t] *= 0.7f;
+    return rc < 0 ? rc : FOLIO_OK;
 }
 
 /* ---- words read another way ---- */

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""The corpus suite: whole-pipeline accuracy on the demo audiobook (flite voices, every
+perturbation, MP3) and on the pocketsphinx-testdata corpus (real LibriVox speech), with loose
+tolerances: every page the truth says is read starts within 0.5 s of its true time in the right
+file, and no page the truth says is unread gets a time. The benchmark (tools/bench) reports the
+tight numbers.
+
+usage: test_corpus.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+FOLIO, MKCORPUS, ROOT, WORK = sys.argv[1:5]
+
+
+def build_and_index(name):
+    corpus = os.path.join(WORK, name)
+    shutil.rmtree(corpus, ignore_errors=True)
+    r = subprocess.run([MKCORPUS, os.path.join(ROOT, "corpora", name), corpus],
+                       capture_output=True, timeout=900)
+    if r.returncode != 0:
+        return None, r.stderr.decode()
+    with open(os.path.join(corpus, "truth.json")) as f:
+        truth = json.load(f)
+    audio = [os.path.join(corpus, a["path"]) for a in truth["audio"]]
+    index = os.path.join(WORK, name + ".folio")
+    r = subprocess.run([FOLIO, "index", os.path.join(corpus, "book.epub"), *audio, "-o", index,
+                        "-q"], capture_output=True, timeout=1800)
+    assert r.returncode == 0, r.stderr.decode()
+    r = subprocess.run([FOLIO, "export", index], capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()
+    return (truth, json.loads(r.stdout)), None
+
+
+class Corpus(unittest.TestCase):
+    def check_pages(self, truth, doc):
+        self.assertEqual([p["label"] for p in doc["pages"]], [p["label"] for p in truth["pages"]])
+        for t, got in zip(truth["pages"], doc["pages"]):
+            if t["time"] is None:
+                self.assertIsNone(got["start_time"], f"page {t['label']} is not read")
+                continue
+            self.assertIsNotNone(got["start_time"], f"page {t['label']} is read")
+            self.assertEqual(got["file"], t["file"], f"page {t['label']}")
+            self.assertLess(abs(got["start_time"] - t["time"]), 0.5,
+                            f"page {t['label']}: {got['start_time']} s, truth {t['time']} s")
+
+    def test_demo(self):
+        got, why = build_and_index("demo")
+        self.assertIsNotNone(got, why)
+        self.check_pages(*got)
+
+    def test_testdata(self):
+        got, why = build_and_index("testdata")
+        if got is None and "pocketsphinx-testdata" in why:
+            self.skipTest(why.strip())
+        self.assertIsNotNone(got, why)
+        self.check_pages(*got)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
