@@ -884,6 +884,23 @@ done:
 #define EDGE_MAX 30       /* tokens forced at a file's start or end */
 #define SEC_PER_TOKEN 0.4 /* audio allowed per token when only one end is known */
 
+/* Whether tokens @a and @b lie in one sentence of the book. */
+static bool same_sentence(aligner_t *A, size_t a, size_t b)
+{
+    size_t ca = folio_book_token(A->book, a)->start_char, cb = folio_book_token(A->book, b)->start_char;
+    size_t lo = 0, hi = folio_book_n_sentences(A->book);
+    while (lo < hi) { /* the last sentence starting at or before ca */
+        size_t mid = (lo + hi) / 2;
+        if (folio_book_sentence(A->book, mid)->start_char <= ca)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!lo) return false;
+    const folio_sentence_t *s = folio_book_sentence(A->book, lo - 1);
+    return ca >= s->start_char && cb < s->end_char;
+}
+
 /* The first heard word that starts at or after global time @time. */
 static size_t heard_at(aligner_t *A, double time)
 {
@@ -969,7 +986,10 @@ static int force_gaps(aligner_t *A)
             size_t missing = t - prev - 1, read = 0;
             for (size_t q = prev + 1; q < t; q++) read += folio_book_token(A->book, q)->read;
             double room = A->t_start[t] - A->t_end[prev];
-            if (read * 2 >= missing && room >= 0.12 * (double)missing && room < 90)
+            /* A word or two inside one sentence is left to interpolation: forcing every small
+             * gap would re-decode a sixth of the audio for little. */
+            bool small = missing <= 2 && same_sentence(A, prev, t);
+            if (!small && read * 2 >= missing && room >= 0.12 * (double)missing && room < 90)
                 rc = force_window(A, prev, t, A->t_file[t], A->t_end[prev] - 0.3,
                                   A->t_start[t] + 0.3, false, 0);
         } else if (t > (prev == SIZE_MAX ? 0 : prev + 1) &&

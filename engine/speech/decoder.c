@@ -279,7 +279,7 @@ void folio__decoder_config_align(folio_decoder_config_t *c)
     c->pbeam = 1e-100;
     c->maxhmmpf = -1;
     c->ds = 1;
-    c->topn = 4;
+    c->topn = 2;
 }
 
 int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const char *const *words,
