@@ -289,12 +289,28 @@ static const char index_schema[] =
     " file INTEGER NOT NULL, confidence INTEGER NOT NULL);"
     "CREATE TABLE report(json TEXT NOT NULL);";
 
-static void bind_time(sqlite3_stmt *st, int col, double t)
+/* Bind an item's time columns from @col on: start, [end,] file, file_time; all NULL when the item
+ * was not read. */
+static void bind_when(sqlite3_stmt *st, int col, const folio_index_item_t *x, bool with_end)
 {
-    if (t < 0)
-        sqlite3_bind_null(st, col);
-    else
-        sqlite3_bind_double(st, col, t);
+    if (x->start < 0) {
+        for (int k = 0; k < (with_end ? 4 : 3); k++) sqlite3_bind_null(st, col + k);
+        return;
+    }
+    sqlite3_bind_double(st, col++, x->start);
+    if (with_end) sqlite3_bind_double(st, col++, x->end);
+    sqlite3_bind_int64(st, col++, (sqlite3_int64)x->file);
+    sqlite3_bind_double(st, col, x->file_time);
+}
+
+/* Finalize the previous statement in *@st and prepare @sql there. */
+static int prepare(folio_part_t *p, const char *sql, sqlite3_stmt **st)
+{
+    sqlite3_finalize(*st);
+    *st = NULL;
+    if (sqlite3_prepare_v2(p->db, sql, -1, st, NULL) != SQLITE_OK)
+        return sql_error(p, "cannot write the index");
+    return FOLIO_OK;
 }
 
 static int step(folio_part_t *p, sqlite3_stmt *st)
@@ -311,25 +327,16 @@ int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
     sqlite3_stmt *st = NULL;
     TRY(exec(p, "BEGIN"));
     TRY(exec(p, index_schema));
-    /* The book. */
-    if (sqlite3_prepare_v2(p->db, "INSERT INTO book VALUES(?,?)", -1, &st, NULL) != SQLITE_OK)
-        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    TRY(prepare(p, "INSERT INTO book VALUES(?,?)", &st));
     for (size_t i = 0; i < d->n_meta; i++) {
         sqlite3_bind_text(st, 1, d->meta[i][0], -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, d->meta[i][1], -1, SQLITE_STATIC);
         TRY(step(p, st));
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(p->db, "INSERT INTO text VALUES(?)", -1, &st, NULL) != SQLITE_OK)
-        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    TRY(prepare(p, "INSERT INTO text VALUES(?)", &st));
     sqlite3_bind_text(st, 1, d->text, (int)d->text_bytes, SQLITE_STATIC);
     TRY(step(p, st));
-    sqlite3_finalize(st);
-    st = NULL;
-    /* The audio. */
-    if (sqlite3_prepare_v2(p->db, "INSERT INTO audio VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
-        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    TRY(prepare(p, "INSERT INTO audio VALUES(?,?,?,?)", &st));
     for (size_t i = 0; i < d->n_files; i++) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
         sqlite3_bind_text(st, 2, folio__basename(d->paths[i]), -1, SQLITE_STATIC);
@@ -337,89 +344,51 @@ int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
         sqlite3_bind_double(st, 4, d->offset[i]);
         TRY(step(p, st));
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    /* Pages, chapters, sentences, words. */
-    if (sqlite3_prepare_v2(p->db, "INSERT INTO pages VALUES(?,?,?,?,?,?,?,?)", -1, &st, NULL) !=
-        SQLITE_OK)
-        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    TRY(prepare(p, "INSERT INTO pages VALUES(?,?,?,?,?,?,?,?)", &st));
     for (size_t i = 0; i < d->n_pages; i++) {
         const folio_index_item_t *x = &d->pages[i];
         sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
         sqlite3_bind_text(st, 2, x->label, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)x->start_char);
-        bind_time(st, 4, x->start);
-        bind_time(st, 5, x->start < 0 ? -1 : x->end);
-        if (x->start < 0)
-            sqlite3_bind_null(st, 6);
-        else
-            sqlite3_bind_int64(st, 6, (sqlite3_int64)x->file);
-        bind_time(st, 7, x->start < 0 ? -1 : x->file_time);
+        bind_when(st, 4, x, true);
         sqlite3_bind_double(st, 8, x->confidence);
         TRY(step(p, st));
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(p->db, "INSERT INTO chapters VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) !=
-        SQLITE_OK)
-        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    TRY(prepare(p, "INSERT INTO chapters VALUES(?,?,?,?,?,?,?)", &st));
     for (size_t i = 0; i < d->n_chapters; i++) {
         const folio_index_item_t *x = &d->chapters[i];
         sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
         sqlite3_bind_text(st, 2, x->label, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, x->level);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)x->start_char);
-        bind_time(st, 5, x->start);
-        if (x->start < 0)
-            sqlite3_bind_null(st, 6);
-        else
-            sqlite3_bind_int64(st, 6, (sqlite3_int64)x->file);
-        bind_time(st, 7, x->start < 0 ? -1 : x->file_time);
+        bind_when(st, 5, x, false);
         TRY(step(p, st));
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(p->db, "INSERT INTO sentences VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) !=
-        SQLITE_OK)
-        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    TRY(prepare(p, "INSERT INTO sentences VALUES(?,?,?,?,?,?,?)", &st));
     for (size_t i = 0; i < d->n_sentences; i++) {
         const folio_index_item_t *x = &d->sentences[i];
         sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)x->start_char);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)x->end_char);
-        bind_time(st, 4, x->start);
-        bind_time(st, 5, x->start < 0 ? -1 : x->end);
-        if (x->start < 0)
-            sqlite3_bind_null(st, 6);
-        else
-            sqlite3_bind_int64(st, 6, (sqlite3_int64)x->file);
-        bind_time(st, 7, x->start < 0 ? -1 : x->file_time);
+        bind_when(st, 4, x, true);
         TRY(step(p, st));
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(p->db, "INSERT INTO words VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) !=
-        SQLITE_OK)
-        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    TRY(prepare(p, "INSERT INTO words VALUES(?,?,?,?,?,?,?)", &st));
     for (size_t i = 0; i < d->n_words; i++) {
         const folio_index_item_t *x = &d->words[i];
+        bool read = x->start >= 0;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)x->start_char);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)x->end_char);
-        sqlite3_bind_int64(st, 4, x->start < 0 ? -1 : (sqlite3_int64)(x->start * 1000 + 0.5));
-        sqlite3_bind_int64(st, 5, x->start < 0 ? -1 : (sqlite3_int64)(x->end * 1000 + 0.5));
-        sqlite3_bind_int64(st, 6, x->start < 0 ? -1 : (sqlite3_int64)x->file);
+        sqlite3_bind_int64(st, 4, read ? (sqlite3_int64)(x->start * 1000 + 0.5) : -1);
+        sqlite3_bind_int64(st, 5, read ? (sqlite3_int64)(x->end * 1000 + 0.5) : -1);
+        sqlite3_bind_int64(st, 6, read ? (sqlite3_int64)x->file : -1);
         sqlite3_bind_int(st, 7, (int)(x->confidence * 1000 + 0.5));
         TRY(step(p, st));
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(p->db, "INSERT INTO report VALUES(?)", -1, &st, NULL) != SQLITE_OK)
-        FAIL(p->ctx, FOLIO_EIO, "%s: %s", p->path, sqlite3_errmsg(p->db));
+    TRY(prepare(p, "INSERT INTO report VALUES(?)", &st));
     sqlite3_bind_text(st, 1, d->report_json, -1, SQLITE_STATIC);
     TRY(step(p, st));
-    sqlite3_finalize(st);
-    st = NULL;
     char pragma[64];
     snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", FOLIO_INDEX_SCHEMA);
     TRY(exec(p, pragma));

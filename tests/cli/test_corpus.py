@@ -20,6 +20,7 @@ FOLIO, MKCORPUS, ROOT, WORK = sys.argv[1:5]
 def build_and_index(name):
     corpus = os.path.join(WORK, name)
     shutil.rmtree(corpus, ignore_errors=True)
+    os.makedirs(WORK, exist_ok=True)
     r = subprocess.run([MKCORPUS, os.path.join(ROOT, "corpora", name), corpus],
                        capture_output=True, timeout=900)
     if r.returncode != 0:

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void strerror_covers_every_code(void **state)
 {
@@ -241,6 +242,63 @@ static void transcribe_rejects_invalid_arguments(void **state)
     folio_free(ctx);
 }
 
+static void index_rejects_invalid_arguments(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    const char t[] = "One two three.";
+    folio_book_t *book = folio_book_open(NULL, fx_file("ix.txt", t, sizeof(t) - 1), NULL, NULL);
+    char out[512], part[600];
+    snprintf(out, sizeof(out), "%s/ix.folio", fx_dir());
+    snprintf(part, sizeof(part), "%s.part", out);
+    const char *audio[] = {"/nonexistent/b.wav"};
+    assert_int_equal(folio_index_build(ctx, NULL, audio, 1, out, NULL), FOLIO_EINVAL);
+    assert_int_equal(folio_index_build(ctx, book, NULL, 1, out, NULL), FOLIO_EINVAL);
+    assert_int_equal(folio_index_build(ctx, book, audio, 0, out, NULL), FOLIO_EINVAL);
+    assert_int_equal(folio_index_build(ctx, book, audio, 1, NULL, NULL), FOLIO_EINVAL);
+    assert_int_equal(folio_index_build(ctx, book, audio, 1, "", NULL), FOLIO_EINVAL);
+    /* A missing audio file: an I/O error naming it, and nothing written. */
+    folio_index_options_t o;
+    folio_index_options_init(NULL);
+    folio_index_options_init(&o);
+    assert_int_equal(o.force, 0);
+    assert_int_equal(folio_index_build(ctx, book, audio, 1, out, &o), FOLIO_EIO);
+    assert_non_null(strstr(folio_errmsg(ctx), "/nonexistent/b.wav"));
+    assert_int_equal(access(out, F_OK), -1);
+    assert_int_equal(access(part, F_OK), -1);
+
+    /* Opening: NULL, missing, not SQLite, SQLite but not an index. */
+    int err = 0;
+    assert_null(folio_index_open(NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    assert_null(folio_index_open("/nonexistent/x.folio", &err));
+    assert_int_equal(err, FOLIO_EIO);
+    char junk[4096];
+    memset(junk, 'x', sizeof(junk));
+    assert_null(folio_index_open(fx_file("junk.folio", junk, sizeof(junk)), &err));
+    assert_int_equal(err, FOLIO_EFORMAT);
+    assert_null(folio_index_open(fx_file("empty.folio", "", 0), &err));
+    assert_int_equal(err, FOLIO_EFORMAT);
+    /* Accessors with NULL. */
+    folio_index_free(NULL);
+    assert_null(folio_index_meta(NULL, "title"));
+    assert_null(folio_index_text(NULL, NULL));
+    assert_int_equal(folio_index_text_length(NULL), 0);
+    assert_null(folio_index_report(NULL));
+    assert_int_equal(folio_index_n_files(NULL), 0);
+    assert_int_equal(folio_index_n_pages(NULL), 0);
+    assert_int_equal(folio_index_n_chapters(NULL), 0);
+    assert_int_equal(folio_index_n_sentences(NULL), 0);
+    assert_int_equal(folio_index_n_words(NULL), 0);
+    assert_null(folio_index_file(NULL, 0));
+    assert_null(folio_index_page(NULL, 0));
+    assert_null(folio_index_chapter(NULL, 0));
+    assert_null(folio_index_sentence(NULL, 0));
+    assert_null(folio_index_word(NULL, 0));
+    folio_book_free(book);
+    folio_free(ctx);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -257,6 +315,7 @@ int main(void)
         cmocka_unit_test(book_open_rejects_invalid_arguments),
         cmocka_unit_test(book_accessors_reject_invalid_arguments),
         cmocka_unit_test(transcribe_rejects_invalid_arguments),
+        cmocka_unit_test(index_rejects_invalid_arguments),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, teardown);
 }

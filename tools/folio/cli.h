@@ -30,6 +30,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* Parse a whole decimal number; false if @s is not one. */
 bool cli_parse_long(const char *s, long *out);
 
+/* Parse the recognition option at argv[*i] (--threads N, --model DIR, --dict FILE, --search S,
+ * --restart) into @o, advancing *i past its value. Returns 1 if it was one, 0 if not, or
+ * EXIT_USAGE after printing a usage error for command @cmd. */
+int cli_recognition_option(const char *cmd, int argc, char **argv, int *i,
+                           folio_transcribe_options_t *o);
+
 /* A growable string for output formatting. */
 typedef struct {
     char *data;

@@ -53,37 +53,18 @@ int cmd_index(int argc, char **argv)
     folio_index_options_t opts;
     folio_index_options_init(&opts);
     char **pos = calloc((size_t)argc, sizeof(char *));
-    int npos = 0;
+    int npos = 0, r;
     if (!pos) return EXIT_FAIL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             if (i + 1 >= argc) USAGE("index", "-o takes a file name");
             out = argv[++i];
-        } else if (strcmp(a, "--threads") == 0) {
-            long n;
-            if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &n) || n < 1 || n > 256)
-                USAGE("index", "--threads takes a number from 1 to 256");
-            opts.transcribe.threads = (int)n;
-            i++;
-        } else if (strcmp(a, "--model") == 0) {
-            if (i + 1 >= argc) USAGE("index", "--model takes a folder");
-            opts.transcribe.model_dir = argv[++i];
-        } else if (strcmp(a, "--dict") == 0) {
-            if (i + 1 >= argc) USAGE("index", "--dict takes a file");
-            opts.transcribe.dict_path = argv[++i];
-        } else if (strcmp(a, "--search") == 0) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(v, "balanced") == 0)
-                opts.transcribe.search = FOLIO_SEARCH_BALANCED;
-            else if (strcmp(v, "fast") == 0)
-                opts.transcribe.search = FOLIO_SEARCH_FAST;
-            else if (strcmp(v, "accurate") == 0)
-                opts.transcribe.search = FOLIO_SEARCH_ACCURATE;
-            else
-                USAGE("index", "--search takes fast, balanced or accurate");
-        } else if (strcmp(a, "--restart") == 0) {
-            opts.transcribe.restart = 1;
+        } else if ((r = cli_recognition_option("index", argc, argv, &i, &opts.transcribe))) {
+            if (r != 1) {
+                free(pos);
+                return r;
+            }
         } else if (strcmp(a, "--force") == 0) {
             opts.force = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {

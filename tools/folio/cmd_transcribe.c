@@ -28,38 +28,22 @@ static int write_tsv(const folio_transcript_t *t, FILE *f)
 int cmd_transcribe(int argc, char **argv)
 {
     cli_log_t log = {0};
-    const char *out = NULL, *model = NULL;
+    const char *out = NULL;
     folio_transcribe_options_t topts;
     folio_transcribe_options_init(&topts);
     char **pos = calloc((size_t)argc, sizeof(char *));
-    int npos = 0;
+    int npos = 0, r;
     if (!pos) return EXIT_FAIL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             if (i + 1 >= argc) USAGE("transcribe", "-o takes a file name");
             out = argv[++i];
-        } else if (strcmp(a, "--threads") == 0) {
-            long n;
-            if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &n) || n < 1 || n > 256)
-                USAGE("transcribe", "--threads takes a number from 1 to 256");
-            topts.threads = (int)n;
-            i++;
-        } else if (strcmp(a, "--model") == 0) {
-            if (i + 1 >= argc) USAGE("transcribe", "--model takes a folder");
-            model = argv[++i];
-        } else if (strcmp(a, "--search") == 0) {
-            const char *v = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(v, "balanced") == 0)
-                topts.search = FOLIO_SEARCH_BALANCED;
-            else if (strcmp(v, "fast") == 0)
-                topts.search = FOLIO_SEARCH_FAST;
-            else if (strcmp(v, "accurate") == 0)
-                topts.search = FOLIO_SEARCH_ACCURATE;
-            else
-                USAGE("transcribe", "--search takes fast, balanced or accurate");
-        } else if (strcmp(a, "--restart") == 0) {
-            topts.restart = 1;
+        } else if ((r = cli_recognition_option("transcribe", argc, argv, &i, &topts))) {
+            if (r != 1) {
+                free(pos);
+                return r;
+            }
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             log.verbosity = -1;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
@@ -71,7 +55,6 @@ int cmd_transcribe(int argc, char **argv)
         }
     }
     if (npos < 2) USAGE("transcribe", "usage: folio transcribe BOOK AUDIO... [-o OUT.tsv]");
-    topts.model_dir = model;
     cli_paths_t audio = {0};
     if (cli_expand_audio(pos + 1, npos - 1, &audio) < 0) {
         free(pos);

@@ -91,6 +91,40 @@ bool cli_parse_long(const char *s, long *out)
     return true;
 }
 
+int cli_recognition_option(const char *cmd, int argc, char **argv, int *i,
+                           folio_transcribe_options_t *o)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--threads") == 0) {
+        long n;
+        if (*i + 1 >= argc || !cli_parse_long(argv[*i + 1], &n) || n < 1 || n > 256)
+            return cli_usage_error(cmd, "--threads takes a number from 1 to 256");
+        o->threads = (int)n;
+        ++*i;
+    } else if (strcmp(a, "--model") == 0 || strcmp(a, "--dict") == 0) {
+        if (*i + 1 >= argc) return cli_usage_error(cmd, "%s takes a path", a);
+        if (a[2] == 'm')
+            o->model_dir = argv[++*i];
+        else
+            o->dict_path = argv[++*i];
+    } else if (strcmp(a, "--search") == 0) {
+        const char *v = *i + 1 < argc ? argv[++*i] : "";
+        if (strcmp(v, "balanced") == 0)
+            o->search = FOLIO_SEARCH_BALANCED;
+        else if (strcmp(v, "fast") == 0)
+            o->search = FOLIO_SEARCH_FAST;
+        else if (strcmp(v, "accurate") == 0)
+            o->search = FOLIO_SEARCH_ACCURATE;
+        else
+            return cli_usage_error(cmd, "--search takes fast, balanced or accurate");
+    } else if (strcmp(a, "--restart") == 0) {
+        o->restart = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -115,6 +149,7 @@ static void usage(FILE *f)
             "      --restart                 discard earlier work and start afresh\n"
             "      --search fast|balanced|accurate   speed against words found (default balanced)\n"
             "      --model DIR               the pocketsphinx model folder\n"
+            "      --dict FILE               pronouncing dictionary (default: the model's)\n"
             "  index BOOK AUDIO... -o BOOK.folio\n"
             "                                recognise, align and write the page index (SQLite;\n"
             "                                docs/index.md); resumes a killed run from\n"
