@@ -732,6 +732,50 @@ const folio_index_word_t *folio_index_word(const folio_index_t *ix, size_t i);
  */
 const char *folio_index_report(const folio_index_t *ix);
 
+/* ============================================================================================== */
+/* 6. Exports: the book with its audio (EPUB 3 Media Overlays)                                    */
+/* ============================================================================================== */
+
+/**
+ * folio_export_epub() writes a copy of the indexed EPUB 3 book whose text is synchronised with
+ * the audio, as EPUB 3 Media Overlays: reading systems highlight each paragraph (heading, list
+ * item, ...) while it is heard and can start the audio from any of them.
+ *
+ * Each content document with read text gets a SMIL document beside it (same name, ".smil"), a
+ * <par> per block-level element in reading order, clipped from the element's first timed word to
+ * its last timed word in the same audio file. Elements without an id get one: "folio-" and the
+ * element's number in document order ("folio-17"; "folio-17-1" if that is taken). Nothing else in
+ * the documents changes; a document that only parsed as HTML is written back as XHTML. The OPF
+ * gains the SMIL and audio items, media-overlay on the content items, media:duration for each
+ * SMIL document and in total, media:active-class "-epub-media-overlay-active" unless the book
+ * names one, and a new dcterms:modified. The result passes epubcheck when the book did.
+ */
+typedef struct {
+    const char *audio_dir;  /**< folder holding the index's audio files (found by name);
+                                 NULL: the book's folder */
+    const char *audio_base; /**< audio not embedded: URL the files are published under
+                                 ("https://example.org/book/"); NULL: file: URLs of the files
+                                 in audio_dir */
+    int embed_audio;        /**< non-zero: the audio goes inside the EPUB (stored, not
+                                 compressed), in "audio/" beside the OPF */
+} folio_overlay_options_t;
+
+/** folio_overlay_options_init - fill @opts with the defaults. NULL is a no-op. */
+void folio_overlay_options_init(folio_overlay_options_t *opts);
+
+/**
+ * folio_export_epub - write @book_path, the EPUB @ix was made from, with Media Overlays to
+ * @out_path (written as @out_path + ".part", then renamed).
+ * @ctx: context for the log, progress (stage "writing") and the error message; may be NULL.
+ * @opts: NULL means the defaults.
+ * Returns: FOLIO_OK, or FOLIO_EINVAL (NULL argument), the errors of folio_book_open(),
+ *   FOLIO_EFORMAT (plain text or EPUB 2: Media Overlays need EPUB 3), FOLIO_ENOMATCH (the book's
+ *   text is not the indexed text, or no read text has a time), FOLIO_ENOTFOUND (an audio file is
+ *   not in the audio folder), FOLIO_EIO, FOLIO_ECANCELLED, FOLIO_ENOMEM.
+ */
+int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_path,
+                      const char *out_path, const folio_overlay_options_t *opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -108,6 +108,10 @@ void folio_book_free(folio_book_t *book)
     VEC_FREE(book->chapters);
     VEC_FREE(book->sentences);
     folio__spoken_free(&book->spoken);
+    VEC_FREE(book->block_element);
+    for (size_t i = 0; i < book->spine_path.len; i++) free(book->spine_path.items[i]);
+    VEC_FREE(book->spine_path);
+    free(book->opf_path);
     free(book);
 }
 

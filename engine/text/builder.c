@@ -86,6 +86,7 @@ static int emit_visible(folio_tb_t *tb, const char *run, size_t n, const folio_t
         tb->cur.level = style->level;
         tb->cur.section = style->section;
         tb->cur.start_char = tb->n_chars;
+        tb->cur_element = style->element;
         tb->block_open = true;
     } else if (tb->at_line_start) {
         TRY(folio__str_append(&tb->text, "\n", 1));
@@ -184,6 +185,7 @@ int folio__tb_break(folio_tb_t *tb)
     tb->block_open = false;
     tb->pending_space = false;
     tb->at_line_start = false;
+    if (VEC_PUSH(tb->book->block_element, tb->cur_element) < 0) return FOLIO_ENOMEM;
     return VEC_PUSH(tb->book->blocks, tb->cur);
 }
 

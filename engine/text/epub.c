@@ -225,49 +225,9 @@ fail:
     return rc;
 }
 
-/* Parse @buf as XML without network access, DTD loading or entity substitution. On failure
- * returns NULL and describes the first error in @why (line: message). */
-static xmlDocPtr parse_xml(const char *buf, size_t len, const char *url, folio_str_t *why)
-{
-    xmlParserCtxtPtr pc = xmlNewParserCtxt();
-    if (!pc) return NULL;
-    if (len > INT32_MAX) len = INT32_MAX;
-    xmlDocPtr doc = xmlCtxtReadMemory(pc, buf, (int)len, url, NULL,
-                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!doc && why) {
-        const xmlError *e = xmlCtxtGetLastError(pc);
-        why->len = 0;
-        if (e && e->message) {
-            size_t ml = strlen(e->message);
-            while (ml && e->message[ml - 1] == '\n') ml--;
-            folio__str_printf(why, "line %d: %.*s", e->line, (int)ml, e->message);
-        } else {
-            folio__str_printf(why, "not well-formed");
-        }
-    }
-    xmlFreeParserCtxt(pc);
-    return doc;
-}
-
-/* Parse a content document: as XML, or when that fails, with libxml2's forgiving HTML parser
- * (with a warning naming the first XML error). */
 static xmlDocPtr parse_content(epub_t *E, const char *path, const char *buf, size_t len)
 {
-    folio_str_t why = {0};
-    xmlDocPtr doc = parse_xml(buf, len, path, &why);
-    if (!doc) {
-        folio__warn(E->ctx, "%s: %s is not well-formed XML (%s); read with the HTML parser",
-                    E->name, path, why.data ? why.data : "?");
-        const char *enc = "UTF-8";
-        if (len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
-                         ((unsigned char)buf[0] == 0xFE && (unsigned char)buf[1] == 0xFF)))
-            enc = NULL; /* a UTF-16 BOM: let the parser detect it */
-        doc = htmlReadMemory(buf, len > INT32_MAX ? INT32_MAX : (int)len, path, enc,
-                             HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                                 HTML_PARSE_RECOVER);
-    }
-    folio__str_free(&why);
-    return doc;
+    return folio__content_parse(E->ctx, E->name, path, buf, len, NULL);
 }
 
 /* ---- XML helpers ---- */
@@ -384,7 +344,7 @@ static int check_encryption(epub_t *E)
     int rc = read_entry(E, "META-INF/encryption.xml", &buf, &len);
     if (rc == FOLIO_ENOTFOUND) return FOLIO_OK;
     if (rc < 0) return rc;
-    xmlDocPtr doc = parse_xml(buf, len, "META-INF/encryption.xml", NULL);
+    xmlDocPtr doc = folio__xml_parse(buf, len, "META-INF/encryption.xml", NULL);
     free(buf);
     if (!doc) {
         folio__warn(E->ctx, "%s: META-INF/encryption.xml is not well-formed; ignored", E->name);
@@ -431,7 +391,7 @@ static int read_container(epub_t *E)
     if (rc == FOLIO_ENOTFOUND)
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: not an EPUB: META-INF/container.xml is missing", E->name);
     if (rc < 0) goto fail;
-    doc = parse_xml(buf, len, "META-INF/container.xml", &why);
+    doc = folio__xml_parse(buf, len, "META-INF/container.xml", &why);
     if (!doc)
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: META-INF/container.xml is not well-formed XML (%s)",
              E->name, why.data ? why.data : "?");
@@ -559,7 +519,7 @@ static int read_package(epub_t *E)
     if (rc == FOLIO_ENOTFOUND)
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: the package document %s is missing", E->name, E->opf_path);
     if (rc < 0) goto fail;
-    doc = parse_xml(buf, len, E->opf_path, &why);
+    doc = folio__xml_parse(buf, len, E->opf_path, &why);
     if (!doc)
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s is not well-formed XML (%s)", E->name, E->opf_path,
              why.data ? why.data : "?");
@@ -797,7 +757,7 @@ static int read_ncx(epub_t *E)
     }
     if (rc < 0) return rc;
     folio_str_t why = {0};
-    xmlDocPtr doc = parse_xml(buf, len, path, &why);
+    xmlDocPtr doc = folio__xml_parse(buf, len, path, &why);
     free(buf);
     if (!doc) {
         folio__warn(E->ctx, "%s: the NCX %s is not well-formed XML (%s); ignored", E->name, path,
@@ -851,7 +811,7 @@ static int read_page_map(epub_t *E)
         return FOLIO_OK;
     }
     if (rc < 0) return rc;
-    xmlDocPtr doc = parse_xml(buf, len, path, NULL);
+    xmlDocPtr doc = folio__xml_parse(buf, len, path, NULL);
     free(buf);
     if (!doc) {
         folio__warn(E->ctx, "%s: the page-map %s is not well-formed XML; ignored", E->name, path);
@@ -880,7 +840,7 @@ static int read_page_map(epub_t *E)
 
 static folio_tb_style_t doc_style(epub_t *E, size_t spine_idx, const item_t *it, bool before_body)
 {
-    folio_tb_style_t st = {FOLIO_BLOCK_PARAGRAPH, true, 0, spine_idx};
+    folio_tb_style_t st = {FOLIO_BLOCK_PARAGRAPH, true, 0, spine_idx, 0};
     size_t sem;
     if (folio__map_get(&E->item_sem, it->path, &sem)) {
         folio_block_kind_t kind;
@@ -1176,6 +1136,18 @@ int folio__epub_read(folio_t *ctx, const char *path, const folio_book_options_t 
     TRY(folio__tb_finish(&E.tb));
     if (!book->text_chars) FAIL(ctx, FOLIO_EEMPTY, "%s: the book contains no text", path);
     book->format = E.version >= 3 ? FOLIO_BOOK_EPUB3 : FOLIO_BOOK_EPUB2;
+    book->epub_version = E.version;
+    if (!(book->opf_path = strdup(E.opf_path))) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    for (size_t i = 0; i < E.spine.len; i++) {
+        const item_t *it = &E.items.items[E.spine.items[i].item];
+        char *p = NULL;
+        if (is_content_type(it->media_type) && !(p = strdup(it->path)))
+            FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+        if (VEC_PUSH(book->spine_path, p) < 0) {
+            free(p);
+            FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+        }
+    }
     TRY(folio__book_index_text(ctx, book));
     TRY(set_pages(&E));
     TRY(set_chapters(&E));

@@ -33,6 +33,16 @@ struct folio_book {
     VEC(folio_chapter_t) chapters; /* titles owned */
     VEC(folio_sentence_t) sentences;
     folio_spoken_t spoken;
+
+    /* Where the text came from in an EPUB, for writing Media Overlays back into it: per block,
+     * the document-order number (from 1; 0: none) of the block-level element holding its first
+     * character, in its spine item as folio__xhtml_number() numbers it; per spine position, the
+     * item's archive path (NULL when it is not a content document); the package's path and
+     * version. Empty for plain text. */
+    VEC(size_t) block_element;
+    VEC(char *) spine_path;
+    char *opf_path;
+    int epub_version;
 };
 
 #define FOLIO__CP_STRIDE 64
@@ -57,6 +67,7 @@ typedef struct {
 
     bool block_open;
     folio_block_t cur;
+    size_t cur_element;
     bool pending_space;
     bool at_line_start; /* just after a "\n" from <br>: drop leading spaces */
 
@@ -71,6 +82,7 @@ typedef struct {
     bool read;
     int level;
     size_t section;
+    size_t element; /* number of the innermost block-level element (see folio_book) */
 } folio_tb_style_t;
 
 int folio__tb_init(folio_tb_t *tb, folio_t *ctx, const char *name, folio_book_t *book,

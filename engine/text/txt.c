@@ -585,7 +585,7 @@ static int emit(txt_t *T)
         }
         size_t n;
         const char *s = trimmed(T, l, &n);
-        folio_tb_style_t st = {FOLIO_BLOCK_PARAGRAPH, true, 0, 0};
+        folio_tb_style_t st = {FOLIO_BLOCK_PARAGRAPH, true, 0, 0, 0};
         int level = p.n_lines == 1 ? heading_level(s, n) : 0;
         if (l->region == REGION_FRONT) {
             st.kind = FOLIO_BLOCK_FRONTMATTER;

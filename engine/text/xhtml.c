@@ -2,9 +2,12 @@
  * each block is, and which inline content a narrator does not read. */
 #include "xhtml.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
 
 #define MAX_DEPTH 256
 
@@ -334,6 +337,7 @@ static int element(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_t st, 
     if (strcasecmp(name, "pre") == 0) pre = true;
 
     bool block = block_element(name);
+    if (block) st.element = (size_t)(uintptr_t)node->_private;
     if (block && (rc = folio__tb_break(w->tb)) < 0) return rc;
     if ((rc = walk_children(w, node, st, pre, depth)) < 0) return rc;
     if (block && (rc = folio__tb_break(w->tb)) < 0) return rc;
@@ -362,6 +366,91 @@ static int walk_children(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_
     return rc;
 }
 
+size_t folio__xhtml_number(xmlNodePtr root)
+{
+    /* Pre-order without recursion: documents may nest deeply. */
+    size_t n = 0;
+    xmlNodePtr node = root;
+    while (node) {
+        if (node->type == XML_ELEMENT_NODE) node->_private = (void *)(uintptr_t)++n;
+        if (node->children && node->type == XML_ELEMENT_NODE) {
+            node = node->children;
+            continue;
+        }
+        while (node && node != root && !node->next) node = node->parent;
+        if (!node || node == root) break;
+        node = node->next;
+    }
+    return n;
+}
+
+xmlNodePtr folio__xhtml_find(xmlNodePtr root, size_t number)
+{
+    xmlNodePtr node = root;
+    while (node) {
+        if (node->type == XML_ELEMENT_NODE && (size_t)(uintptr_t)node->_private == number)
+            return node;
+        if (node->children && node->type == XML_ELEMENT_NODE) {
+            node = node->children;
+            continue;
+        }
+        while (node && node != root && !node->next) node = node->parent;
+        if (!node || node == root) break;
+        node = node->next;
+    }
+    return NULL;
+}
+
+/* Parse @buf as XML without network access, DTD loading or entity substitution. On failure
+ * returns NULL and describes the first error in @why (line: message). */
+static xmlDocPtr parse_xml(const char *buf, size_t len, const char *url, folio_str_t *why)
+{
+    xmlParserCtxtPtr pc = xmlNewParserCtxt();
+    if (!pc) return NULL;
+    if (len > INT32_MAX) len = INT32_MAX;
+    xmlDocPtr doc = xmlCtxtReadMemory(pc, buf, (int)len, url, NULL,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc && why) {
+        const xmlError *e = xmlCtxtGetLastError(pc);
+        why->len = 0;
+        if (e && e->message) {
+            size_t ml = strlen(e->message);
+            while (ml && e->message[ml - 1] == '\n') ml--;
+            folio__str_printf(why, "line %d: %.*s", e->line, (int)ml, e->message);
+        } else {
+            folio__str_printf(why, "not well-formed");
+        }
+    }
+    xmlFreeParserCtxt(pc);
+    return doc;
+}
+
+xmlDocPtr folio__xml_parse(const char *buf, size_t len, const char *url, folio_str_t *why)
+{
+    return parse_xml(buf, len, url, why);
+}
+
+xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,
+                               size_t len, bool *html)
+{
+    folio_str_t why = {0};
+    xmlDocPtr doc = parse_xml(buf, len, path, &why);
+    if (html) *html = !doc;
+    if (!doc) {
+        folio__warn(ctx, "%s: %s is not well-formed XML (%s); read with the HTML parser", name,
+                    path, why.data ? why.data : "?");
+        const char *enc = "UTF-8";
+        if (len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
+                         ((unsigned char)buf[0] == 0xFE && (unsigned char)buf[1] == 0xFF)))
+            enc = NULL; /* a UTF-16 BOM: let the parser detect it */
+        doc = htmlReadMemory(buf, len > INT32_MAX ? INT32_MAX : (int)len, path, enc,
+                             HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                 HTML_PARSE_RECOVER);
+    }
+    folio__str_free(&why);
+    return doc;
+}
+
 int folio__xhtml_walk(folio_xhtml_walk_t *w, xmlNodePtr root)
 {
     int rc = FOLIO_OK;
@@ -371,6 +460,7 @@ int folio__xhtml_walk(folio_xhtml_walk_t *w, xmlNodePtr root)
     if ((rc = folio__map_put(w->anchors, w->doc_path, (size_t)mark)) < 0) return rc;
     folio_tb_style_t st = w->base;
     if (w->force_unread) st.read = false;
+    if (root) folio__xhtml_number(root);
     if (root) rc = element(w, root, st, false, 0);
     if (rc >= 0) rc = folio__tb_break(w->tb);
     return rc;

@@ -42,7 +42,22 @@ typedef struct {
     bool deep_warned;
 } folio_xhtml_walk_t;
 
-/* Walk the document rooted at @root. */
+/* Walk the document rooted at @root (numbering its elements first). */
 int folio__xhtml_walk(folio_xhtml_walk_t *w, xmlNodePtr root);
+
+/* Number the elements under @root, itself included, 1, 2, ... in document order (pre-order),
+ * in each node's _private; returns how many. The Media Overlay writer finds a block's element
+ * again by its number. */
+size_t folio__xhtml_number(xmlNodePtr root);
+/* The element numbered @number under @root, or NULL. */
+xmlNodePtr folio__xhtml_find(xmlNodePtr root, size_t number);
+
+/* Parse @buf as XML without network access, DTD loading or entity substitution; NULL on failure,
+ * with the first error (line: message) in @why when given. */
+xmlDocPtr folio__xml_parse(const char *buf, size_t len, const char *url, folio_str_t *why);
+/* Parse a content document: as XML, or when that fails, with libxml2's forgiving HTML parser and
+ * a warning naming @name, @path and the first XML error; *@html (may be NULL) says which. */
+xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,
+                               size_t len, bool *html);
 
 #endif

@@ -3,7 +3,8 @@
 (preamble, outro, front matter, a footnote, a skipped paragraph, an added sentence, a long
 silence): the export follows the contract, pages start where the truth says (within 0.5 s),
 nothing unread gets a time, the index opens from a read-only folder, no work files are left, CSV
-and WebVTT agree with the JSON, and audio that is not the book fails cleanly.
+and WebVTT agree with the JSON, the EPUB with Media Overlays is the book with clips where the
+truth says, and audio that is not the book fails cleanly.
 
 usage: test_index.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
 """
@@ -16,8 +17,12 @@ import sqlite3
 import subprocess
 import sys
 import unittest
+import zipfile
 
 import jsonschema
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import overlay_check  # noqa: E402
 
 FOLIO, MKCORPUS, ROOT, WORK = sys.argv[1:5]
 CORPUS = os.path.join(WORK, "mini")
@@ -236,6 +241,90 @@ class Index(unittest.TestCase):
         self.assertIn("not a Folio index", r.stderr.decode())
         r = folio("export", self.index, "--format", "docx")
         self.assertEqual(r.returncode, 2)
+
+    def export_epub(self, target, *extra, book=None):
+        return folio("export", self.index, "--format", "epub", "--book", book or self.book, "-o",
+                     target, "-q", *extra)
+
+    def test_epub_media_overlays(self):
+        out = os.path.join(WORK, "epub")
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        # WAV is no EPUB core audio type, so epubcheck would object; the corpus suite runs it on
+        # the MP3 demo.
+        for embed in (True, False):
+            target = os.path.join(out, f"mini-{'inside' if embed else 'beside'}.epub")
+            r = self.export_epub(target, *(["--embed-audio"] if embed else []))
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            n = overlay_check.check(self, target, self.book, self.truth, CORPUS, embed,
+                                    run_epubcheck=False)
+            self.assertGreater(n, 10)
+        # Markup the tag counting must see through, and an id the book already has: the text is
+        # the same, so the same index applies, and each element still gets its own clip.
+        def tricky(name, data):
+            if not name.endswith("chapter001.xhtml"):
+                return data
+            data = data.replace(b"<p>", b'<p title="a > b &lt;p&gt;">', 1)
+            data = data.replace(b"<p>", b'<p id="mine">', 1)
+            data = data.replace(b"<!DOCTYPE html>", b'<!DOCTYPE html [ <!ENTITY x "]>"> ]>', 1)
+            data = data.replace(b"<body>", b"<body><!-- <p>a comment</p> --><?folio <p>?>", 1)
+            return data.replace(b"</h1>", b"<![CDATA[]]></h1>", 1)
+
+        variant = os.path.join(out, "tricky.epub")
+        with zipfile.ZipFile(self.book) as src, zipfile.ZipFile(variant, "w") as dst:
+            for info in src.infolist():
+                dst.writestr(info, tricky(info.filename, src.read(info.filename)))
+        target = os.path.join(out, "mini-tricky.epub")
+        r = self.export_epub(target, "--audio", CORPUS, book=variant)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        overlay_check.check(self, target, variant, self.truth, CORPUS, False, run_epubcheck=False)
+        self.assertIn(b"#mine", zipfile.ZipFile(target).read("OEBPS/chapter001.smil"))
+
+        target = os.path.join(out, "mini-url.epub")
+        r = self.export_epub(target, "--audio-url", "https://example.org/books/mini/")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        z = zipfile.ZipFile(target)
+        smil = z.read("OEBPS/chapter001.smil").decode()
+        self.assertIn('src="https://example.org/books/mini/001.wav"', smil)
+        self.assertIn('properties="remote-resources"', z.read("OEBPS/content.opf").decode())
+        self.assertEqual(sorted(os.listdir(out)), ["mini-beside.epub", "mini-inside.epub",
+                                                   "mini-tricky.epub", "mini-url.epub",
+                                                   "tricky.epub"])
+
+    def test_epub_export_of_bad_input(self):
+        out = os.path.join(WORK, "epub-bad")
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        target = os.path.join(out, "x.epub")
+        # The EPUB needs --book and -o.
+        r = folio("export", self.index, "--format", "epub", "-o", target)
+        self.assertEqual(r.returncode, 2)
+        r = folio("export", self.index, "--format", "json", "--embed-audio")
+        self.assertEqual(r.returncode, 2)
+
+        def variant(name, change):
+            path = os.path.join(out, name)
+            with zipfile.ZipFile(self.book) as src, zipfile.ZipFile(path, "w") as dst:
+                for info in src.infolist():
+                    data = change(info.filename, src.read(info.filename))
+                    dst.writestr(info, data)
+            return path
+
+        # Another book (one word changed), an EPUB 2 book, plain text, audio that is not there.
+        other = variant("other.epub", lambda n, d: d.replace(b"lighthouse", b"lamphouse", 1)
+                        if n.endswith("chapter001.xhtml") else d)
+        epub2 = variant("epub2.epub", lambda n, d: d.replace(b'version="3.0"', b'version="2.0"')
+                        if n.endswith(".opf") else d)
+        cases = [(other, [], "is not the book the index was made from"),
+                 (epub2, [], "EPUB 2"),
+                 (os.path.join(CORPUS, "book.txt"), [], "need an EPUB"),
+                 (self.book, ["--audio", os.path.join(WORK, "no-such-folder")], "001.wav")]
+        for book, extra, message in cases:
+            r = self.export_epub(target, *extra, book=book)
+            self.assertEqual(r.returncode, 1, r.stderr.decode())
+            self.assertIn(message, r.stderr.decode())
+            self.assertIn("error", r.stderr.decode())
+        self.assertEqual(sorted(os.listdir(out)), ["epub2.epub", "other.epub"])
 
     def test_missing_audio_fails_cleanly(self):
         out = os.path.join(WORK, "bad-out")

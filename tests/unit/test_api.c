@@ -295,6 +295,15 @@ static void index_rejects_invalid_arguments(void **state)
     assert_null(folio_index_chapter(NULL, 0));
     assert_null(folio_index_sentence(NULL, 0));
     assert_null(folio_index_word(NULL, 0));
+    /* The EPUB export needs an index, a book and an output. */
+    folio_overlay_options_t ov;
+    folio_overlay_options_init(NULL);
+    memset(&ov, 0x5a, sizeof(ov));
+    folio_overlay_options_init(&ov);
+    assert_null(ov.audio_dir);
+    assert_null(ov.audio_base);
+    assert_int_equal(ov.embed_audio, 0);
+    assert_int_equal(folio_export_epub(ctx, NULL, "b.epub", "o.epub", &ov), FOLIO_EINVAL);
     folio_book_free(book);
     folio_free(ctx);
 }

@@ -1,5 +1,6 @@
-/* folio export INDEX --format json|csv|vtt [-o OUT]: the index in other shapes. JSON follows
- * docs/export.md; CSV is its page fields; WebVTT is one file per audio file, a cue per sentence.
+/* folio export INDEX --format json|csv|vtt|epub [-o OUT]: the index in other shapes. JSON follows
+ * docs/export.md; CSV is its page fields; WebVTT is one file per audio file, a cue per sentence;
+ * EPUB is the book itself with Media Overlays (folio_export_epub).
  * Output is streamed (a 30-hour book has hundreds of thousands of words) and written under a
  * temporary name, then renamed. */
 #include "cli.h"
@@ -278,17 +279,50 @@ static void vtt_name(const char *dir, const char *name, char *out, size_t cap)
     snprintf(out, cap, "%s/%.*s.vtt", dir, stem, name);
 }
 
+static int export_epub(const folio_index_t *ix, const char *out, const char *book,
+                       const folio_overlay_options_t *ov, cli_log_t *log)
+{
+    folio_t *ctx = cli_context(log);
+    if (!ctx) return EXIT_FAIL;
+    cli_progress_t prog;
+    cli_progress_start(&prog, ctx, log);
+    int rc = folio_export_epub(ctx, ix, book, out, ov);
+    cli_progress_end(&prog);
+    if (rc < 0) cli_error(ctx, rc);
+    folio_free(ctx);
+    return rc < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 int cmd_export(int argc, char **argv)
 {
-    const char *out = NULL, *format = NULL, *path = NULL;
+    const char *out = NULL, *format = NULL, *path = NULL, *book = NULL;
+    folio_overlay_options_t ov;
+    folio_overlay_options_init(&ov);
+    cli_log_t log = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             if (i + 1 >= argc) return cli_usage_error("export", "-o takes a name");
             out = argv[++i];
         } else if (strcmp(a, "--format") == 0 || strcmp(a, "-f") == 0) {
-            if (i + 1 >= argc) return cli_usage_error("export", "--format takes json, csv or vtt");
+            if (i + 1 >= argc)
+                return cli_usage_error("export", "--format takes json, csv, vtt or epub");
             format = argv[++i];
+        } else if (strcmp(a, "--book") == 0) {
+            if (i + 1 >= argc) return cli_usage_error("export", "--book takes the EPUB");
+            book = argv[++i];
+        } else if (strcmp(a, "--audio") == 0) {
+            if (i + 1 >= argc) return cli_usage_error("export", "--audio takes a folder");
+            ov.audio_dir = argv[++i];
+        } else if (strcmp(a, "--audio-url") == 0) {
+            if (i + 1 >= argc) return cli_usage_error("export", "--audio-url takes a URL");
+            ov.audio_base = argv[++i];
+        } else if (strcmp(a, "--embed-audio") == 0) {
+            ov.embed_audio = 1;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            log.verbosity = -1;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            log.verbosity++;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("export", "unknown option '%s'", a);
         } else if (!path) {
@@ -299,14 +333,23 @@ int cmd_export(int argc, char **argv)
     }
     if (!path)
         return cli_usage_error("export",
-                               "usage: folio export INDEX --format json|csv|vtt [-o OUT]");
+                               "usage: folio export INDEX --format json|csv|vtt [-o OUT]\n"
+                               "       folio export INDEX --format epub --book BOOK.epub "
+                               "-o OUT.epub [--embed-audio] [--audio DIR]");
     if (!format) format = "json";
-    bool vtt = strcmp(format, "vtt") == 0;
+    bool vtt = strcmp(format, "vtt") == 0, epub = strcmp(format, "epub") == 0;
+    if (epub && (!book || !out))
+        return cli_usage_error("export", "--format epub needs --book BOOK.epub and -o OUT.epub");
+    if (!epub && (book || ov.audio_dir || ov.audio_base || ov.embed_audio))
+        return cli_usage_error("export", "--book, --audio, --audio-url and --embed-audio are for "
+                                         "--format epub");
+    if (ov.embed_audio && ov.audio_base)
+        return cli_usage_error("export", "--embed-audio and --audio-url exclude each other");
     writer_fn fn = strcmp(format, "json") == 0  ? write_json
                    : strcmp(format, "csv") == 0 ? write_csv
                                                 : NULL;
-    if (!fn && !vtt)
-        return cli_usage_error("export", "unknown format '%s' (json, csv or vtt)", format);
+    if (!fn && !vtt && !epub)
+        return cli_usage_error("export", "unknown format '%s' (json, csv, vtt or epub)", format);
     if (access(path, R_OK) != 0) {
         fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
         return EXIT_FAIL;
@@ -320,7 +363,9 @@ int cmd_export(int argc, char **argv)
         return EXIT_FAIL;
     }
     int status = EXIT_OK;
-    if (!vtt) {
+    if (epub) {
+        status = export_epub(ix, out, book, &ov, &log);
+    } else if (!vtt) {
         if (write_to(out, ix, fn, 0) < 0) status = EXIT_FAIL;
     } else {
         /* One file per audio file, in the folder -o names (made if needed). */

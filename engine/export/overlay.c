@@ -1,0 +1,1031 @@
+/* EPUB 3 Media Overlays: a copy of the book whose paragraphs are synchronised with the audio.
+ *
+ * Each block of the book's text came from a block-level element of a spine item (the text module
+ * numbers the elements of every content document in document order and keeps, per block, the
+ * number of the element holding its first character). Here the same documents are parsed the
+ * same way and numbered again, so each read block finds its element; an element without an id
+ * gets one ("folio-" and its number, made unique). Each spine item with read text gets one SMIL
+ * document beside it, a <par> per element in reading order whose clip runs from the block's first
+ * timed word to its last timed word in the same audio file. The OPF gains the SMIL and audio items,
+ * media-overlay on the content items, and media:duration metadata. Everything else is copied
+ * entry by entry; "mimetype" is written first and stored. */
+#include "folio.h"
+
+#include "../core/core.h"
+#include "../text/xhtml.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <libxml/parser.h>
+#include <libxml/xmlsave.h>
+#include <zip.h>
+
+#define XHTML_NS "http://www.w3.org/1999/xhtml"
+#define MIN_CLIP 0.05 /* seconds: a clip is never shorter */
+
+typedef struct {
+    size_t element; /* number in its document */
+    long file;
+    double begin, end; /* seconds in the file */
+    char *id;          /* the element's id (owned) */
+} par_t;
+
+typedef struct {
+    size_t spine;     /* position in the spine */
+    const char *path; /* content document's archive path (borrowed from the book) */
+    VEC(par_t) pars;
+    char *smil_path; /* archive path of its SMIL document */
+    char smil_id[48];
+    double duration; /* sum of its clips */
+    char *xhtml;     /* rewritten document, when ids were added */
+    size_t xhtml_len;
+    char *smil; /* the SMIL document */
+    size_t smil_len;
+} doc_t;
+
+typedef struct {
+    const char *src; /* the audio file on disk (owned by `paths`) */
+    char *href;      /* URL in the OPF (absolute) or archive path (embedded) */
+    char id[48];
+    const char *media_type;
+} audio_t;
+
+typedef struct {
+    folio_t *ctx;
+    const folio_index_t *ix;
+    const folio_book_t *book;
+    const char *book_path, *out_path;
+    const folio_overlay_options_t *opts;
+    zip_t *src;
+    VEC(doc_t) docs;
+    VEC(audio_t) audio;
+    VEC(char *) paths; /* owned strings */
+    folio_map_t names; /* archive names in use */
+    char *opf;
+    size_t opf_len;
+    char *opf_dir;
+    double start;
+    bool cancelled;
+} ov_t;
+
+/* ---- small helpers ---- */
+
+static char *dup_str(ov_t *o, const char *s)
+{
+    char *d = strdup(s);
+    if (!d || VEC_PUSH(o->paths, d) < 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path + 1) : 0;
+    char *d = malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, path, n);
+    d[n] = 0;
+    return d;
+}
+
+/* Append @s percent-encoded as a URL path (unreserved characters and '/' kept). */
+static int put_url_path(folio_str_t *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        int rc;
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~/", *p))
+            rc = folio__str_append(out, (const char *)p, 1);
+        else
+            rc = folio__str_printf(out, "%%%02X", *p);
+        if (rc < 0) return rc;
+    }
+    return FOLIO_OK;
+}
+
+/* Append @s escaped for an XML attribute value or text. */
+static int put_xml(folio_str_t *out, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        int rc;
+        switch (*p) {
+        case '&':
+            rc = folio__str_append(out, "&amp;", 5);
+            break;
+        case '<':
+            rc = folio__str_append(out, "&lt;", 4);
+            break;
+        case '>':
+            rc = folio__str_append(out, "&gt;", 4);
+            break;
+        case '"':
+            rc = folio__str_append(out, "&quot;", 6);
+            break;
+        default:
+            rc = folio__str_append(out, p, 1);
+            break;
+        }
+        if (rc < 0) return rc;
+    }
+    return FOLIO_OK;
+}
+
+/* The path of archive path @to relative to the folder @from_dir ("" or ending in '/'). */
+static char *relative_path(const char *from_dir, const char *to)
+{
+    size_t common = 0;
+    for (size_t i = 0; from_dir[i] && from_dir[i] == to[i]; i++)
+        if (from_dir[i] == '/') common = i + 1;
+    folio_str_t s = {0};
+    for (const char *p = from_dir + common; *p; p++)
+        if (*p == '/' && folio__str_append(&s, "../", 3) < 0) goto fail;
+    if (folio__str_printf(&s, "%s", to + common) < 0) goto fail;
+    return folio__str_take(&s);
+fail:
+    folio__str_free(&s);
+    return NULL;
+}
+
+/* "h:mm:ss.fff" */
+static void clock_value(double t, char *out, size_t n)
+{
+    long ms = (long)(t * 1000 + 0.5);
+    snprintf(out, n, "%ld:%02ld:%02ld.%03ld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
+             ms % 1000);
+}
+
+static const char *audio_media_type(const char *path, bool *core)
+{
+    static const struct {
+        const char *ext, *type;
+        bool core;
+    } types[] = {{"mp3", "audio/mpeg", true},   {"m4a", "audio/mp4", true},
+                 {"m4b", "audio/mp4", true},    {"mp4", "audio/mp4", true},
+                 {"aac", "audio/mp4", true},    {"ogg", "audio/ogg", false},
+                 {"oga", "audio/ogg", false},   {"opus", "audio/ogg", false},
+                 {"flac", "audio/flac", false}, {"wav", "audio/wav", false}};
+    const char *dot = strrchr(path, '.');
+    *core = false;
+    if (dot)
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+            if (strcasecmp(dot + 1, types[i].ext) == 0) {
+                *core = types[i].core;
+                return types[i].type;
+            }
+    return "application/octet-stream";
+}
+
+/* A name not yet used in the archive: @dir + @stem + @ext, or @dir + @stem-2 + @ext, ... */
+static char *unique_name(ov_t *o, const char *dir, const char *stem, const char *ext)
+{
+    folio_str_t s = {0};
+    for (int k = 1; k < 100000; k++) {
+        s.len = 0;
+        if ((k == 1 ? folio__str_printf(&s, "%s%s%s", dir, stem, ext)
+                    : folio__str_printf(&s, "%s%s-%d%s", dir, stem, k, ext)) < 0)
+            break;
+        bool existing = false;
+        if (folio__map_add(&o->names, s.data, 1, &existing) < 0) break;
+        if (!existing) {
+            char *r = dup_str(o, s.data);
+            folio__str_free(&s);
+            return r;
+        }
+    }
+    folio__str_free(&s);
+    return NULL;
+}
+
+/* Inflate archive entry @name. The book has been opened, so its archive passed the size and
+ * ratio limits. */
+static int read_entry(ov_t *o, const char *name, char **out, size_t *out_len)
+{
+    int rc = FOLIO_OK;
+    folio_str_t buf = {0};
+    zip_int64_t idx = zip_name_locate(o->src, name, 0);
+    if (idx < 0) idx = zip_name_locate(o->src, name, ZIP_FL_NOCASE);
+    zip_file_t *zf = idx < 0 ? NULL : zip_fopen_index(o->src, (zip_uint64_t)idx, 0);
+    if (!zf) FAIL(o->ctx, FOLIO_EFORMAT, "%s: cannot read %s from the archive", o->book_path, name);
+    char chunk[65536];
+    zip_int64_t n;
+    while ((n = zip_fread(zf, chunk, sizeof(chunk))) > 0)
+        if (folio__str_append(&buf, chunk, (size_t)n) < 0)
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    if (n < 0)
+        FAIL(o->ctx, FOLIO_EFORMAT, "%s: %s is corrupt: %s", o->book_path, name,
+             zip_file_strerror(zf));
+    if (!buf.data && folio__str_append(&buf, "", 0) < 0)
+        FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    *out_len = buf.len;
+    *out = folio__str_take(&buf);
+fail:
+    if (zf) zip_fclose(zf);
+    folio__str_free(&buf);
+    return rc;
+}
+
+/* ---- what is read where: clips per block element ---- */
+
+/* Index of the first word of @ix whose start_char >= @c (words are in text order). */
+static size_t first_word_at(const folio_index_t *ix, size_t c)
+{
+    size_t lo = 0, hi = folio_index_n_words(ix);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (folio_index_word(ix, mid)->start_char < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int collect_pars(ov_t *o)
+{
+    int rc = FOLIO_OK;
+    const folio_book_t *b = o->book;
+    folio_map_t seen = {0}; /* "spine:element" already given a par */
+    size_t n_words = folio_index_n_words(o->ix);
+    char key[64];
+    for (size_t i = 0; i < b->blocks.len; i++) {
+        const folio_block_t *blk = &b->blocks.items[i];
+        size_t element = i < b->block_element.len ? b->block_element.items[i] : 0;
+        if (!element || blk->section >= b->spine_path.len || !b->spine_path.items[blk->section])
+            continue;
+        /* The block's first timed word, and its last timed word in the same file. */
+        par_t p = {element, -1, 0, 0, NULL};
+        for (size_t w = first_word_at(o->ix, blk->start_char);
+             w < n_words && folio_index_word(o->ix, w)->start_char < blk->end_char; w++) {
+            const folio_index_word_t *wd = folio_index_word(o->ix, w);
+            if (wd->file < 0 || wd->start_time < 0) continue;
+            if (p.file < 0) {
+                p.file = wd->file;
+                p.begin = wd->file_time;
+            }
+            if (wd->file == p.file) p.end = wd->file_time + (wd->end_time - wd->start_time);
+        }
+        if (p.file < 0) continue;
+        if (p.end < p.begin + MIN_CLIP) p.end = p.begin + MIN_CLIP;
+        snprintf(key, sizeof(key), "%zu:%zu", blk->section, element);
+        bool existing = false;
+        TRY(folio__map_add(&seen, key, 1, &existing));
+        if (existing) continue; /* text after a nested block: its element already has a clip */
+        if (!o->docs.len || o->docs.items[o->docs.len - 1].spine != blk->section) {
+            doc_t d = {0};
+            d.spine = blk->section;
+            d.path = b->spine_path.items[blk->section];
+            TRY(VEC_PUSH(o->docs, d));
+        }
+        doc_t *d = &o->docs.items[o->docs.len - 1];
+        TRY(VEC_PUSH(d->pars, p));
+        d->duration += p.end - p.begin;
+    }
+    if (!o->docs.len)
+        FAIL(o->ctx, FOLIO_ENOMATCH, "%s: no read text of the book has a time in the index",
+             o->book_path);
+fail:
+    if (rc == FOLIO_ENOMEM) folio__error(o->ctx, rc, "out of memory");
+    folio__map_free(&seen);
+    return rc;
+}
+
+/* ---- the audio files ---- */
+
+static int find_audio(ov_t *o)
+{
+    int rc = FOLIO_OK;
+    const folio_overlay_options_t *op = o->opts;
+    char *book_dir = NULL;
+    folio_str_t s = {0};
+    const char *dir = op->audio_dir;
+    if (!dir) {
+        if (!(book_dir = dir_of(o->book_path))) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        dir = *book_dir ? book_dir : ".";
+    }
+    const char *audio_dir = NULL;
+    if (op->embed_audio) {
+        if (folio__str_printf(&s, "%saudio/", o->opf_dir) < 0)
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        audio_dir = s.data;
+    }
+    for (size_t i = 0; i < folio_index_n_files(o->ix); i++) {
+        const char *name = folio_index_file(o->ix, i)->path;
+        audio_t a = {0};
+        snprintf(a.id, sizeof(a.id), "folio-audio-%zu", i + 1);
+        bool core;
+        a.media_type = audio_media_type(name, &core);
+        if (!core)
+            folio__warn(o->ctx,
+                        "%s: %s is not an EPUB core audio type (MP3 and MP4/AAC are); reading "
+                        "systems may not play it",
+                        o->out_path, name);
+        folio_str_t p = {0};
+        if (folio__str_printf(&p, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name) < 0)
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        char *path = folio__str_take(&p);
+        if (!path || VEC_PUSH(o->paths, path) < 0) {
+            free(path);
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        }
+        a.src = path;
+        bool need_file = op->embed_audio || !op->audio_base;
+        struct stat st;
+        errno = 0;
+        if (need_file && (stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
+            FAIL(o->ctx, FOLIO_ENOTFOUND, "%s: audio file %s of the index is not there (%s)", path,
+                 name, errno ? strerror(errno) : "not a regular file");
+        folio_str_t h = {0};
+        if (op->embed_audio) {
+            const char *dot = strrchr(name, '.');
+            char stem[256];
+            snprintf(stem, sizeof(stem), "%.*s", (int)(dot ? dot - name : (long)strlen(name)),
+                     name);
+            char *arch = unique_name(o, audio_dir, stem, dot ? dot : "");
+            if (!arch) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+            rc = folio__str_printf(&h, "%s", arch);
+        } else if (op->audio_base) {
+            size_t bl = strlen(op->audio_base);
+            rc = folio__str_printf(&h, "%s%s", op->audio_base,
+                                   bl && op->audio_base[bl - 1] == '/' ? "" : "/");
+            if (rc >= 0) rc = put_url_path(&h, name);
+        } else {
+            char *abs = realpath(path, NULL);
+            if (!abs) FAIL(o->ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
+            rc = folio__str_printf(&h, "file://");
+            if (rc >= 0) rc = put_url_path(&h, abs);
+            free(abs);
+        }
+        if (rc < 0 || !(a.href = folio__str_take(&h)) || VEC_PUSH(o->paths, a.href) < 0) {
+            folio__str_free(&h);
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        }
+        TRY(VEC_PUSH(o->audio, a));
+    }
+fail:
+    folio__str_free(&s);
+    free(book_dir);
+    return rc;
+}
+
+/* ---- content documents: ids on the elements that get a clip ---- */
+
+static int collect_ids(xmlNodePtr root, folio_map_t *ids)
+{
+    for (xmlNodePtr n = root; n;) {
+        if (n->type == XML_ELEMENT_NODE) {
+            xmlChar *id = xmlGetNoNsProp(n, (const xmlChar *)"id");
+            int rc = id ? folio__map_put(ids, (const char *)id, 1) : FOLIO_OK;
+            xmlFree(id);
+            if (rc < 0) return rc;
+            if (n->children) {
+                n = n->children;
+                continue;
+            }
+        }
+        while (n && n != root && !n->next) n = n->parent;
+        if (!n || n == root) break;
+        n = n->next;
+    }
+    return FOLIO_OK;
+}
+
+static int dump_doc(xmlDocPtr doc, int options, char **out, size_t *len)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    if (!buf) return FOLIO_ENOMEM;
+    xmlSaveCtxtPtr sc = xmlSaveToBuffer(buf, "UTF-8", options);
+    int rc = FOLIO_OK;
+    if (!sc || xmlSaveDoc(sc, doc) < 0) rc = FOLIO_ENOMEM;
+    if (sc && xmlSaveClose(sc) < 0) rc = FOLIO_ENOMEM;
+    if (rc >= 0) {
+        size_t n = (size_t)xmlBufferLength(buf);
+        if (!(*out = malloc(n + 1)))
+            rc = FOLIO_ENOMEM;
+        else {
+            memcpy(*out, xmlBufferContent(buf), n);
+            (*out)[n] = 0;
+            *len = n;
+        }
+    }
+    xmlBufferFree(buf);
+    return rc;
+}
+
+/* An id to add: to the element whose start tag is the @number-th in the document. */
+typedef struct {
+    size_t number;
+    const char *name; /* the element's qualified name, to check the count */
+    const char *id;
+} insert_t;
+
+static int cmp_insert(const void *a, const void *b)
+{
+    size_t x = ((const insert_t *)a)->number, y = ((const insert_t *)b)->number;
+    return x < y ? -1 : x > y;
+}
+
+/* Skip from @p past the first occurrence of @end; NULL if none. */
+static const char *past(const char *p, const char *stop, const char *end)
+{
+    size_t n = strlen(end);
+    for (; p + n <= stop; p++)
+        if (memcmp(p, end, n) == 0) return p + n;
+    return NULL;
+}
+
+/* Write @buf with ` id="..."` after the name of each start tag in @ins (sorted). Start tags are
+ * counted in document order, which is the order folio__xhtml_number() numbers the elements of a
+ * document parsed as XML (no entity is expanded, so every element has its start tag in @buf).
+ * Every other byte is kept. Returns FOLIO_EFORMAT if a counted tag's name is not the element's. */
+static int insert_ids(const char *buf, size_t len, const insert_t *ins, size_t n, folio_str_t *out)
+{
+    const char *p = buf, *stop = buf + len, *copied = buf;
+    size_t count = 0, k = 0;
+    int rc;
+    while (k < n && (p = memchr(p, '<', (size_t)(stop - p)))) {
+        if (p + 4 <= stop && memcmp(p, "<!--", 4) == 0) {
+            p = past(p + 4, stop, "-->");
+        } else if (p + 9 <= stop && memcmp(p, "<![CDATA[", 9) == 0) {
+            p = past(p + 9, stop, "]]>");
+        } else if (p + 2 <= stop && p[1] == '?') {
+            p = past(p + 2, stop, "?>");
+        } else if (p + 2 <= stop && p[1] == '!') { /* DOCTYPE, with an internal subset maybe */
+            int depth = 0;
+            char quote = 0;
+            for (p += 2; p < stop; p++) {
+                if (quote) {
+                    if (*p == quote) quote = 0;
+                } else if (*p == '"' || *p == '\'') {
+                    quote = *p;
+                } else if (*p == '[') {
+                    depth++;
+                } else if (*p == ']') {
+                    depth--;
+                } else if (*p == '>' && depth <= 0) {
+                    break;
+                }
+            }
+            p = p < stop ? p + 1 : NULL;
+        } else if (p + 1 < stop && p[1] != '/') {
+            /* A start tag: its name, then attributes up to '>'. */
+            const char *name = p + 1, *e = name;
+            while (e < stop && !strchr(" \t\r\n/>", *e)) e++;
+            if (++count == ins[k].number) {
+                size_t nl = strlen(ins[k].name);
+                if ((size_t)(e - name) != nl || memcmp(name, ins[k].name, nl) != 0)
+                    return FOLIO_EFORMAT;
+                if ((rc = folio__str_append(out, copied, (size_t)(e - copied))) < 0 ||
+                    (rc = folio__str_printf(out, " id=\"%s\"", ins[k].id)) < 0)
+                    return rc;
+                copied = e;
+                k++;
+            }
+            char quote = 0;
+            for (p = e; p < stop && (quote || *p != '>'); p++)
+                if (quote ? *p == quote : (*p == '"' || *p == '\'')) quote = quote ? 0 : *p;
+        } else {
+            p = past(p + 1, stop, ">"); /* an end tag */
+        }
+        if (!p) break;
+    }
+    if (k < n) return FOLIO_EFORMAT;
+    return folio__str_append(out, copied, (size_t)(stop - copied));
+}
+
+/* The qualified name of @el as written: prefix:local or local. */
+static char *qname(xmlNodePtr el)
+{
+    folio_str_t s = {0};
+    if (el->ns && el->ns->prefix)
+        folio__str_printf(&s, "%s:%s", (const char *)el->ns->prefix, (const char *)el->name);
+    else
+        folio__str_printf(&s, "%s", (const char *)el->name);
+    return folio__str_take(&s);
+}
+
+static int mark_document(ov_t *o, doc_t *d)
+{
+    int rc = FOLIO_OK;
+    char *buf = NULL;
+    size_t len = 0;
+    xmlDocPtr doc = NULL;
+    folio_map_t ids = {0};
+    VEC(insert_t) ins = {0};
+    folio_str_t out = {0};
+    TRY(read_entry(o, d->path, &buf, &len));
+    bool html = false;
+    doc = folio__content_parse(o->ctx, o->book_path, d->path, buf, len, &html);
+    if (!doc || !xmlDocGetRootElement(doc))
+        FAIL(o->ctx, FOLIO_EFORMAT, "%s: %s cannot be parsed", o->book_path, d->path);
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    folio__xhtml_number(root);
+    TRY(collect_ids(root, &ids));
+    for (size_t i = 0; i < d->pars.len; i++) {
+        par_t *p = &d->pars.items[i];
+        xmlNodePtr el = folio__xhtml_find(root, p->element);
+        if (!el)
+            FAIL(o->ctx, FOLIO_EFORMAT, "%s: %s changed since it was read (element %zu is gone)",
+                 o->book_path, d->path, p->element);
+        xmlChar *id = xmlGetNoNsProp(el, (const xmlChar *)"id");
+        if (id && *id) {
+            p->id = strdup((const char *)id);
+            xmlFree(id);
+            if (!p->id) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+            continue;
+        }
+        xmlFree(id);
+        char made[48];
+        size_t v;
+        snprintf(made, sizeof(made), "folio-%zu", p->element);
+        for (int k = 1; folio__map_get(&ids, made, &v); k++)
+            snprintf(made, sizeof(made), "folio-%zu-%d", p->element, k);
+        TRY(folio__map_put(&ids, made, 1));
+        if (!(p->id = strdup(made)) ||
+            !xmlSetProp(el, (const xmlChar *)"id", (const xmlChar *)made))
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        insert_t in = {p->element, NULL, p->id};
+        if (!(in.name = qname(el)) || VEC_PUSH(ins, in) < 0) {
+            free((char *)in.name);
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        }
+    }
+    if (!ins.len && !html) goto fail; /* every element had its id: the document is unchanged */
+    if (ins.len) qsort(ins.items, ins.len, sizeof(insert_t), cmp_insert);
+    rc = html ? FOLIO_EFORMAT : insert_ids(buf, len, ins.items, ins.len, &out);
+    if (rc == FOLIO_ENOMEM) goto fail;
+    if (rc == FOLIO_EFORMAT) {
+        /* Only the HTML parser's document (or a tag count that disagrees with the parser) gets
+         * here: write the tree back, as XHTML. */
+        if (html)
+            folio__info(o->ctx, "%s: %s is written back as well-formed XHTML", o->out_path,
+                        d->path);
+        if (!xmlSearchNsByHref(doc, root, (const xmlChar *)XHTML_NS) &&
+            !xmlNewNs(root, (const xmlChar *)XHTML_NS, NULL))
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        TRY(dump_doc(doc, XML_SAVE_AS_XML, &d->xhtml, &d->xhtml_len));
+        goto fail;
+    }
+    d->xhtml_len = out.len;
+    d->xhtml = folio__str_take(&out);
+fail:
+    if (rc == FOLIO_ENOMEM && !*folio_errmsg(o->ctx)) folio__error(o->ctx, rc, "out of memory");
+    for (size_t i = 0; i < ins.len; i++) free((char *)ins.items[i].name);
+    VEC_FREE(ins);
+    folio__str_free(&out);
+    folio__map_free(&ids);
+    if (doc) xmlFreeDoc(doc);
+    free(buf);
+    return rc;
+}
+
+/* ---- SMIL documents ---- */
+
+static int write_smil(ov_t *o, doc_t *d, size_t k)
+{
+    int rc = FOLIO_OK;
+    folio_str_t s = {0};
+    char *dir = dir_of(d->path), *text_href = NULL;
+    if (!dir) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    const char *base = d->path + strlen(dir);
+    const char *dot = strrchr(base, '.');
+    char stem[512];
+    snprintf(stem, sizeof(stem), "%.*s", (int)(dot ? dot - base : (long)strlen(base)), base);
+    if (!(d->smil_path = unique_name(o, dir, stem, ".smil")))
+        FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    snprintf(d->smil_id, sizeof(d->smil_id), "folio-mo-%zu", k + 1);
+    TRY(folio__str_printf(&s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                              "<smil xmlns=\"http://www.w3.org/ns/SMIL\" "
+                              "xmlns:epub=\"http://www.idpf.org/2007/ops\" version=\"3.0\">\n"
+                              "<body>\n"));
+    if (!(text_href = relative_path(dir, d->path))) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    for (size_t i = 0; i < d->pars.len; i++) {
+        const par_t *p = &d->pars.items[i];
+        const audio_t *a = &o->audio.items[p->file];
+        char *audio_href = NULL;
+        if (o->opts->embed_audio && !(audio_href = relative_path(dir, a->href)))
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        folio_str_t url = {0};
+        rc = folio__str_printf(&s, "<par id=\"par%zu\"><text src=\"", i + 1);
+        if (rc >= 0) rc = put_url_path(&url, text_href);
+        if (rc >= 0) rc = folio__str_printf(&url, "#%s", p->id);
+        if (rc >= 0) rc = put_xml(&s, url.data);
+        if (rc >= 0) rc = folio__str_printf(&s, "\"/><audio src=\"");
+        url.len = 0;
+        if (rc >= 0 && audio_href) rc = put_url_path(&url, audio_href);
+        if (rc >= 0 && !audio_href) rc = folio__str_printf(&url, "%s", a->href);
+        if (rc >= 0) rc = put_xml(&s, url.data);
+        if (rc >= 0)
+            rc = folio__str_printf(&s, "\" clipBegin=\"%.3fs\" clipEnd=\"%.3fs\"/></par>\n",
+                                   p->begin, p->end);
+        folio__str_free(&url);
+        free(audio_href);
+        TRY(rc);
+    }
+    TRY(folio__str_printf(&s, "</body>\n</smil>\n"));
+    d->smil_len = s.len;
+    d->smil = folio__str_take(&s);
+fail:
+    if (rc == FOLIO_ENOMEM && !*folio_errmsg(o->ctx)) folio__error(o->ctx, rc, "out of memory");
+    folio__str_free(&s);
+    free(dir);
+    free(text_href);
+    return rc;
+}
+
+/* ---- the package document ---- */
+
+static bool is_opf_el(xmlNodePtr n, const char *local)
+{
+    return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, local) == 0;
+}
+
+static xmlNodePtr child_el(xmlNodePtr parent, const char *local)
+{
+    for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+        if (is_opf_el(c, local)) return c;
+    return NULL;
+}
+
+/* The archive path an OPF href points to (relative to the OPF's folder, percent-decoded). */
+static char *resolve(const char *opf_dir, const char *href)
+{
+    folio_str_t s = {0};
+    if (folio__str_printf(&s, "%s", opf_dir) < 0) return NULL;
+    for (const char *p = href; *p && *p != '#' && *p != '?'; p++) {
+        char c = *p;
+        if (c == '%' && p[1] && p[2]) {
+            char hex[3] = {p[1], p[2], 0};
+            c = (char)strtol(hex, NULL, 16);
+            p += 2;
+        }
+        if (folio__str_append(&s, &c, 1) < 0) {
+            folio__str_free(&s);
+            return NULL;
+        }
+    }
+    /* Fold "dir/../" and "./" segments. */
+    char *r = folio__str_take(&s);
+    if (!r) return NULL;
+    char *out = r;
+    size_t n = 0;
+    for (char *seg = r; *seg;) {
+        char *end = strchr(seg, '/');
+        size_t len = end ? (size_t)(end - seg) : strlen(seg);
+        if (len == 1 && seg[0] == '.') {
+        } else if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+            if (n) n--;
+            while (n && out[n - 1] != '/') n--;
+        } else {
+            memmove(out + n, seg, len);
+            n += len;
+            if (end) out[n++] = '/';
+        }
+        seg = end ? end + 1 : seg + len;
+    }
+    out[n] = 0;
+    return out;
+}
+
+/* A new last child of @parent, on a line of its own. */
+static xmlNodePtr add_child(xmlNodePtr parent, const char *name, const char *text)
+{
+    xmlNodePtr el =
+        xmlNewTextChild(parent, parent->ns, (const xmlChar *)name, (const xmlChar *)text);
+    xmlNodePtr nl = el ? xmlNewText((const xmlChar *)"\n") : NULL;
+    if (nl) xmlAddChild(parent, nl);
+    return nl ? el : NULL;
+}
+
+static int rewrite_opf(ov_t *o)
+{
+    int rc = FOLIO_OK;
+    char *buf = NULL;
+    size_t len = 0;
+    xmlDocPtr doc = NULL;
+    folio_map_t ids = {0};
+    TRY(read_entry(o, o->book->opf_path, &buf, &len));
+    doc = folio__xml_parse(buf, len, o->book->opf_path, NULL);
+    xmlNodePtr pkg = doc ? xmlDocGetRootElement(doc) : NULL;
+    xmlNodePtr md = child_el(pkg, "metadata"), manifest = child_el(pkg, "manifest");
+    if (!md || !manifest)
+        FAIL(o->ctx, FOLIO_EFORMAT, "%s: %s has no metadata or manifest", o->book_path,
+             o->book->opf_path);
+    TRY(collect_ids(pkg, &ids));
+    /* Ids Folio adds must not clash with the package's own. */
+    size_t v;
+    for (size_t i = 0; i < o->docs.len; i++)
+        if (folio__map_get(&ids, o->docs.items[i].smil_id, &v))
+            snprintf(o->docs.items[i].smil_id, sizeof(o->docs.items[i].smil_id), "folio-mo-%zu-x",
+                     i + 1);
+    for (size_t i = 0; i < o->audio.len; i++)
+        if (folio__map_get(&ids, o->audio.items[i].id, &v))
+            snprintf(o->audio.items[i].id, sizeof(o->audio.items[i].id), "folio-audio-%zu-x",
+                     i + 1);
+
+    /* media-overlay on each content item that has a SMIL document. */
+    for (xmlNodePtr it = manifest->children; it; it = it->next) {
+        if (!is_opf_el(it, "item")) continue;
+        xmlChar *href = xmlGetNoNsProp(it, (const xmlChar *)"href");
+        char *path = href ? resolve(o->opf_dir, (const char *)href) : NULL;
+        xmlFree(href);
+        for (size_t i = 0; path && i < o->docs.len; i++)
+            if (strcmp(path, o->docs.items[i].path) == 0)
+                xmlSetProp(it, (const xmlChar *)"media-overlay",
+                           (const xmlChar *)o->docs.items[i].smil_id);
+        free(path);
+    }
+    /* The SMIL and audio items. */
+    for (size_t i = 0; i < o->docs.len; i++) {
+        const doc_t *d = &o->docs.items[i];
+        char *href = relative_path(o->opf_dir, d->smil_path);
+        folio_str_t url = {0};
+        if (!href || put_url_path(&url, href) < 0) {
+            free(href);
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        }
+        free(href);
+        xmlNodePtr it = add_child(manifest, "item", NULL);
+        if (!it || !xmlSetProp(it, (const xmlChar *)"id", (const xmlChar *)d->smil_id) ||
+            !xmlSetProp(it, (const xmlChar *)"href", (const xmlChar *)url.data) ||
+            !xmlSetProp(it, (const xmlChar *)"media-type",
+                        (const xmlChar *)"application/smil+xml") ||
+            (!o->opts->embed_audio &&
+             !xmlSetProp(it, (const xmlChar *)"properties", (const xmlChar *)"remote-resources")))
+            rc = FOLIO_ENOMEM;
+        folio__str_free(&url);
+        TRY(rc);
+    }
+    for (size_t i = 0; i < o->audio.len; i++) {
+        const audio_t *a = &o->audio.items[i];
+        folio_str_t url = {0};
+        if (o->opts->embed_audio) {
+            char *href = relative_path(o->opf_dir, a->href);
+            rc = href ? put_url_path(&url, href) : FOLIO_ENOMEM;
+            free(href);
+        } else {
+            rc = folio__str_printf(&url, "%s", a->href);
+        }
+        xmlNodePtr it = rc < 0 ? NULL : add_child(manifest, "item", NULL);
+        if (!it || !xmlSetProp(it, (const xmlChar *)"id", (const xmlChar *)a->id) ||
+            !xmlSetProp(it, (const xmlChar *)"href", (const xmlChar *)url.data) ||
+            !xmlSetProp(it, (const xmlChar *)"media-type", (const xmlChar *)a->media_type))
+            rc = FOLIO_ENOMEM;
+        folio__str_free(&url);
+        TRY(rc);
+    }
+
+    /* Metadata: durations replace any the book had, the active class unless it has one, and the
+     * modification time is now. */
+    bool active_class = false;
+    for (xmlNodePtr m = md->children, next; m; m = next) {
+        next = m->next;
+        if (!is_opf_el(m, "meta")) continue;
+        xmlChar *prop = xmlGetNoNsProp(m, (const xmlChar *)"property");
+        if (prop && strcmp((const char *)prop, "media:duration") == 0) {
+            xmlUnlinkNode(m);
+            xmlFreeNode(m);
+        } else if (prop && strcmp((const char *)prop, "media:active-class") == 0) {
+            active_class = true;
+        } else if (prop && strcmp((const char *)prop, "dcterms:modified") == 0) {
+            char now[32];
+            time_t t = time(NULL);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+            xmlNodeSetContent(m, (const xmlChar *)now);
+        }
+        xmlFree(prop);
+    }
+    double total = 0;
+    char clock[32];
+    for (size_t i = 0; i < o->docs.len; i++) {
+        const doc_t *d = &o->docs.items[i];
+        char ref[64];
+        snprintf(ref, sizeof(ref), "#%s", d->smil_id);
+        clock_value(d->duration, clock, sizeof(clock));
+        total += d->duration;
+        xmlNodePtr m = add_child(md, "meta", clock);
+        if (!m || !xmlSetProp(m, (const xmlChar *)"property", (const xmlChar *)"media:duration") ||
+            !xmlSetProp(m, (const xmlChar *)"refines", (const xmlChar *)ref))
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    }
+    clock_value(total, clock, sizeof(clock));
+    xmlNodePtr m = add_child(md, "meta", clock);
+    if (!m || !xmlSetProp(m, (const xmlChar *)"property", (const xmlChar *)"media:duration"))
+        FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    if (!active_class) {
+        m = add_child(md, "meta", "-epub-media-overlay-active");
+        if (!m ||
+            !xmlSetProp(m, (const xmlChar *)"property", (const xmlChar *)"media:active-class"))
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    }
+    TRY(dump_doc(doc, 0, &o->opf, &o->opf_len));
+fail:
+    if (rc == FOLIO_ENOMEM && !*folio_errmsg(o->ctx)) folio__error(o->ctx, rc, "out of memory");
+    folio__map_free(&ids);
+    if (doc) xmlFreeDoc(doc);
+    free(buf);
+    return rc;
+}
+
+/* ---- writing the archive ---- */
+
+/* libzip writes everything in zip_close(): its progress is the "writing" stage, and a progress
+ * callback that asks to stop cancels it. */
+static void zip_progress_cb(zip_t *za, double done, void *ud)
+{
+    (void)za;
+    ov_t *o = ud;
+    if (!o->cancelled && folio__progress(o->ctx, "writing", done, 1, o->start) < 0)
+        o->cancelled = true;
+}
+
+static int zip_cancel_cb(zip_t *za, void *ud)
+{
+    (void)za;
+    return ((ov_t *)ud)->cancelled;
+}
+
+static int add_buffer(ov_t *o, zip_t *out, const char *name, const char *data, size_t len,
+                      bool store)
+{
+    zip_source_t *zs = zip_source_buffer(out, data, len, 0);
+    zip_int64_t idx = zs ? zip_file_add(out, name, zs, ZIP_FL_ENC_UTF_8) : -1;
+    if (idx < 0) {
+        if (zs) zip_source_free(zs);
+        return folio__error(o->ctx, FOLIO_EIO, "%s: cannot add %s: %s", o->out_path, name,
+                            zip_strerror(out));
+    }
+    if (store) zip_set_file_compression(out, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
+    return FOLIO_OK;
+}
+
+static int write_archive(ov_t *o, const char *part)
+{
+    int rc = FOLIO_OK;
+    int zerr = 0;
+    zip_t *out = zip_open(part, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    if (!out) {
+        zip_error_t ze;
+        zip_error_init_with_code(&ze, zerr);
+        rc =
+            folio__error(o->ctx, FOLIO_EIO, "%s: cannot create: %s", part, zip_error_strerror(&ze));
+        zip_error_fini(&ze);
+        return rc;
+    }
+    static const char mimetype[] = "application/epub+zip";
+    TRY(add_buffer(o, out, "mimetype", mimetype, sizeof(mimetype) - 1, true));
+    zip_int64_t n = zip_get_num_entries(o->src, 0);
+    for (zip_int64_t i = 0; i < n; i++) {
+        const char *name = zip_get_name(o->src, (zip_uint64_t)i, 0);
+        if (!name || strcmp(name, "mimetype") == 0) continue;
+        const char *replaced = NULL;
+        size_t replaced_len = 0;
+        if (strcmp(name, o->book->opf_path) == 0) {
+            replaced = o->opf;
+            replaced_len = o->opf_len;
+        }
+        for (size_t d = 0; d < o->docs.len && !replaced; d++)
+            if (o->docs.items[d].xhtml && strcmp(name, o->docs.items[d].path) == 0) {
+                replaced = o->docs.items[d].xhtml;
+                replaced_len = o->docs.items[d].xhtml_len;
+            }
+        if (replaced) {
+            TRY(add_buffer(o, out, name, replaced, replaced_len, false));
+            continue;
+        }
+        size_t nl = strlen(name);
+        if (nl && name[nl - 1] == '/') {
+            if (zip_dir_add(out, name, ZIP_FL_ENC_UTF_8) < 0)
+                FAIL(o->ctx, FOLIO_EIO, "%s: cannot add %s: %s", part, name, zip_strerror(out));
+            continue;
+        }
+        zip_source_t *zs = zip_source_zip(out, o->src, (zip_uint64_t)i, 0, 0, -1);
+        if (!zs || zip_file_add(out, name, zs, ZIP_FL_ENC_UTF_8) < 0) {
+            if (zs) zip_source_free(zs);
+            FAIL(o->ctx, FOLIO_EIO, "%s: cannot copy %s: %s", part, name, zip_strerror(out));
+        }
+    }
+    for (size_t d = 0; d < o->docs.len; d++)
+        TRY(add_buffer(o, out, o->docs.items[d].smil_path, o->docs.items[d].smil,
+                       o->docs.items[d].smil_len, false));
+    for (size_t i = 0; o->opts->embed_audio && i < o->audio.len; i++) {
+        const audio_t *a = &o->audio.items[i];
+        zip_source_t *zs = zip_source_file(out, a->src, 0, -1);
+        zip_int64_t idx = zs ? zip_file_add(out, a->href, zs, ZIP_FL_ENC_UTF_8) : -1;
+        if (idx < 0) {
+            if (zs) zip_source_free(zs);
+            FAIL(o->ctx, FOLIO_EIO, "%s: cannot add audio %s: %s", part, a->src, zip_strerror(out));
+        }
+        /* Audio is compressed already; stored, a reading system can seek in it. */
+        zip_set_file_compression(out, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
+    }
+    zip_register_progress_callback_with_state(out, 0.01, zip_progress_cb, NULL, o);
+    zip_register_cancel_callback_with_state(out, zip_cancel_cb, NULL, o);
+    if (zip_close(out) < 0) {
+        if (o->cancelled) {
+            rc = FOLIO_ECANCELLED; /* folio__progress recorded the message */
+            goto fail;
+        }
+        FAIL(o->ctx, FOLIO_EIO, "%s: cannot write: %s", part, zip_strerror(out));
+    }
+    out = NULL;
+    TRY(folio__progress(o->ctx, "writing", 1, 1, o->start));
+fail:
+    if (out) zip_discard(out);
+    return rc;
+}
+
+/* ---- the whole export ---- */
+
+void folio_overlay_options_init(folio_overlay_options_t *opts)
+{
+    if (!opts) return;
+    memset(opts, 0, sizeof(*opts));
+}
+
+int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_path,
+                      const char *out_path, const folio_overlay_options_t *opts)
+{
+    folio_overlay_options_t defaults;
+    if (!opts) {
+        folio_overlay_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (!ix || !book_path || !out_path)
+        return folio__error(ctx, FOLIO_EINVAL, "folio_export_epub: NULL argument");
+    int rc = FOLIO_OK, err = 0;
+    ov_t o = {.ctx = ctx, .ix = ix, .book_path = book_path, .out_path = out_path, .opts = opts};
+    char *part = NULL;
+    folio_book_t *book = folio_book_open(ctx, book_path, NULL, &err);
+    if (!book) return err;
+    o.book = book;
+    if (!book->opf_path)
+        FAIL(ctx, FOLIO_EFORMAT, "%s: Media Overlays need an EPUB book, not plain text", book_path);
+    if (book->epub_version < 3)
+        FAIL(ctx, FOLIO_EFORMAT,
+             "%s: is EPUB 2; Media Overlays need EPUB 3 (convert the book, e.g. with Calibre)",
+             book_path);
+    if (strcmp(folio_book_text_sha256(book), folio_index_meta(ix, "text_sha256")) != 0)
+        FAIL(ctx, FOLIO_ENOMATCH, "%s: is not the book the index was made from (its text differs)",
+             book_path);
+    if (!(o.opf_dir = dir_of(book->opf_path))) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    o.start = folio__now();
+    int zerr = 0;
+    if (!(o.src = zip_open(book_path, ZIP_RDONLY, &zerr))) {
+        zip_error_t ze;
+        zip_error_init_with_code(&ze, zerr);
+        rc = folio__error(ctx, FOLIO_EIO, "%s: %s", book_path, zip_error_strerror(&ze));
+        zip_error_fini(&ze);
+        goto fail;
+    }
+    for (zip_int64_t i = 0, n = zip_get_num_entries(o.src, 0); i < n; i++) {
+        const char *name = zip_get_name(o.src, (zip_uint64_t)i, 0);
+        if (name) TRY(folio__map_put(&o.names, name, 1));
+    }
+    TRY(collect_pars(&o));
+    TRY(find_audio(&o));
+    for (size_t i = 0; i < o.docs.len; i++) {
+        TRY(mark_document(&o, &o.docs.items[i]));
+        TRY(write_smil(&o, &o.docs.items[i], i));
+    }
+    TRY(rewrite_opf(&o));
+    folio_str_t p = {0};
+    if (folio__str_printf(&p, "%s.part", out_path) < 0) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    part = folio__str_take(&p);
+    TRY(write_archive(&o, part));
+    if (rename(part, out_path) != 0)
+        FAIL(ctx, FOLIO_EIO, "%s: cannot rename %s to it: %s", out_path, part, strerror(errno));
+    folio__info(ctx, "%s: %zu content document(s) with Media Overlays, %zu audio file(s) %s",
+                out_path, o.docs.len, o.audio.len, opts->embed_audio ? "inside" : "referenced");
+fail:
+    if (rc == FOLIO_ENOMEM && ctx && !*folio_errmsg(ctx)) folio__error(ctx, rc, "out of memory");
+    if (rc < 0 && part) unlink(part);
+    free(part);
+    if (o.src) zip_discard(o.src);
+    for (size_t i = 0; i < o.docs.len; i++) {
+        doc_t *d = &o.docs.items[i];
+        for (size_t k = 0; k < d->pars.len; k++) free(d->pars.items[k].id);
+        VEC_FREE(d->pars);
+        free(d->xhtml);
+        free(d->smil);
+    }
+    VEC_FREE(o.docs);
+    VEC_FREE(o.audio);
+    for (size_t i = 0; i < o.paths.len; i++) free(o.paths.items[i]);
+    VEC_FREE(o.paths);
+    folio__map_free(&o.names);
+    free(o.opf);
+    free(o.opf_dir);
+    folio_book_free(book);
+    return rc;
+}
