@@ -306,7 +306,7 @@ static int find_audio(ov_t *o)
     const folio_overlay_options_t *op = o->opts;
     char *book_dir = NULL;
     folio_str_t s = {0};
-    const char *dir = op->audio_dir;
+    const char *dir = op->audio_dir && *op->audio_dir ? op->audio_dir : NULL;
     if (!dir) {
         if (!(book_dir = dir_of(o->book_path))) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
         dir = *book_dir ? book_dir : ".";
@@ -380,20 +380,11 @@ fail:
 
 static int collect_ids(xmlNodePtr root, folio_map_t *ids)
 {
-    for (xmlNodePtr n = root; n;) {
-        if (n->type == XML_ELEMENT_NODE) {
-            xmlChar *id = xmlGetNoNsProp(n, (const xmlChar *)"id");
-            int rc = id ? folio__map_put(ids, (const char *)id, 1) : FOLIO_OK;
-            xmlFree(id);
-            if (rc < 0) return rc;
-            if (n->children) {
-                n = n->children;
-                continue;
-            }
-        }
-        while (n && n != root && !n->next) n = n->parent;
-        if (!n || n == root) break;
-        n = n->next;
+    for (xmlNodePtr n = root; n; n = folio__xml_next(n, root)) {
+        xmlChar *id = xmlGetNoNsProp(n, (const xmlChar *)"id");
+        int rc = id ? folio__map_put(ids, (const char *)id, 1) : FOLIO_OK;
+        xmlFree(id);
+        if (rc < 0) return rc;
     }
     return FOLIO_OK;
 }
@@ -643,18 +634,6 @@ fail:
 
 /* ---- the package document ---- */
 
-static bool is_opf_el(xmlNodePtr n, const char *local)
-{
-    return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, local) == 0;
-}
-
-static xmlNodePtr child_el(xmlNodePtr parent, const char *local)
-{
-    for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-        if (is_opf_el(c, local)) return c;
-    return NULL;
-}
-
 /* The archive path an OPF href points to (relative to the OPF's folder, percent-decoded). */
 static char *resolve(const char *opf_dir, const char *href)
 {
@@ -715,7 +694,7 @@ static int rewrite_opf(ov_t *o)
     TRY(read_entry(o, o->book->opf_path, &buf, &len));
     doc = folio__xml_parse(buf, len, o->book->opf_path, NULL);
     xmlNodePtr pkg = doc ? xmlDocGetRootElement(doc) : NULL;
-    xmlNodePtr md = child_el(pkg, "metadata"), manifest = child_el(pkg, "manifest");
+    xmlNodePtr md = folio__xml_child(pkg, "metadata"), manifest = folio__xml_child(pkg, "manifest");
     if (!md || !manifest)
         FAIL(o->ctx, FOLIO_EFORMAT, "%s: %s has no metadata or manifest", o->book_path,
              o->book->opf_path);
@@ -733,7 +712,7 @@ static int rewrite_opf(ov_t *o)
 
     /* media-overlay on each content item that has a SMIL document. */
     for (xmlNodePtr it = manifest->children; it; it = it->next) {
-        if (!is_opf_el(it, "item")) continue;
+        if (!folio__xml_is(it, "item")) continue;
         xmlChar *href = xmlGetNoNsProp(it, (const xmlChar *)"href");
         char *path = href ? resolve(o->opf_dir, (const char *)href) : NULL;
         xmlFree(href);
@@ -788,7 +767,7 @@ static int rewrite_opf(ov_t *o)
     bool active_class = false;
     for (xmlNodePtr m = md->children, next; m; m = next) {
         next = m->next;
-        if (!is_opf_el(m, "meta")) continue;
+        if (!folio__xml_is(m, "meta")) continue;
         xmlChar *prop = xmlGetNoNsProp(m, (const xmlChar *)"property");
         if (prop && strcmp((const char *)prop, "media:duration") == 0) {
             xmlUnlinkNode(m);

@@ -232,24 +232,12 @@ static xmlDocPtr parse_content(epub_t *E, const char *path, const char *buf, siz
 
 /* ---- XML helpers ---- */
 
-static bool is_el(xmlNodePtr n, const char *local)
-{
-    return n && n->type == XML_ELEMENT_NODE && strcasecmp((const char *)n->name, local) == 0;
-}
-
-static xmlNodePtr child_el(xmlNodePtr parent, const char *local)
-{
-    for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
-        if (is_el(c, local)) return c;
-    return NULL;
-}
-
 /* First element named @local anywhere under @n (depth first), or NULL. */
 static xmlNodePtr find_el(xmlNodePtr n, const char *local)
 {
     for (xmlNodePtr c = n; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) continue;
-        if (is_el(c, local)) return c;
+        if (folio__xml_is(c, local)) return c;
         xmlNodePtr d = find_el(c->children, local);
         if (d) return d;
     }
@@ -352,9 +340,9 @@ static int check_encryption(epub_t *E)
     }
     size_t other = 0;
     for (xmlNodePtr ed = xmlDocGetRootElement(doc)->children; ed && rc >= 0; ed = ed->next) {
-        if (!is_el(ed, "EncryptedData")) continue;
-        xmlNodePtr method = child_el(ed, "EncryptionMethod");
-        xmlNodePtr ref = child_el(child_el(ed, "CipherData"), "CipherReference");
+        if (!folio__xml_is(ed, "EncryptedData")) continue;
+        xmlNodePtr method = folio__xml_child(ed, "EncryptionMethod");
+        xmlNodePtr ref = folio__xml_child(folio__xml_child(ed, "CipherData"), "CipherReference");
         char *alg = method ? attr(method, "Algorithm") : NULL;
         char *uri = ref ? attr(ref, "URI") : NULL;
         char *path = uri ? resolve_href("", uri) : NULL;
@@ -397,7 +385,7 @@ static int read_container(epub_t *E)
              E->name, why.data ? why.data : "?");
     char *fallback = NULL;
     for (xmlNodePtr rf = find_el(xmlDocGetRootElement(doc), "rootfile"); rf; rf = rf->next) {
-        if (!is_el(rf, "rootfile")) continue;
+        if (!folio__xml_is(rf, "rootfile")) continue;
         char *full = attr(rf, "full-path"), *mt = attr(rf, "media-type");
         if (full && mt && strcmp(mt, "application/oebps-package+xml") == 0 && !E->opf_path) {
             E->opf_path = full;
@@ -459,13 +447,13 @@ static int read_metadata(epub_t *E, xmlNodePtr md)
     int rc = FOLIO_OK;
     for (xmlNodePtr c = md ? md->children : NULL; c && rc >= 0; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) continue;
-        if (is_el(c, "title"))
+        if (folio__xml_is(c, "title"))
             rc = set_meta(E, FOLIO_META_TITLE, c, false);
-        else if (is_el(c, "creator"))
+        else if (folio__xml_is(c, "creator"))
             rc = set_meta(E, FOLIO_META_AUTHOR, c, true);
-        else if (is_el(c, "language"))
+        else if (folio__xml_is(c, "language"))
             rc = set_meta(E, FOLIO_META_LANGUAGE, c, false);
-        else if (is_el(c, "identifier")) {
+        else if (folio__xml_is(c, "identifier")) {
             char *id = attr(c, "id");
             bool unique = id && E->unique_id && strcmp(id, E->unique_id) == 0;
             free(id);
@@ -524,17 +512,17 @@ static int read_package(epub_t *E)
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s is not well-formed XML (%s)", E->name, E->opf_path,
              why.data ? why.data : "?");
     xmlNodePtr pkg = xmlDocGetRootElement(doc);
-    if (!is_el(pkg, "package"))
+    if (!folio__xml_is(pkg, "package"))
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s is not an OPF package document", E->name, E->opf_path);
     char *version = attr(pkg, "version");
     E->version = version && version[0] >= '3' ? 3 : 2;
     free(version);
     E->unique_id = attr(pkg, "unique-identifier");
-    TRY(read_metadata(E, child_el(pkg, "metadata")));
+    TRY(read_metadata(E, folio__xml_child(pkg, "metadata")));
 
-    xmlNodePtr manifest = child_el(pkg, "manifest");
+    xmlNodePtr manifest = folio__xml_child(pkg, "manifest");
     for (xmlNodePtr it = manifest ? manifest->children : NULL; it; it = it->next) {
-        if (!is_el(it, "item")) continue;
+        if (!folio__xml_is(it, "item")) continue;
         item_t item = {attr(it, "id"), NULL, attr(it, "media-type"), attr(it, "properties")};
         char *href = attr(it, "href");
         item.path = resolve_href(E->opf_dir, href);
@@ -560,12 +548,12 @@ static int read_package(epub_t *E)
         TRY(folio__map_add(&E->item_by_path, item.path, E->items.len - 1, &dup));
     }
 
-    xmlNodePtr spine = child_el(pkg, "spine");
+    xmlNodePtr spine = folio__xml_child(pkg, "spine");
     if (!spine) FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s has no spine", E->name, E->opf_path);
     E->ncx_id = attr(spine, "toc");
     E->page_map_id = attr(spine, "page-map");
     for (xmlNodePtr ir = spine->children; ir; ir = ir->next) {
-        if (!is_el(ir, "itemref")) continue;
+        if (!folio__xml_is(ir, "itemref")) continue;
         char *idref = attr(ir, "idref"), *linear = attr(ir, "linear");
         size_t idx;
         if (idref && folio__map_get(&E->item_by_id, idref, &idx)) {
@@ -579,8 +567,9 @@ static int read_package(epub_t *E)
         free(linear);
         if (rc < 0) goto fail;
     }
-    for (xmlNodePtr ref = child_el(child_el(pkg, "guide"), "reference"); ref; ref = ref->next) {
-        if (!is_el(ref, "reference")) continue;
+    for (xmlNodePtr ref = folio__xml_child(folio__xml_child(pkg, "guide"), "reference"); ref;
+         ref = ref->next) {
+        if (!folio__xml_is(ref, "reference")) continue;
         char *type = attr(ref, "type"), *href = attr(ref, "href");
         char *path = resolve_href(E->opf_dir, href);
         if (type && path) rc = add_sem(E, path, type);
@@ -620,14 +609,14 @@ static int nav_list(epub_t *E, xmlNodePtr ol, const char *dir, int level, target
 {
     int rc = FOLIO_OK;
     for (xmlNodePtr li = ol ? ol->children : NULL; li && rc >= 0; li = li->next) {
-        if (!is_el(li, "li")) continue;
+        if (!folio__xml_is(li, "li")) continue;
         for (xmlNodePtr c = li->children; c && rc >= 0; c = c->next) {
-            if (is_el(c, "a")) {
+            if (folio__xml_is(c, "a")) {
                 char *href = attr(c, "href");
                 char *target = resolve_href(dir, href);
                 free(href);
                 if (target) rc = push_target(out, folio__node_text(c), target, level);
-            } else if (is_el(c, "ol") || is_el(c, "ul")) {
+            } else if (folio__xml_is(c, "ol") || folio__xml_is(c, "ul")) {
                 if (level < 64) rc = nav_list(E, c, dir, level + 1, out);
             }
         }
@@ -642,7 +631,7 @@ static int nav_links(xmlNodePtr n, const char *dir, bool type_as_text, targets_t
     int rc = FOLIO_OK;
     for (xmlNodePtr c = n; c && rc >= 0; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) continue;
-        if (is_el(c, "a")) {
+        if (folio__xml_is(c, "a")) {
             char *href = attr(c, "href");
             char *target = resolve_href(dir, href);
             free(href);
@@ -690,14 +679,14 @@ static int read_nav_doc(epub_t *E, const char *path)
         xmlNodePtr n = stack.items[--stack.len];
         for (xmlNodePtr c = n ? n->children : NULL; c && rc >= 0; c = c->next) {
             if (c->type != XML_ELEMENT_NODE) continue;
-            if (!is_el(c, "nav")) {
+            if (!folio__xml_is(c, "nav")) {
                 rc = VEC_PUSH(stack, c);
                 continue;
             }
             xmlChar *type = folio__epub_type(c);
             char *role = attr(c, "role");
             const char *t = type ? (const char *)type : "";
-            xmlNodePtr ol = child_el(c, "ol");
+            xmlNodePtr ol = folio__xml_child(c, "ol");
             if (has_token(t, "toc") || has_token(role, "doc-toc"))
                 rc = nav_list(E, ol, dir, 1, &E->toc);
             else if (has_token(t, "page-list") || has_token(role, "doc-pagelist"))
@@ -724,13 +713,14 @@ static int ncx_points(xmlNodePtr parent, const char *dir, int level, targets_t *
 {
     int rc = FOLIO_OK;
     for (xmlNodePtr np = parent ? parent->children : NULL; np && rc >= 0; np = np->next) {
-        if (!is_el(np, "navPoint")) continue;
-        xmlNodePtr content = child_el(np, "content");
+        if (!folio__xml_is(np, "navPoint")) continue;
+        xmlNodePtr content = folio__xml_child(np, "content");
         char *src = content ? attr(content, "src") : NULL;
         char *target = resolve_href(dir, src);
         free(src);
         if (target)
-            rc = push_target(out, folio__node_text(child_el(np, "navLabel")), target, level);
+            rc =
+                push_target(out, folio__node_text(folio__xml_child(np, "navLabel")), target, level);
         if (rc >= 0 && level < 64) rc = ncx_points(np, dir, level + 1, out);
     }
     return rc;
@@ -768,15 +758,15 @@ static int read_ncx(epub_t *E)
     folio__str_free(&why);
     char *dir = dir_of(path);
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    rc = dir ? ncx_points(child_el(root, "navMap"), dir, 1, &E->ncx_toc) : FOLIO_ENOMEM;
-    xmlNodePtr pl = child_el(root, "pageList");
+    rc = dir ? ncx_points(folio__xml_child(root, "navMap"), dir, 1, &E->ncx_toc) : FOLIO_ENOMEM;
+    xmlNodePtr pl = folio__xml_child(root, "pageList");
     for (xmlNodePtr pt = pl ? pl->children : NULL; pt && rc >= 0; pt = pt->next) {
-        if (!is_el(pt, "pageTarget")) continue;
-        xmlNodePtr content = child_el(pt, "content");
+        if (!folio__xml_is(pt, "pageTarget")) continue;
+        xmlNodePtr content = folio__xml_child(pt, "content");
         char *src = content ? attr(content, "src") : NULL;
         char *target = resolve_href(dir, src);
         free(src);
-        char *label = folio__node_text(child_el(pt, "navLabel"));
+        char *label = folio__node_text(folio__xml_child(pt, "navLabel"));
         if (label && !*label) {
             free(label);
             label = attr(pt, "value");
@@ -820,7 +810,7 @@ static int read_page_map(epub_t *E)
     char *dir = dir_of(path);
     if (!dir) rc = FOLIO_ENOMEM;
     for (xmlNodePtr p = xmlDocGetRootElement(doc)->children; p && rc >= 0; p = p->next) {
-        if (!is_el(p, "page")) continue;
+        if (!folio__xml_is(p, "page")) continue;
         char *name = attr(p, "name"), *href = attr(p, "href");
         char *target = resolve_href(dir, href);
         free(href);

@@ -366,38 +366,45 @@ static int walk_children(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_
     return rc;
 }
 
-size_t folio__xhtml_number(xmlNodePtr root)
+bool folio__xml_is(xmlNodePtr n, const char *local)
+{
+    return n && n->type == XML_ELEMENT_NODE && strcasecmp((const char *)n->name, local) == 0;
+}
+
+xmlNodePtr folio__xml_child(xmlNodePtr parent, const char *local)
+{
+    for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+        if (folio__xml_is(c, local)) return c;
+    return NULL;
+}
+
+xmlNodePtr folio__xml_next(xmlNodePtr node, xmlNodePtr root)
 {
     /* Pre-order without recursion: documents may nest deeply. */
-    size_t n = 0;
-    xmlNodePtr node = root;
-    while (node) {
-        if (node->type == XML_ELEMENT_NODE) node->_private = (void *)(uintptr_t)++n;
-        if (node->children && node->type == XML_ELEMENT_NODE) {
+    do {
+        if (node->type == XML_ELEMENT_NODE && node->children) {
             node = node->children;
-            continue;
+        } else {
+            while (node != root && !node->next) node = node->parent;
+            if (node == root) return NULL;
+            node = node->next;
         }
-        while (node && node != root && !node->next) node = node->parent;
-        if (!node || node == root) break;
-        node = node->next;
-    }
+    } while (node->type != XML_ELEMENT_NODE);
+    return node;
+}
+
+size_t folio__xhtml_number(xmlNodePtr root)
+{
+    size_t n = 0;
+    for (xmlNodePtr node = root; node; node = folio__xml_next(node, root))
+        node->_private = (void *)(uintptr_t)++n;
     return n;
 }
 
 xmlNodePtr folio__xhtml_find(xmlNodePtr root, size_t number)
 {
-    xmlNodePtr node = root;
-    while (node) {
-        if (node->type == XML_ELEMENT_NODE && (size_t)(uintptr_t)node->_private == number)
-            return node;
-        if (node->children && node->type == XML_ELEMENT_NODE) {
-            node = node->children;
-            continue;
-        }
-        while (node && node != root && !node->next) node = node->parent;
-        if (!node || node == root) break;
-        node = node->next;
-    }
+    for (xmlNodePtr node = root; node; node = folio__xml_next(node, root))
+        if ((size_t)(uintptr_t)node->_private == number) return node;
     return NULL;
 }
 

@@ -52,6 +52,13 @@ size_t folio__xhtml_number(xmlNodePtr root);
 /* The element numbered @number under @root, or NULL. */
 xmlNodePtr folio__xhtml_find(xmlNodePtr root, size_t number);
 
+/* Whether @n is an element named @local (ASCII case-insensitive, any namespace). */
+bool folio__xml_is(xmlNodePtr n, const char *local);
+/* The first child element of @parent named @local, or NULL. */
+xmlNodePtr folio__xml_child(xmlNodePtr parent, const char *local);
+/* The element after @node in document order (pre-order) under the element @root, or NULL. */
+xmlNodePtr folio__xml_next(xmlNodePtr node, xmlNodePtr root);
+
 /* Parse @buf as XML without network access, DTD loading or entity substitution; NULL on failure,
  * with the first error (line: message) in @why when given. */
 xmlDocPtr folio__xml_parse(const char *buf, size_t len, const char *url, folio_str_t *why);
