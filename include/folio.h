@@ -776,6 +776,79 @@ void folio_overlay_options_init(folio_overlay_options_t *opts);
 int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_path,
                       const char *out_path, const folio_overlay_options_t *opts);
 
+/* ============================================================================================== */
+/* 7. Lookups: page to audio, audio to page, text to audio                                        */
+/* ============================================================================================== */
+
+/**
+ * Page Match is a lookup in an open index: a page label or number gives the audio, a moment of
+ * the audio gives the page, and the text of a photographed page (a phone's OCR of it) gives the
+ * place in the book and the audio. Lookups only read the index, so any number of threads may
+ * look up in one folio_index_t at once. Every lookup fills a folio_lookup_t.
+ */
+typedef struct {
+    size_t char_offset;        /**< the place, a code point of the book's text */
+    long page;                 /**< index of its page (folio_index_page()), -1 before the first */
+    const char *page_label;    /**< borrowed; "" without a page */
+    long chapter;              /**< index of its chapter (folio_index_chapter()), or -1 */
+    const char *chapter_title; /**< borrowed; "" without a chapter */
+    size_t sentence_start;     /**< the sentence the place is in (code points) */
+    size_t sentence_end;
+    double time;      /**< global seconds; < 0 when this place was not read */
+    long file;        /**< 0-based audio file, -1 when not read */
+    double file_time; /**< seconds in that file */
+    float confidence; /**< how sure the time is, in [0, 1] (the alignment's confidence,
+                           lower when a moment falls between read words) */
+    float score;      /**< text lookups: how well the text matched, in [0, 1]; 1
+                           otherwise */
+} folio_lookup_t;
+
+/**
+ * folio_lookup_page - the page labelled @label ("xii", "112"; the first such page when labels
+ * repeat): its first read word's time, or time -1 when nobody reads the page.
+ * Returns: FOLIO_OK, FOLIO_EINVAL (NULL argument), FOLIO_ENOTFOUND (no such label).
+ */
+int folio_lookup_page(const folio_index_t *ix, const char *label, folio_lookup_t *out);
+
+/** folio_lookup_ordinal - the same for the page with @ordinal (1-based, as in the export). */
+int folio_lookup_ordinal(const folio_index_t *ix, size_t ordinal, folio_lookup_t *out);
+
+/**
+ * folio_lookup_time - what is read at @time: seconds in audio file @file (0-based), or on the
+ * global timeline when @file is -1. The place is the word being read then, or, in audio that is
+ * not the book (an announcement, a pause), the last word read before it in the same file, or
+ * failing that the next one; confidence falls with the distance.
+ * Returns: FOLIO_OK, FOLIO_EINVAL (NULL argument, no such file, a time outside the audio),
+ * FOLIO_ENOTFOUND (nothing in the book was read).
+ */
+int folio_lookup_time(const folio_index_t *ix, long file, double time, folio_lookup_t *out);
+
+/**
+ * folio_lookup_text - where @text (UTF-8, @len bytes; the OCR of a page or part of one, 15 words
+ * or more for a sure answer) is in the book. It survives OCR errors (letters confused, words split
+ * or merged, end-of-line hyphens, running heads and page numbers, lost punctuation) and small
+ * wording differences of another edition. The time is that of the first complete word matched
+ * (or the first read word after it). Up to @max candidates, best first, go to @out; *@n_out says
+ * how many. A candidate scores in [0, 1]; below a threshold there is none: the text is not in
+ * this book, or too garbled to place, and no place is better than a wrong one.
+ * Returns: FOLIO_OK (*@n_out may be 0: no match), FOLIO_EINVAL (NULL argument, @max 0),
+ * FOLIO_EENCODING (@text is not valid UTF-8), FOLIO_ENOMEM.
+ */
+int folio_lookup_text(const folio_index_t *ix, const char *text, size_t len, folio_lookup_t *out,
+                      size_t max, size_t *n_out);
+
+/**
+ * folio_lookup_scan - "scan to read": a listener at global @time photographs the page in front of
+ * them (@text, as for folio_lookup_text); *@pages_to_flip says how many pages to turn to reach
+ * what is being read (positive: forward; 0 when it is on the scanned page), estimated from the
+ * two places' distance in the text and the scanned text's length, taken as one page of the
+ * reader's edition. @scanned and @heard
+ * receive the two places (may be NULL).
+ * Returns: FOLIO_OK, FOLIO_ENOMATCH (the text is not found), or the errors of the two lookups.
+ */
+int folio_lookup_scan(const folio_index_t *ix, double time, const char *text, size_t len,
+                      long *pages_to_flip, folio_lookup_t *scanned, folio_lookup_t *heard);
+
 #ifdef __cplusplus
 }
 #endif

@@ -59,6 +59,7 @@ typedef struct {
     float *t_conf;
     uint8_t *t_how;
     bool *rec_used;
+    bool *chapter_start; /* the token is its chapter's first */
     /* n-gram index */
     ngram_t *ng;
     size_t ng_cap;
@@ -484,7 +485,14 @@ static void assign(aligner_t *A, size_t tok, size_t rec, float sim)
 #define GAP_OPEN 3.0f
 #define GAP_EXTEND 0.3f
 #define MISMATCH (-1.0f)
-#define UNREAD_MATCH 0.2f /* k matches in a row pay a gap's opening when k (0.2 + 0.6) > 3 */
+#define UNREAD_MATCH 0.0f /* k matches in a row pay a gap's opening when k (0.0 + 0.6) > 3 */
+/* Speech before a chapter's first word (an announcement, "This is a LibriVox recording", credits,
+ * the last chapter's "End of chapter 8") is expected: skipping heard words there costs little.
+ * Inside a chapter it costs the full gap, so a chapter heading is not matched to the announcement
+ * of it ("Chapter nine of ...") at the price of a gap between the heading and its first
+ * paragraph. */
+#define CHAPTER_GAP_OPEN 0.5f
+#define CHAPTER_GAP_EXTEND 0.02f
 
 /* Traceback codes: the low two bits say how the diagonal state was reached (0 start, 1 from the
  * diagonal state, 2 from the gap state), the next two bits the gap state's move (1 from the
@@ -498,12 +506,25 @@ static int dp_region(aligner_t *A, size_t a, size_t b, size_t c, size_t d, bool 
     int rc = region_tokens(A, a, b, c, d, &slots);
     if (rc < 0) goto done;
     size_t n = slots.len, m = d - c;
+    /* Whether skipping heard words after row i (before slot i) is at a chapter's start. */
+    bool *between = malloc(n + 1);
+    if (!between) {
+        rc = FOLIO_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        size_t tok = i < n ? slots.items[i].tok : b;
+        between[i] = tok < A->n_tok && A->chapter_start[tok];
+    }
     /* The band: around the straight line, wide enough for the length difference. */
     size_t diff = n > m ? n - m : m - n;
     size_t W = diff + 60;
     if (W > m) W = m;
     size_t width = 2 * W + 1;
-    if ((n + 1) * width > 12000000) goto done; /* a stretch too unlike to align word by word */
+    if ((n + 1) * width > 12000000) { /* a stretch too unlike to align word by word */
+        free(between);
+        goto done;
+    }
     size_t cells = (n + 1) * width;
     float *SD = malloc(cells * sizeof(float)), *SG = malloc(cells * sizeof(float));
     uint8_t *T = malloc(cells);
@@ -511,6 +532,7 @@ static int dp_region(aligner_t *A, size_t a, size_t b, size_t c, size_t d, bool 
         free(SD);
         free(SG);
         free(T);
+        free(between);
         rc = FOLIO_ENOMEM;
         goto done;
     }
@@ -546,8 +568,10 @@ static int dp_region(aligner_t *A, size_t a, size_t b, size_t c, size_t d, bool 
             }
             if (j > 0 && INBAND(i, j - 1)) {
                 size_t q = IDX(i, j - 1);
-                if (SD[q] - GAP_OPEN > gv) gv = SD[q] - GAP_OPEN, ghow = 3;
-                if (SG[q] - GAP_EXTEND > gv) gv = SG[q] - GAP_EXTEND, ghow = 4;
+                float open = between[i] ? CHAPTER_GAP_OPEN : GAP_OPEN;
+                float extend = between[i] ? CHAPTER_GAP_EXTEND : GAP_EXTEND;
+                if (SD[q] - open > gv) gv = SD[q] - open, ghow = 3;
+                if (SG[q] - extend > gv) gv = SG[q] - extend, ghow = 4;
             }
             size_t q = IDX(i, j);
             SD[q] = dv;
@@ -586,6 +610,7 @@ static int dp_region(aligner_t *A, size_t a, size_t b, size_t c, size_t d, bool 
     free(SD);
     free(SG);
     free(T);
+    free(between);
 done:
     VEC_FREE(slots);
     return rc;
@@ -652,8 +677,9 @@ static int lis(pairs_t *pairs)
     return FOLIO_OK;
 }
 
-/* Anchored words in text not usually read count only in runs of four or more in a row (as in the
- * dynamic programming): one trigram in a footnote ("of chapter one") may be the outro's. */
+/* Anchored words in text not usually read count only in runs of six or more in a row (as in the
+ * dynamic programming): a footnote's "of chapter twenty one" may be the outro's "End of chapter
+ * twenty one", a title page's "Sense and Sensibility" the announcement's. */
 static void drop_unread_islands(aligner_t *A, pairs_t *pairs)
 {
     size_t o = 0;
@@ -668,7 +694,7 @@ static void drop_unread_islands(aligner_t *A, pairs_t *pairs)
                pairs->items[e].p == pairs->items[e - 1].p + 1 &&
                pairs->items[e].j == pairs->items[e - 1].j + 1)
             e++;
-        if (e - i >= 4)
+        if (e - i >= 6)
             while (i < e) pairs->items[o++] = pairs->items[i++];
         i = e;
     }
@@ -887,7 +913,8 @@ done:
 /* Whether tokens @a and @b lie in one sentence of the book. */
 static bool same_sentence(aligner_t *A, size_t a, size_t b)
 {
-    size_t ca = folio_book_token(A->book, a)->start_char, cb = folio_book_token(A->book, b)->start_char;
+    size_t ca = folio_book_token(A->book, a)->start_char,
+           cb = folio_book_token(A->book, b)->start_char;
     size_t lo = 0, hi = folio_book_n_sentences(A->book);
     while (lo < hi) { /* the last sentence starting at or before ca */
         size_t mid = (lo + hi) / 2;
@@ -1341,11 +1368,16 @@ int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t 
     A.t_conf = calloc(nt, sizeof(float));
     A.t_how = calloc(nt, 1);
     A.rec_used = calloc(nr, sizeof(bool));
+    A.chapter_start = calloc(nt, sizeof(bool));
     out->n_words = folio_book_n_words(book);
     out->words = calloc(out->n_words ? out->n_words : 1, sizeof(folio_timing_t));
     if (!A.tok_id || !A.rec_id || !A.tok_rec || !A.tok_sim || !A.t_start || !A.t_end || !A.t_file ||
-        !A.t_conf || !A.t_how || !A.rec_used || !out->words)
+        !A.t_conf || !A.t_how || !A.rec_used || !A.chapter_start || !out->words)
         FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    for (size_t c = 0; c < folio_book_n_chapters(book); c++) {
+        size_t t = first_token_at(&A, folio_book_chapter(book, c)->start_char);
+        if (t != SIZE_MAX) A.chapter_start[t] = true;
+    }
     for (size_t t = 0; t < A.n_tok; t++) {
         TRY(vocab_id(&A, folio_book_token(book, t)->text, &A.tok_id[t]));
         A.tok_rec[t] = -1;
@@ -1405,6 +1437,7 @@ fail:
     free(A.t_conf);
     free(A.t_how);
     free(A.rec_used);
+    free(A.chapter_start);
     free(A.ng);
     VEC_FREE(cands);
     VEC_FREE(chains);

@@ -287,7 +287,8 @@ static const char index_schema[] =
     "CREATE TABLE words(idx INTEGER PRIMARY KEY, start_char INTEGER NOT NULL,"
     " end_char INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
     " file INTEGER NOT NULL, confidence INTEGER NOT NULL);"
-    "CREATE TABLE report(json TEXT NOT NULL);";
+    "CREATE TABLE report(json TEXT NOT NULL);"
+    "CREATE TABLE lookup(name TEXT PRIMARY KEY, data BLOB NOT NULL);";
 
 /* Bind an item's time columns from @col on: start, [end,] file, file_time; all NULL when the item
  * was not read. */
@@ -389,6 +390,12 @@ int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
     TRY(prepare(p, "INSERT INTO report VALUES(?)", &st));
     sqlite3_bind_text(st, 1, d->report_json, -1, SQLITE_STATIC);
     TRY(step(p, st));
+    TRY(prepare(p, "INSERT INTO lookup VALUES(?, ?)", &st));
+    for (size_t i = 0; i < d->n_blobs; i++) {
+        sqlite3_bind_text(st, 1, d->blobs[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob64(st, 2, d->blobs[i].data, d->blobs[i].len, SQLITE_STATIC);
+        TRY(step(p, st));
+    }
     char pragma[64];
     snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", FOLIO_INDEX_SCHEMA);
     TRY(exec(p, pragma));

@@ -43,7 +43,7 @@ int folio__part_chunk_result(folio_part_t *p, size_t file, uint64_t start, char 
 
 /* ---- the finished index ---- */
 
-#define FOLIO_INDEX_SCHEMA 1
+#define FOLIO_INDEX_SCHEMA 2
 #define FOLIO_INDEX_APPLICATION_ID 0x466f6c69 /* "Foli" */
 
 /* A page, chapter (label = title), sentence or word with its time. */
@@ -57,6 +57,14 @@ typedef struct {
     float confidence;
 } folio_index_item_t;
 
+/* A named table of bytes the lookup module builds at index time and reads back (the index
+ * stores it and does not look inside). */
+typedef struct {
+    const char *name;
+    const void *data;
+    size_t len;
+} folio_index_blob_t;
+
 /* Everything the index holds. */
 typedef struct {
     const char *(*meta)[2]; /* key, value */
@@ -69,10 +77,15 @@ typedef struct {
     const folio_index_item_t *pages, *chapters, *sentences, *words;
     size_t n_pages, n_chapters, n_sentences, n_words;
     const char *report_json;
+    const folio_index_blob_t *blobs;
+    size_t n_blobs;
 } folio_index_data_t;
 
 /* Write the index tables into the work file (dropping its work tables), in one transaction. */
 int folio__index_write(folio_part_t *p, const folio_index_data_t *d);
+/* The blob @name of an open index (borrowed, 8-byte aligned), or NULL with *@len 0. */
+const void *folio__index_blob(const folio_index_t *ix, const char *name, size_t *len);
+
 /* Checkpoint, rollback journal, VACUUM, close and rename to @final_path; @p is then closed (free
  * it with folio__part_close). */
 int folio__part_finalize(folio_part_t *p, const char *final_path);

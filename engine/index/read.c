@@ -27,6 +27,9 @@ struct folio_index {
     size_t n_words;
     folio_str_t pool; /* labels, titles and paths, NUL-separated */
     size_t *label_off, *title_off, *path_off;
+    VEC(char *) blob_names;
+    VEC(uint64_t *) blobs; /* 8-byte aligned copies */
+    VEC(size_t) blob_lens;
 };
 
 /* The URI for opening @path read-only; immutable when the file cannot be written (a read-only
@@ -218,6 +221,24 @@ static int load(folio_index_t *ix, sqlite3 *db)
         w->confidence = (float)sqlite3_column_int(st, 5) / 1000;
     }
 
+    PREPARE("SELECT name, data FROM lookup ORDER BY name");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        char *name = folio__strdup((const char *)sqlite3_column_text(st, 0));
+        uint64_t *data = malloc((len / 8 + 1) * 8);
+        if (data && len) memcpy(data, sqlite3_column_blob(st, 1), len);
+        if (!name || !data || VEC_PUSH(ix->blob_names, name) < 0) {
+            free(name);
+            free(data);
+            goto oom;
+        }
+        if (VEC_PUSH(ix->blobs, data) < 0) {
+            free(data);
+            goto oom;
+        }
+        if (VEC_PUSH(ix->blob_lens, len) < 0) goto oom;
+    }
+
     /* Strings last: the pool has stopped moving. */
     for (size_t i = 0; i < ix->n_files; i++) ix->files[i].path = ix->pool.data + ix->path_off[i];
     for (size_t i = 0; i < ix->n_pages; i++) ix->pages[i].label = ix->pool.data + ix->label_off[i];
@@ -291,6 +312,11 @@ void folio_index_free(folio_index_t *ix)
     free(ix->title_off);
     free(ix->path_off);
     folio__str_free(&ix->pool);
+    for (size_t i = 0; i < ix->blob_names.len; i++) free(ix->blob_names.items[i]);
+    for (size_t i = 0; i < ix->blobs.len; i++) free(ix->blobs.items[i]);
+    VEC_FREE(ix->blob_names);
+    VEC_FREE(ix->blobs);
+    VEC_FREE(ix->blob_lens);
     free(ix);
 }
 
@@ -353,4 +379,15 @@ const folio_index_sentence_t *folio_index_sentence(const folio_index_t *ix, size
 const folio_index_word_t *folio_index_word(const folio_index_t *ix, size_t i)
 {
     return ix && i < ix->n_words ? &ix->words[i] : NULL;
+}
+
+const void *folio__index_blob(const folio_index_t *ix, const char *name, size_t *len)
+{
+    *len = 0;
+    for (size_t i = 0; ix && i < ix->blobs.len; i++)
+        if (strcmp(ix->blob_names.items[i], name) == 0) {
+            *len = ix->blob_lens.items[i];
+            return ix->blobs.items[i];
+        }
+    return NULL;
 }

@@ -1,6 +1,7 @@
 /* folio_index_build(): recognition (transcribe.c), alignment (align module), and the finished
  * index written into the work file and renamed into place (index module). */
 #include "../align/align.h"
+#include "../lookup/lookup.h"
 #include "pipeline.h"
 
 #include <errno.h>
@@ -338,16 +339,44 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
     for (size_t i = 0; i < n_audio; i++) paths[i] = audio[i];
     size_t text_bytes;
     const char *text = folio_book_text(book, &text_bytes);
-    folio_index_data_t d = {meta,      sizeof(meta) / sizeof(meta[0]),
-                            text,      text_bytes,
-                            paths,     duration,
-                            offset,    n_files,
-                            pages,     chapters,
-                            sentences, words,
-                            np,        nc,
-                            ns,        nw,
-                            report};
+    /* The lookup tables, from the word times as the index stores them (milliseconds). */
+    folio_lookup_tables_t lt;
+    double *wstart = malloc((nw ? nw : 1) * sizeof(double));
+    if (!wstart) {
+        free(paths);
+        rc = folio__error(ctx, FOLIO_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < nw; i++)
+        wstart[i] = words[i].start >= 0 ? (double)(int64_t)(words[i].start * 1000 + 0.5) : -1;
+    rc = folio__lookup_tables(text, text_bytes, wstart, nw, &lt);
+    free(wstart);
+    if (rc < 0) {
+        free(paths);
+        rc = folio__error(ctx, rc, "cannot build the lookup tables: %s", folio_strerror(rc));
+        goto fail;
+    }
+    folio_index_data_t d = {.meta = meta,
+                            .n_meta = sizeof(meta) / sizeof(meta[0]),
+                            .text = text,
+                            .text_bytes = text_bytes,
+                            .paths = paths,
+                            .duration = duration,
+                            .offset = offset,
+                            .n_files = n_files,
+                            .pages = pages,
+                            .chapters = chapters,
+                            .sentences = sentences,
+                            .words = words,
+                            .n_pages = np,
+                            .n_chapters = nc,
+                            .n_sentences = ns,
+                            .n_words = nw,
+                            .report_json = report,
+                            .blobs = lt.blob,
+                            .n_blobs = sizeof(lt.blob) / sizeof(lt.blob[0])};
     rc = folio__index_write(part, &d);
+    folio__lookup_tables_free(&lt);
     free(paths);
     if (rc < 0) goto fail;
     if ((rc = folio__part_finalize(part, out_path)) < 0) goto fail;

@@ -80,12 +80,23 @@ class Index(unittest.TestCase):
 
     def test_sqlite_schema(self):
         db = sqlite3.connect(f"file:{self.index}?mode=ro", uri=True)
-        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 1)
+        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 2)
         self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "delete")
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         self.assertTrue({"book", "text", "audio", "pages", "chapters", "sentences", "words",
-                         "report"} <= tables, tables)
+                         "report", "lookup"} <= tables, tables)
         self.assertFalse({"chunks", "files", "meta"} & tables)
+        # The lookup tables as docs/index.md describes them: one symbol and one code point per
+        # letter or digit of the text, a gram per run of six, a timeline entry per read word.
+        blobs = dict(db.execute("SELECT name, data FROM lookup"))
+        self.assertEqual(set(blobs), {"stream", "cp", "grams", "timeline"})
+        letters = sum(1 for c in self.text if c.isalnum())
+        self.assertGreater(len(blobs["stream"]), 0.95 * letters)
+        self.assertLess(len(blobs["stream"]), 1.05 * letters)
+        self.assertEqual(len(blobs["cp"]), 4 * len(blobs["stream"]))
+        self.assertEqual(len(blobs["grams"]), 8 * (len(blobs["stream"]) - 5))
+        timed = db.execute("SELECT count(*) FROM words WHERE start_ms >= 0").fetchone()[0]
+        self.assertEqual(len(blobs["timeline"]), 4 * timed)
         db.close()
 
     def test_book_and_audio(self):

@@ -30,6 +30,28 @@ int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* Parse a whole decimal number; false if @s is not one. */
 bool cli_parse_long(const char *s, long *out);
 
+/* Parse a time: seconds ("754.5") or HH:MM:SS(.mmm) / MM:SS(.mmm); false if @s is not one. */
+bool cli_parse_time(const char *s, double *out);
+
+/* One lookup (folio lookup, folio serve): exactly one of page, ordinal (from 1), text (with scan:
+ * scan to read at time), or time (on file, or the global timeline when file is -1). */
+typedef struct {
+    const char *page;
+    size_t ordinal;
+    const char *text;
+    size_t text_len;
+    bool scan;
+    bool has_time;
+    double time;
+    long file;
+    size_t candidates; /* text lookups: how many places to report */
+} lookup_query_t;
+
+/* Run @q; *@json receives the result or error object (caller frees). Returns the exit status:
+ * EXIT_OK (a match or "match": null), EXIT_NOTFOUND (no such page), EXIT_USAGE (a bad
+ * parameter), EXIT_FAIL. */
+int lookup_run(const folio_index_t *ix, const lookup_query_t *q, char **json);
+
 /* Parse the recognition option at argv[*i] (--threads N, --model DIR, --dict FILE, --search S,
  * --restart) into @o, advancing *i past its value. Returns 1 if it was one, 0 if not, or
  * EXIT_USAGE after printing a usage error for command @cmd. */
@@ -68,5 +90,7 @@ int cmd_book(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_lookup(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -2,6 +2,7 @@
  * arguments, calls the library and prints. */
 #include "cli.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,31 @@ bool cli_parse_long(const char *s, long *out)
     return true;
 }
 
+bool cli_parse_time(const char *s, double *out)
+{
+    if (!s || !*s) return false;
+    double parts[3];
+    int n = 0;
+    const char *p = s;
+    for (;;) {
+        if (n == 3 || !((*p >= '0' && *p <= '9') || *p == '.')) return false;
+        char *end;
+        parts[n++] = strtod(p, &end);
+        if (end == p || !isfinite(parts[n - 1]) || parts[n - 1] < 0) return false;
+        if (!*end) break;
+        if (*end != ':') return false;
+        p = end + 1;
+    }
+    /* Only the last field may have a fraction; minutes and seconds before it are under 60. */
+    for (int i = 0; i < n - 1; i++)
+        if (parts[i] != floor(parts[i]) || (i > 0 && parts[i] >= 60)) return false;
+    if (n > 1 && parts[n - 1] >= 60) return false;
+    double t = 0;
+    for (int i = 0; i < n; i++) t = t * 60 + parts[i];
+    *out = t;
+    return true;
+}
+
 int cli_recognition_option(const char *cmd, int argc, char **argv, int *i,
                            folio_transcribe_options_t *o)
 {
@@ -168,6 +194,18 @@ static void usage(FILE *f)
         "      --audio DIR               where the audio files are (default: the book's folder)\n"
         "      --audio-url URL           audio not embedded is published under URL (default:\n"
         "                                file: URLs of the files in DIR)\n"
+        "  lookup INDEX --page LABEL | --ordinal N\n"
+        "                                where a page starts in the audio (JSON)\n"
+        "  lookup INDEX --time T [--file N]\n"
+        "                                the page, chapter and sentence read at T (seconds or\n"
+        "                                HH:MM:SS.mmm; in file N, else on the whole timeline)\n"
+        "  lookup INDEX --text TEXT | --text-file F [--candidates N]\n"
+        "                                where a page's OCR text is in the book and the audio\n"
+        "  lookup INDEX --scan-to-read T --text TEXT | --text-file F\n"
+        "                                pages to turn from the scanned page to what is read at T\n"
+        "  serve --port P [--host 127.0.0.1] [--threads N] [--cache N] DIR_OR_INDEX...\n"
+        "                                the lookups over HTTP, every index by its file name's\n"
+        "                                stem (README: the endpoints); SIGTERM stops it\n"
         "  AUDIO is files in order, a folder (its audio files in natural order) or an M3U\n"
         "  help                          this text\n"
         "  version                       the version\n"
@@ -188,6 +226,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "transcribe") == 0) return cmd_transcribe(argc - 1, argv + 1);
     if (strcmp(cmd, "index") == 0) return cmd_index(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0) return cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "lookup") == 0) return cmd_lookup(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return EXIT_OK;

@@ -1,0 +1,43 @@
+/* Internal interface of the lookup module: the tables it builds at index time (stored in the index
+ * as blobs, read back by folio_index_open) and the normalised letter stream shared by the book
+ * side and the query side of text matching. */
+#ifndef FOLIO_LOOKUP_H
+#define FOLIO_LOOKUP_H
+
+#include "../core/core.h"
+#include "../index/index.h"
+
+/* Text matching compares streams of letter symbols, not words: a page photographed and run
+ * through OCR splits and merges words, hyphenates them at line ends and loses punctuation, and
+ * confuses letters. The stream keeps only letters and digits, lower-case and without accents
+ * ("Ça" -> "ea" after folding), folds the usual OCR confusions to one symbol on both sides
+ * (i l 1 -> l, c e -> e, o 0 -> o, s 5 -> s; rn -> m, cl -> d, vv -> w) and remembers, for each
+ * symbol, the code point of the text it came from. Symbols are 1..34 (6 bits). */
+typedef struct {
+    uint8_t *sym;
+    uint32_t *cp; /* code point offset of each symbol's source character */
+    size_t n;
+} folio_stream_t;
+
+/* The stream of UTF-8 @text (@bytes long), whose first code point is @cp_base. */
+int folio__stream(const char *text, size_t bytes, size_t cp_base, folio_stream_t *out);
+void folio__stream_free(folio_stream_t *s);
+
+/* Symbols in a gram, and a gram's key: FOLIO_GRAM symbols of 6 bits. */
+#define FOLIO_GRAM 6
+#define FOLIO_GRAM_POS_BITS 28
+
+/* The lookup tables of an index about to be written, as blobs named "stream" (the book's symbols),
+ * "cp" (uint32 code point per symbol), "grams" (uint64 key << 28 | position, sorted) and
+ * "timeline" (uint32 indices of the timed words in time order). @word_start[i] is word i's
+ * start time (< 0: not read). Free with folio__lookup_tables_free. */
+typedef struct {
+    folio_index_blob_t blob[4];
+    void *mem[4];
+} folio_lookup_tables_t;
+
+int folio__lookup_tables(const char *text, size_t bytes, const double *word_start, size_t n_words,
+                         folio_lookup_tables_t *out);
+void folio__lookup_tables_free(folio_lookup_tables_t *t);
+
+#endif

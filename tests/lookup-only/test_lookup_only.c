@@ -1,0 +1,34 @@
+/* The lookup-only library: what reader apps link. Its reading and lookup functions are there and
+ * check their arguments; the indexing half of folio.h is not linked at all. */
+#include <folio.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static void opens_and_looks_up(void **state)
+{
+    (void)state;
+    int err = 0;
+    assert_null(folio_index_open("/nonexistent/book.folio", &err));
+    assert_int_equal(err, FOLIO_EIO);
+    assert_null(folio_index_open(NULL, &err));
+    assert_int_equal(err, FOLIO_EINVAL);
+    folio_lookup_t r;
+    size_t n = 7;
+    assert_int_equal(folio_lookup_page(NULL, "1", &r), FOLIO_EINVAL);
+    assert_int_equal(folio_lookup_ordinal(NULL, 1, &r), FOLIO_EINVAL);
+    assert_int_equal(folio_lookup_time(NULL, -1, 1.0, &r), FOLIO_EINVAL);
+    assert_int_equal(folio_lookup_text(NULL, "text", 4, &r, 1, &n), FOLIO_EINVAL);
+    long flip;
+    assert_int_equal(folio_lookup_scan(NULL, 1.0, "text", 4, &flip, NULL, NULL), FOLIO_EINVAL);
+    assert_string_equal(folio_strerror(FOLIO_ENOTFOUND), folio_strerror(FOLIO_ENOTFOUND));
+    assert_non_null(folio_version());
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(opens_and_looks_up)};
+    return cmocka_run_group_tests_name("lookup-only", tests, NULL, NULL);
+}

@@ -1,0 +1,129 @@
+/* folio lookup INDEX --page LABEL | --ordinal N | --time T [--file N] | --text "..." |
+ * --text-file F | --scan-to-read T (--text "..." | --text-file F): one lookup, its result as JSON
+ * on standard output (lookup_json.c: the same JSON `folio serve` answers with). */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TEXT (64 * 1024)
+
+static char *read_text_file(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(MAX_TEXT + 1);
+    size_t n = buf ? fread(buf, 1, MAX_TEXT + 1, f) : 0;
+    bool err = ferror(f);
+    if (f != stdin) fclose(f);
+    if (!buf || err) {
+        fprintf(stderr, "folio: error: %s: %s\n", path, buf ? "read error" : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    if (n > MAX_TEXT) {
+        fprintf(stderr, "folio: error: %s: text over %d KiB; give a page or less\n", path,
+                MAX_TEXT / 1024);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+int cmd_lookup(int argc, char **argv)
+{
+    const char *path = NULL, *page = NULL, *text = NULL, *text_file = NULL;
+    const char *ordinal_s = NULL, *time_s = NULL, *file_s = NULL, *scan_s = NULL;
+    long candidates = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = strcmp(a, "--page") == 0           ? &page
+                            : strcmp(a, "--ordinal") == 0      ? &ordinal_s
+                            : strcmp(a, "--time") == 0         ? &time_s
+                            : strcmp(a, "--file") == 0         ? &file_s
+                            : strcmp(a, "--text") == 0         ? &text
+                            : strcmp(a, "--text-file") == 0    ? &text_file
+                            : strcmp(a, "--scan-to-read") == 0 ? &scan_s
+                                                               : NULL;
+        if (slot) {
+            if (i + 1 >= argc) return cli_usage_error("lookup", "%s takes a value", a);
+            *slot = argv[++i];
+        } else if (strcmp(a, "--candidates") == 0) {
+            if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &candidates) || candidates < 1 ||
+                candidates > 20)
+                return cli_usage_error("lookup", "--candidates takes 1 to 20");
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("lookup", "unknown option '%s'", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return cli_usage_error("lookup", "one index at a time");
+        }
+    }
+    int kinds = !!page + !!ordinal_s + !!(time_s && !scan_s) + !!((text || text_file) && !scan_s) +
+                !!scan_s;
+    if (!path || kinds != 1)
+        return cli_usage_error(
+            "lookup", "usage: folio lookup INDEX --page LABEL | --ordinal N | --time T [--file N]"
+                      " | --text TEXT | --text-file F | --scan-to-read T (--text TEXT | "
+                      "--text-file F)");
+    if (text && text_file) return cli_usage_error("lookup", "--text or --text-file, not both");
+    if (scan_s && !text && !text_file)
+        return cli_usage_error("lookup", "--scan-to-read needs the page's --text or --text-file");
+    if (file_s && !time_s) return cli_usage_error("lookup", "--file goes with --time");
+    long ordinal = 0, file = -1;
+    double t = 0;
+    if (ordinal_s && (!cli_parse_long(ordinal_s, &ordinal) || ordinal < 1))
+        return cli_usage_error("lookup", "--ordinal takes a page number from 1");
+    if (file_s && (!cli_parse_long(file_s, &file) || file < 0))
+        return cli_usage_error("lookup", "--file takes a file number from 0");
+    if ((time_s || scan_s) && !cli_parse_time(time_s ? time_s : scan_s, &t))
+        return cli_usage_error("lookup", "'%s' is not a time (seconds or HH:MM:SS.mmm)",
+                               time_s ? time_s : scan_s);
+
+    int rc;
+    folio_index_t *ix = folio_index_open(path, &rc);
+    if (!ix) {
+        fprintf(stderr, "folio: error: %s: %s\n", path,
+                rc == FOLIO_EFORMAT ? "not a Folio index (or one of an unsupported version)"
+                                    : folio_strerror(rc));
+        return EXIT_FAIL;
+    }
+    char *owned = NULL;
+    size_t len = text ? strlen(text) : 0;
+    if (text_file && !(owned = read_text_file(text_file, &len))) {
+        folio_index_free(ix);
+        return EXIT_FAIL;
+    }
+    if (owned) text = owned;
+
+    lookup_query_t q = {0};
+    q.page = page;
+    q.ordinal = (size_t)ordinal;
+    q.has_time = time_s || scan_s;
+    q.time = t;
+    q.file = file;
+    q.text = text;
+    q.text_len = len;
+    q.scan = scan_s != NULL;
+    q.candidates = (size_t)candidates;
+    char *json = NULL;
+    int status = lookup_run(ix, &q, &json);
+    if (json) {
+        fputs(json, stdout);
+        fputc('\n', stdout);
+    }
+    free(json);
+    free(owned);
+    folio_index_free(ix);
+    if (fflush(stdout) != 0) return EXIT_FAIL;
+    return status;
+}
