@@ -12,6 +12,7 @@
 #include "folio.h"
 
 #include "../core/core.h"
+#include "../index/index.h"
 #include "../text/xhtml.h"
 
 #include <errno.h>
@@ -235,20 +236,6 @@ fail:
 
 /* ---- what is read where: clips per block element ---- */
 
-/* Index of the first word of @ix whose start_char >= @c (words are in text order). */
-static size_t first_word_at(const folio_index_t *ix, size_t c)
-{
-    size_t lo = 0, hi = folio_index_n_words(ix);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (folio_index_word(ix, mid)->start_char < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static int collect_pars(ov_t *o)
 {
     int rc = FOLIO_OK;
@@ -263,7 +250,7 @@ static int collect_pars(ov_t *o)
             continue;
         /* The block's first timed word, and its last timed word in the same file. */
         par_t p = {element, -1, 0, 0, NULL};
-        for (size_t w = first_word_at(o->ix, blk->start_char);
+        for (size_t w = folio__index_first_word_at(o->ix, blk->start_char);
              w < n_words && folio_index_word(o->ix, w)->start_char < blk->end_char; w++) {
             const folio_index_word_t *wd = folio_index_word(o->ix, w);
             if (wd->file < 0 || wd->start_time < 0) continue;

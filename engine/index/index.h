@@ -83,6 +83,9 @@ typedef struct {
 
 /* Write the index tables into the work file (dropping its work tables), in one transaction. */
 int folio__index_write(folio_part_t *p, const folio_index_data_t *d);
+/* The first word of @ix whose start is at or after code point @c (n_words if none). */
+size_t folio__index_first_word_at(const folio_index_t *ix, size_t c);
+
 /* The blob @name of an open index (borrowed, 8-byte aligned), or NULL with *@len 0. */
 const void *folio__index_blob(const folio_index_t *ix, const char *name, size_t *len);
 

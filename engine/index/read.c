@@ -391,3 +391,16 @@ const void *folio__index_blob(const folio_index_t *ix, const char *name, size_t 
         }
     return NULL;
 }
+
+size_t folio__index_first_word_at(const folio_index_t *ix, size_t c)
+{
+    size_t lo = 0, hi = ix ? ix->n_words : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->words[mid].start_char < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}

@@ -5,12 +5,14 @@
 #include <math.h>
 #include <string.h>
 
-static long last_page_at(const folio_index_t *ix, size_t c)
+/* The last of @n items in text order whose start is at or before code point @c; -1 if none. */
+static long last_at(const folio_index_t *ix, size_t n,
+                    size_t (*start)(const folio_index_t *, size_t), size_t c)
 {
-    size_t lo = 0, hi = folio_index_n_pages(ix);
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (folio_index_page(ix, mid)->start_char <= c)
+        if (start(ix, mid) <= c)
             lo = mid + 1;
         else
             hi = mid;
@@ -18,37 +20,26 @@ static long last_page_at(const folio_index_t *ix, size_t c)
     return (long)lo - 1;
 }
 
-static long last_sentence_at(const folio_index_t *ix, size_t c)
+static size_t page_start(const folio_index_t *ix, size_t i)
 {
-    size_t lo = 0, hi = folio_index_n_sentences(ix);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (folio_index_sentence(ix, mid)->start_char <= c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (long)lo - 1;
+    return folio_index_page(ix, i)->start_char;
+}
+
+static size_t sentence_start(const folio_index_t *ix, size_t i)
+{
+    return folio_index_sentence(ix, i)->start_char;
 }
 
 size_t folio__first_word_at(const folio_index_t *ix, size_t c)
 {
-    size_t lo = 0, hi = folio_index_n_words(ix);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (folio_index_word(ix, mid)->start_char < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return folio__index_first_word_at(ix, c);
 }
 
 void folio__lookup_place(const folio_index_t *ix, size_t c, folio_lookup_t *out)
 {
     memset(out, 0, sizeof(*out));
     out->char_offset = c;
-    out->page = last_page_at(ix, c);
+    out->page = last_at(ix, folio_index_n_pages(ix), page_start, c);
     out->page_label = out->page >= 0 ? folio_index_page(ix, (size_t)out->page)->label : "";
     /* Chapters follow the table of contents, which need not be in text order. */
     out->chapter = -1;
@@ -59,7 +50,7 @@ void folio__lookup_place(const folio_index_t *ix, size_t c, folio_lookup_t *out)
     }
     out->chapter_title =
         out->chapter >= 0 ? folio_index_chapter(ix, (size_t)out->chapter)->title : "";
-    long s = last_sentence_at(ix, c);
+    long s = last_at(ix, folio_index_n_sentences(ix), sentence_start, c);
     if (s >= 0) {
         const folio_index_sentence_t *st = folio_index_sentence(ix, (size_t)s);
         out->sentence_start = st->start_char;

@@ -12,6 +12,9 @@ import subprocess
 import sys
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import minicorpus  # noqa: E402
+
 FOLIO, MKCORPUS, ROOT, WORK = sys.argv[1:5]
 CORPUS = os.path.join(WORK, "mini")
 INDEX = os.path.join(WORK, "mini.folio")
@@ -31,14 +34,7 @@ class Lookup(unittest.TestCase):
     def setUpClass(cls):
         shutil.rmtree(CORPUS, ignore_errors=True)
         os.makedirs(WORK, exist_ok=True)
-        r = subprocess.run([MKCORPUS, os.path.join(ROOT, "tests", "corpora", "mini"), CORPUS],
-                           capture_output=True, timeout=600)
-        assert r.returncode == 0, r.stderr.decode()
-        with open(os.path.join(CORPUS, "truth.json")) as f:
-            cls.truth = json.load(f)
-        audio = [os.path.join(CORPUS, a["path"]) for a in cls.truth["audio"]]
-        r = folio("index", os.path.join(CORPUS, "book.epub"), *audio, "-o", INDEX, "-q")
-        assert r.returncode == 0, r.stderr.decode()
+        cls.truth = minicorpus.build(MKCORPUS, FOLIO, ROOT, CORPUS, INDEX)
 
     def test_page_to_audio(self):
         for i, p in enumerate(self.truth["pages"]):

@@ -24,6 +24,9 @@ folio_t *cli_context(cli_log_t *log);
 /* Print "folio: error: MESSAGE" for a failed call on @ctx with code @rc. */
 void cli_error(folio_t *ctx, int rc);
 
+/* Open the index @path, or print why not ("folio: error: PATH: ...") and return NULL. */
+folio_index_t *cli_open_index(const char *path);
+
 /* Print a usage error and return EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...);
 

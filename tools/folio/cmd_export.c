@@ -350,18 +350,8 @@ int cmd_export(int argc, char **argv)
                                                 : NULL;
     if (!fn && !vtt && !epub)
         return cli_usage_error("export", "unknown format '%s' (json, csv, vtt or epub)", format);
-    if (access(path, R_OK) != 0) {
-        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
-        return EXIT_FAIL;
-    }
-    int rc;
-    folio_index_t *ix = folio_index_open(path, &rc);
-    if (!ix) {
-        fprintf(stderr, "folio: error: %s: %s\n", path,
-                rc == FOLIO_EFORMAT ? "not a Folio index (or one of an unsupported version)"
-                                    : folio_strerror(rc));
-        return EXIT_FAIL;
-    }
+    folio_index_t *ix = cli_open_index(path);
+    if (!ix) return EXIT_FAIL;
     int status = EXIT_OK;
     if (epub) {
         status = export_epub(ix, out, book, &ov, &log);

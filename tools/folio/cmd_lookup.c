@@ -89,14 +89,8 @@ int cmd_lookup(int argc, char **argv)
         return cli_usage_error("lookup", "'%s' is not a time (seconds or HH:MM:SS.mmm)",
                                time_s ? time_s : scan_s);
 
-    int rc;
-    folio_index_t *ix = folio_index_open(path, &rc);
-    if (!ix) {
-        fprintf(stderr, "folio: error: %s: %s\n", path,
-                rc == FOLIO_EFORMAT ? "not a Folio index (or one of an unsupported version)"
-                                    : folio_strerror(rc));
-        return EXIT_FAIL;
-    }
+    folio_index_t *ix = cli_open_index(path);
+    if (!ix) return EXIT_FAIL;
     char *owned = NULL;
     size_t len = text ? strlen(text) : 0;
     if (text_file && !(owned = read_text_file(text_file, &len))) {

@@ -2,11 +2,13 @@
  * arguments, calls the library and prints. */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *level_name(folio_log_level_t level)
 {
@@ -90,6 +92,22 @@ bool cli_parse_long(const char *s, long *out)
     if (*end) return false;
     *out = v;
     return true;
+}
+
+folio_index_t *cli_open_index(const char *path)
+{
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    int rc;
+    folio_index_t *ix = folio_index_open(path, &rc);
+    if (!ix)
+        fprintf(stderr, "folio: error: %s: %s\n", path,
+                rc == FOLIO_EFORMAT ? "not a Folio index (or one of an unsupported version: "
+                                      "index the book again)"
+                                    : folio_strerror(rc));
+    return ix;
 }
 
 bool cli_parse_time(const char *s, double *out)
