@@ -326,6 +326,7 @@ int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
 {
     int rc;
     sqlite3_stmt *st = NULL;
+    int32_t *packed = NULL;
     TRY(exec(p, "BEGIN"));
     TRY(exec(p, index_schema));
     TRY(prepare(p, "INSERT INTO book VALUES(?,?)", &st));
@@ -374,17 +375,22 @@ int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
         bind_when(st, 4, x, true);
         TRY(step(p, st));
     }
+    /* The words twice: as rows for SQL, and packed for the reader (one read at open). */
+    packed = malloc((d->n_words ? d->n_words : 1) * WORD_FIELDS * sizeof(int32_t));
+    if (!packed) FAIL(p->ctx, FOLIO_ENOMEM, "out of memory");
     TRY(prepare(p, "INSERT INTO words VALUES(?,?,?,?,?,?,?)", &st));
     for (size_t i = 0; i < d->n_words; i++) {
         const folio_index_item_t *x = &d->words[i];
         bool read = x->start >= 0;
+        int32_t *w = &packed[i * WORD_FIELDS];
+        w[0] = (int32_t)x->start_char;
+        w[1] = (int32_t)x->end_char;
+        w[2] = read ? (int32_t)(x->start * 1000 + 0.5) : -1;
+        w[3] = read ? (int32_t)(x->end * 1000 + 0.5) : -1;
+        w[4] = read ? (int32_t)x->file : -1;
+        w[5] = (int32_t)(x->confidence * 1000 + 0.5);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)x->start_char);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)x->end_char);
-        sqlite3_bind_int64(st, 4, read ? (sqlite3_int64)(x->start * 1000 + 0.5) : -1);
-        sqlite3_bind_int64(st, 5, read ? (sqlite3_int64)(x->end * 1000 + 0.5) : -1);
-        sqlite3_bind_int64(st, 6, read ? (sqlite3_int64)x->file : -1);
-        sqlite3_bind_int(st, 7, (int)(x->confidence * 1000 + 0.5));
+        for (int k = 0; k < WORD_FIELDS; k++) sqlite3_bind_int64(st, 2 + k, w[k]);
         TRY(step(p, st));
     }
     TRY(prepare(p, "INSERT INTO report VALUES(?)", &st));
@@ -396,6 +402,9 @@ int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
         sqlite3_bind_blob64(st, 2, d->blobs[i].data, d->blobs[i].len, SQLITE_STATIC);
         TRY(step(p, st));
     }
+    sqlite3_bind_text(st, 1, "words", -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 2, packed, d->n_words * WORD_FIELDS * sizeof(int32_t), SQLITE_STATIC);
+    TRY(step(p, st));
     char pragma[64];
     snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", FOLIO_INDEX_SCHEMA);
     TRY(exec(p, pragma));
@@ -403,6 +412,7 @@ int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
     TRY(exec(p, pragma));
     TRY(exec(p, "COMMIT"));
 fail:
+    free(packed);
     if (st) sqlite3_finalize(st);
     if (rc < 0) sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;

@@ -45,6 +45,9 @@ int folio__part_chunk_result(folio_part_t *p, size_t file, uint64_t start, char 
 
 #define FOLIO_INDEX_SCHEMA 2
 #define FOLIO_INDEX_APPLICATION_ID 0x466f6c69 /* "Foli" */
+/* The "words" blob of the lookup table: per word start_char, end_char, start_ms, end_ms, file,
+ * confidence (thousandths), int32 each, as in the words table. */
+#define WORD_FIELDS 6
 
 /* A page, chapter (label = title), sentence or word with its time. */
 typedef struct {

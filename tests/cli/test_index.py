@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 import unittest
@@ -89,7 +90,12 @@ class Index(unittest.TestCase):
         # The lookup tables as docs/index.md describes them: one symbol and one code point per
         # letter or digit of the text, a gram per run of six, a timeline entry per read word.
         blobs = dict(db.execute("SELECT name, data FROM lookup"))
-        self.assertEqual(set(blobs), {"stream", "cp", "grams", "timeline"})
+        self.assertEqual(set(blobs), {"stream", "cp", "grams", "timeline", "words"})
+        # The packed words are the words table, int32 little-endian.
+        rows = db.execute("SELECT start_char, end_char, start_ms, end_ms, file, confidence "
+                          "FROM words ORDER BY idx").fetchall()
+        packed = struct.unpack(f"<{6 * len(rows)}i", blobs["words"])
+        self.assertEqual([tuple(packed[i:i + 6]) for i in range(0, len(packed), 6)], rows)
         letters = sum(1 for c in self.text if c.isalnum())
         self.assertGreater(len(blobs["stream"]), 0.95 * letters)
         self.assertLess(len(blobs["stream"]), 1.05 * letters)
