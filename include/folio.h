@@ -7,6 +7,14 @@
  *   3. Books (folio_book_t): an EPUB or plain-text book turned into one extracted text string with
  *      blocks, pages, chapters and sentences pointing into it; its spoken form (the words a
  *      narrator says) and their pronunciations (folio_lexicon_t).
+ *   4. Transcription: what is said in the audio, and when.
+ *   5. The index (folio_index_t): building it, and reading a finished one.
+ *   6. Exports: the book with EPUB 3 Media Overlays.
+ *   7. Lookups: page to audio, audio to page, a page's OCR text to audio, scan to read.
+ *
+ * Two libraries: libfolio has everything. libfolio-lookup (meson -Dlookup_only=true), for reader
+ * apps, needs only SQLite and ICU and has sections 1, 2, 5 (reading an index: all of it but
+ * folio_index_build() and folio_index_options_init()) and 7; section titles below say which.
  *
  * Conventions
  * -----------
@@ -46,7 +54,7 @@ extern "C" {
 #define FOLIO_VERSION_PATCH 0
 
 /* ============================================================================================== */
-/* 1. Errors                                                                                      */
+/* 1. Errors                                                               [libfolio-lookup too] */
 /* ============================================================================================== */
 
 /** Return codes. Success is FOLIO_OK; every failure is negative so `if (rc < 0)` catches all. */
@@ -77,7 +85,7 @@ const char *folio_strerror(int code);
 const char *folio_version(void);
 
 /* ============================================================================================== */
-/* 2. The context                                                                                 */
+/* 2. The context                                                          [libfolio-lookup too] */
 /* ============================================================================================== */
 
 /**
@@ -148,7 +156,7 @@ int folio_set_progress(folio_t *ctx, folio_progress_fn fn, void *user_data);
 const char *folio_errmsg(const folio_t *ctx);
 
 /* ============================================================================================== */
-/* 3. Books                                                                                       */
+/* 3. Books                                                                      [libfolio only] */
 /* ============================================================================================== */
 
 /**
@@ -485,7 +493,7 @@ const char *folio_lexicon_pron(const folio_lexicon_t *lex, size_t i, size_t k);
 size_t folio_lexicon_n_lts(const folio_lexicon_t *lex);
 
 /* ============================================================================================== */
-/* 4. Transcription: what is said in the audio, and when                                          */
+/* 4. Transcription: what is said in the audio, and when                         [libfolio only] */
 /* ============================================================================================== */
 
 /**
@@ -601,7 +609,7 @@ double folio_transcript_file_offset(const folio_transcript_t *t, size_t i);
 void folio_transcript_free(folio_transcript_t *t);
 
 /* ============================================================================================== */
-/* 5. The index: when every page, chapter, sentence and word is read                              */
+/* 5. The index: when every page, chapter, sentence and word is read      [reading: lookup too]  */
 /* ============================================================================================== */
 
 /**
@@ -733,7 +741,7 @@ const folio_index_word_t *folio_index_word(const folio_index_t *ix, size_t i);
 const char *folio_index_report(const folio_index_t *ix);
 
 /* ============================================================================================== */
-/* 6. Exports: the book with its audio (EPUB 3 Media Overlays)                                    */
+/* 6. Exports: the book with its audio (EPUB 3 Media Overlays)                   [libfolio only] */
 /* ============================================================================================== */
 
 /**
@@ -777,7 +785,7 @@ int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_pa
                       const char *out_path, const folio_overlay_options_t *opts);
 
 /* ============================================================================================== */
-/* 7. Lookups: page to audio, audio to page, text to audio                                        */
+/* 7. Lookups: page to audio, audio to page, text to audio                 [libfolio-lookup too] */
 /* ============================================================================================== */
 
 /**

@@ -3,7 +3,8 @@
 perturbation, MP3) and on the pocketsphinx-testdata corpus (real LibriVox speech), with loose
 tolerances: every page the truth says is read starts within 0.5 s of its true time in the right
 file, and no page the truth says is unread gets a time; the demo's EPUB with Media Overlays
-passes epubcheck and its clips start and end within 0.5 s of the truth. The benchmark
+passes epubcheck and its clips start and end within 0.5 s of the truth; page lookups and OCR
+snippets of its text find the truth's times. The benchmark
 (tools/bench) reports the tight numbers.
 
 usage: test_corpus.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
@@ -71,6 +72,31 @@ class Corpus(unittest.TestCase):
                                timeout=300)
             self.assertEqual(r.returncode, 0, r.stderr.decode())
             overlay_check.check(self, out, book, got[0], corpus, embed)
+        self.check_lookups(got[0], os.path.join(WORK, "demo.folio"), corpus)
+
+    def check_lookups(self, truth, index, corpus):
+        """Page Match on the demo index: every page's audio, and OCR snippets of the text."""
+        def lookup(*args):
+            r = subprocess.run([FOLIO, "lookup", index, *args], capture_output=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            return json.loads(r.stdout)["match"]
+
+        for p in truth["pages"]:
+            m = lookup("--page", p["label"])
+            if p["time"] is None:
+                self.assertIsNone(m["time"], p["label"])
+            else:
+                self.assertEqual(m["file"], p["file"], p["label"])
+                self.assertLess(abs(m["file_time"] - p["file_time"]), 0.5, p["label"])
+        r = subprocess.run([os.path.join(ROOT, "tools", "ocr-snippets"),
+                            os.path.join(corpus, "truth.json"), "--count", "30", "--cer", "0.05",
+                            "--seed", "2"], capture_output=True, timeout=60, check=True)
+        for row in r.stdout.decode().splitlines()[1:]:
+            _, file, t, _, text = row.split("\t")
+            m = lookup("--text", text.replace("\\n", "\n"))
+            self.assertIsNotNone(m, text)
+            self.assertEqual(m["file"], int(file), text)
+            self.assertLess(abs(m["file_time"] - float(t)), 2, text)
 
     def test_testdata(self):
         got, why = build_and_index("testdata")
