@@ -977,6 +977,136 @@ static double open_end(aligner_t *A, size_t prev, size_t n)
     return last == SIZE_MAX ? guess : at + 0.3;
 }
 
+/* ---- chance matches in garbled speech ---- */
+
+/* Untimed read tokens between two timed ones must fit between them, MIN_WORD_SECONDS a word at
+ * least. When they do not, one side is a chance match: a "the" found in speech the recogniser
+ * garbled, or a sound-alike ("wound" for "window"), far from where the word is read. A stray
+ * comes as an island of at most ISLAND weak matches (short words, sound-alikes, words the
+ * recogniser was unsure of), close to each other in text and time; a longer run of matches is
+ * never a stray (text the narrator skipped crowds its anchors too). Of the two sides' islands,
+ * the weaker loses its times (the one with a sound-alike or the least sure word; between equals
+ * the one farther from its other neighbour), and the whole gap is then forced. */
+#define MIN_WORD_SECONDS 0.12
+#define ISLAND 3
+
+static void untime(aligner_t *A, size_t t)
+{
+    if (A->tok_rec[t] >= 0) A->rec_used[A->tok_rec[t]] = false;
+    A->tok_rec[t] = -1;
+    A->t_start[t] = A->t_end[t] = -1;
+    A->t_how[t] = FOLIO_HOW_NONE;
+}
+
+static size_t untimed_read_between(aligner_t *A, size_t a, size_t b)
+{
+    size_t k = 0;
+    for (size_t u = a + 1; u < b; u++) k += A->t_start[u] < 0 && folio_book_token(A->book, u)->read;
+    return k;
+}
+
+/* The next timed token from @t on side @dir within one untimed token and a second, or
+ * SIZE_MAX. */
+static size_t island_step(aligner_t *A, size_t t, int dir)
+{
+    for (size_t d = 1; d <= 2; d++) {
+        if (dir < 0 ? t < d : t + d >= A->n_tok) return SIZE_MAX;
+        size_t u = dir < 0 ? t - d : t + d;
+        if (A->t_start[u] < 0) continue;
+        if (A->t_file[u] != A->t_file[t]) return SIZE_MAX;
+        double pause = dir < 0 ? A->t_start[t] - A->t_end[u] : A->t_start[u] - A->t_end[t];
+        return pause <= 1.0 ? u : SIZE_MAX;
+    }
+    return SIZE_MAX;
+}
+
+/* The island that starts at @t and goes on to side @dir: its far end in *@end; its strength
+ * (a sound-alike counts 0, an exact match 1, plus its confidence; the island's weakest word),
+ * or -1 when it is not a weak island. */
+static double island(aligner_t *A, size_t t, int dir, size_t *end)
+{
+    double weakest = 2;
+    size_t n = 0, u = t;
+    bool weak = false;
+    for (;;) {
+        n++;
+        double st = (A->t_how[u] == FOLIO_HOW_MATCH ? 1.0 : 0.0) + A->t_conf[u];
+        if (st < weakest) weakest = st;
+        bool is_weak = A->t_how[u] == FOLIO_HOW_SIMILAR ||
+                       (A->t_how[u] == FOLIO_HOW_MATCH &&
+                        (strlen(folio_book_token(A->book, u)->text) <= 3 || A->t_conf[u] < 0.7f));
+        if (A->t_how[u] != FOLIO_HOW_MATCH && A->t_how[u] != FOLIO_HOW_SIMILAR) return -1;
+        weak = weak || is_weak;
+        *end = u;
+        size_t next = island_step(A, u, dir);
+        if (next == SIZE_MAX) break;
+        if (n == ISLAND) return -1; /* a run */
+        u = next;
+    }
+    return weak ? weakest : -1;
+}
+
+/* Seconds a word between timed token @t and its nearest timed neighbour on side @dir in the
+ * same file; 0 when there is none. */
+static double stretch(aligner_t *A, size_t t, int dir)
+{
+    size_t u = t;
+    for (;;) {
+        if (dir < 0 ? u == 0 : u + 1 >= A->n_tok) return 0;
+        u = dir < 0 ? u - 1 : u + 1;
+        if (A->t_start[u] >= 0) break;
+    }
+    if (A->t_file[u] != A->t_file[t]) return 0;
+    size_t a = dir < 0 ? u : t, b = dir < 0 ? t : u;
+    return (A->t_start[b] - A->t_end[a]) / (double)(untimed_read_between(A, a, b) + 1);
+}
+
+static void drop_crowded(aligner_t *A)
+{
+    size_t prev = SIZE_MAX;
+    for (size_t t = 0; t < A->n_tok; t++) {
+        if (A->t_start[t] < 0) continue;
+        if (prev != SIZE_MAX && A->t_file[t] == A->t_file[prev]) {
+            size_t k = untimed_read_between(A, prev, t);
+            double room = A->t_start[t] - A->t_end[prev];
+            if (k >= 3 && room < (double)k * MIN_WORD_SECONDS) {
+                size_t lend = prev, rend = t;
+                double ls = island(A, prev, -1, &lend), rs = island(A, t, +1, &rend);
+                int side = 0; /* -1: drop the left island, +1 the right one */
+                if (ls >= 0 && rs >= 0)
+                    side = fabs(ls - rs) > 0.05                          ? (ls < rs ? -1 : 1)
+                           : stretch(A, lend, -1) > stretch(A, rend, +1) ? -1
+                                                                         : 1;
+                else if (ls >= 0)
+                    side = -1;
+                else if (rs >= 0)
+                    side = 1;
+                if (side) {
+                    size_t a = side < 0 ? lend : t, b = side < 0 ? prev : rend;
+                    for (size_t u = a; u <= b; u++)
+                        if (A->t_start[u] >= 0) {
+                            folio__debug(A->ctx, "alignment: \"%s\" at %.2f s is a chance match",
+                                         folio_book_token(A->book, u)->text, A->t_start[u]);
+                            untime(A, u);
+                        }
+                    /* Start again from the last timed token before what was dropped (the
+                     * loop's t++ brings t to it; unsigned wrap-around when there is none). */
+                    size_t again = side > 0 ? prev : SIZE_MAX;
+                    for (size_t u = lend; side < 0 && u-- > 0;)
+                        if (A->t_start[u] >= 0) {
+                            again = u;
+                            break;
+                        }
+                    t = again == SIZE_MAX ? SIZE_MAX : again - 1;
+                    prev = SIZE_MAX;
+                    continue;
+                }
+            }
+        }
+        prev = t;
+    }
+}
+
 /* Read tokens after timed token @prev, up to (not including) @limit: how many untimed ones of its
  * block follow (at most EDGE_MAX). */
 static size_t read_run_after(aligner_t *A, size_t prev, size_t limit)
@@ -1402,6 +1532,7 @@ int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t 
                 accepted);
     TRY(folio__progress(ctx, "aligning", 1, 3, in->start_time));
     fix_alternatives(&A);
+    drop_crowded(&A);
     /* Each pass can give the next its anchors (a long stretch at a file's start is forced
      * EDGE_MAX tokens at a time). */
     for (int pass = 0; pass < 3; pass++) {
