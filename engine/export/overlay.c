@@ -621,46 +621,6 @@ fail:
 
 /* ---- the package document ---- */
 
-/* The archive path an OPF href points to (relative to the OPF's folder, percent-decoded). */
-static char *resolve(const char *opf_dir, const char *href)
-{
-    folio_str_t s = {0};
-    if (folio__str_printf(&s, "%s", opf_dir) < 0) return NULL;
-    for (const char *p = href; *p && *p != '#' && *p != '?'; p++) {
-        char c = *p;
-        if (c == '%' && p[1] && p[2]) {
-            char hex[3] = {p[1], p[2], 0};
-            c = (char)strtol(hex, NULL, 16);
-            p += 2;
-        }
-        if (folio__str_append(&s, &c, 1) < 0) {
-            folio__str_free(&s);
-            return NULL;
-        }
-    }
-    /* Fold "dir/../" and "./" segments. */
-    char *r = folio__str_take(&s);
-    if (!r) return NULL;
-    char *out = r;
-    size_t n = 0;
-    for (char *seg = r; *seg;) {
-        char *end = strchr(seg, '/');
-        size_t len = end ? (size_t)(end - seg) : strlen(seg);
-        if (len == 1 && seg[0] == '.') {
-        } else if (len == 2 && seg[0] == '.' && seg[1] == '.') {
-            if (n) n--;
-            while (n && out[n - 1] != '/') n--;
-        } else {
-            memmove(out + n, seg, len);
-            n += len;
-            if (end) out[n++] = '/';
-        }
-        seg = end ? end + 1 : seg + len;
-    }
-    out[n] = 0;
-    return out;
-}
-
 /* A new last child of @parent, on a line of its own. */
 static xmlNodePtr add_child(xmlNodePtr parent, const char *name, const char *text)
 {
@@ -701,7 +661,7 @@ static int rewrite_opf(ov_t *o)
     for (xmlNodePtr it = manifest->children; it; it = it->next) {
         if (!folio__xml_is(it, "item")) continue;
         xmlChar *href = xmlGetNoNsProp(it, (const xmlChar *)"href");
-        char *path = href ? resolve(o->opf_dir, (const char *)href) : NULL;
+        char *path = folio__epub_resolve_href(o->opf_dir, (const char *)href);
         xmlFree(href);
         for (size_t i = 0; path && i < o->docs.len; i++)
             if (strcmp(path, o->docs.items[i].path) == 0)

@@ -219,7 +219,7 @@ static int load(folio_index_t *ix, sqlite3 *db)
         s->file_time = col_time(st, 5);
     }
 
-    PREPARE("SELECT name, data FROM lookup ORDER BY name");
+    PREPARE("SELECT name, data FROM lookup WHERE name <> 'words' ORDER BY name");
     while (sqlite3_step(st) == SQLITE_ROW) {
         size_t len = (size_t)sqlite3_column_bytes(st, 1);
         char *name = folio__strdup((const char *)sqlite3_column_text(st, 0));
@@ -237,14 +237,18 @@ static int load(folio_index_t *ix, sqlite3 *db)
         if (VEC_PUSH(ix->blob_lens, len) < 0) goto oom;
     }
 
-    size_t wlen;
-    const int32_t *packed = folio__index_blob(ix, "words", &wlen);
-    if (packed && wlen % (WORD_FIELDS * sizeof(int32_t)) == 0) {
-        /* One read instead of a row at a time: this is what makes opening fast. */
-        ix->n_words = wlen / (WORD_FIELDS * sizeof(int32_t));
+    /* The words packed in one blob: one read instead of a row at a time is what makes opening
+     * fast. They go straight into the words; the blob is not kept. */
+    PREPARE("SELECT data FROM lookup WHERE name = 'words'");
+    size_t wlen = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+    const unsigned char *packed = wlen ? sqlite3_column_blob(st, 0) : NULL;
+    const size_t word_bytes = WORD_FIELDS * sizeof(int32_t);
+    if (packed && wlen % word_bytes == 0) {
+        ix->n_words = wlen / word_bytes;
         ALLOC(ix->words, ix->n_words);
         for (size_t i = 0; i < ix->n_words; i++) {
-            const int32_t *p = &packed[i * WORD_FIELDS];
+            int32_t p[WORD_FIELDS];
+            memcpy(p, packed + i * word_bytes, word_bytes);
             set_word(ix, &ix->words[i], p[0], p[1], p[2], p[3], p[4], p[5]);
         }
     } else {

@@ -30,11 +30,6 @@ static size_t sentence_start(const folio_index_t *ix, size_t i)
     return folio_index_sentence(ix, i)->start_char;
 }
 
-size_t folio__first_word_at(const folio_index_t *ix, size_t c)
-{
-    return folio__index_first_word_at(ix, c);
-}
-
 void folio__lookup_place(const folio_index_t *ix, size_t c, folio_lookup_t *out)
 {
     memset(out, 0, sizeof(*out));

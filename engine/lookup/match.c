@@ -207,7 +207,7 @@ int folio__match(const folio_index_t *ix, const char *text, size_t len, folio_lo
         if (score < THRESHOLD || L.book_start < 0) continue;
         /* The first complete word of the match, and the first read word from there on. */
         size_t c0 = cp[L.book_start], c1 = cp[L.book_end] + 1;
-        size_t w = folio__first_word_at(ix, c0);
+        size_t w = folio__index_first_word_at(ix, c0);
         size_t n_words = folio_index_n_words(ix);
         folio_lookup_t *r = &found[nf];
         folio__lookup_place(ix, w < n_words ? folio_index_word(ix, w)->start_char : c0, r);

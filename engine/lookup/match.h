@@ -14,8 +14,6 @@ typedef struct {
 int folio__match(const folio_index_t *ix, const char *text, size_t len, folio_lookup_t *out,
                  size_t max, size_t *n_out, folio_match_span_t *span0);
 
-/* The first word whose start is at or after code point @c (n_words if none). */
-size_t folio__first_word_at(const folio_index_t *ix, size_t c);
 /* Fill @out with the place at code point @c: page, chapter, sentence; no time yet. */
 void folio__lookup_place(const folio_index_t *ix, size_t c, folio_lookup_t *out);
 /* Give @out word @w's time and confidence, when it was read. */

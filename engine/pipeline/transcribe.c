@@ -225,6 +225,27 @@ static int enqueue(run_t *r, const folio_part_chunk_t *c, uint64_t pcm_offset)
     return rc;
 }
 
+/* Record the chunks the voice-activity chunker cut from file @i in the work file; queue those
+ * with speech that no earlier run finished. */
+static int take_chunks(run_t *r, const folio_chunks_t *chunks, size_t i, uint64_t offset,
+                       bool *any_speech)
+{
+    int rc = FOLIO_OK;
+    for (size_t k = 0; k < chunks->len && rc >= 0; k++) {
+        const folio_chunk_t *v = &chunks->items[k];
+        folio_part_chunk_t c = {i, v->start, v->end, v->keep_from, v->keep_to, v->speech};
+        *any_speech |= c.speech;
+        bool done;
+        if ((rc = folio__part_add_chunk(r->part, &c, &done)) < 0) break;
+        r->done_before += done && c.speech;
+        if (done || !c.speech)
+            r->done_sec += (double)(c.end - c.start) / FOLIO_AUDIO_RATE;
+        else
+            rc = enqueue(r, &c, offset);
+    }
+    return rc;
+}
+
 /* Decode file @i into the cache, chunk it, and queue its chunks. */
 static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uint64_t *n_samples)
 {
@@ -251,43 +272,13 @@ static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uin
         n += (uint64_t)got;
         chunks.len = 0;
         TRY(folio__vad_feed(vad, i, buf, (size_t)got, &chunks));
-        for (size_t k = 0; k < chunks.len; k++) {
-            folio_part_chunk_t c = {i,
-                                    chunks.items[k].start,
-                                    chunks.items[k].end,
-                                    chunks.items[k].keep_from,
-                                    chunks.items[k].keep_to,
-                                    chunks.items[k].speech};
-            any_speech |= c.speech;
-            bool done;
-            TRY(folio__part_add_chunk(r->part, &c, &done));
-            r->done_before += done && c.speech;
-            if (done || !c.speech)
-                r->done_sec += (double)(c.end - c.start) / FOLIO_AUDIO_RATE;
-            else
-                TRY(enqueue(r, &c, offset));
-        }
+        TRY(take_chunks(r, &chunks, i, offset, &any_speech));
         TRY(drain(r, false));
     }
     if (n == 0) FAIL(r->ctx, FOLIO_EAUDIO, "%s: no audio could be decoded", path);
     chunks.len = 0;
     TRY(folio__vad_end_file(vad, &chunks));
-    for (size_t k = 0; k < chunks.len; k++) {
-        folio_part_chunk_t c = {i,
-                                chunks.items[k].start,
-                                chunks.items[k].end,
-                                chunks.items[k].keep_from,
-                                chunks.items[k].keep_to,
-                                chunks.items[k].speech};
-        any_speech |= c.speech;
-        bool done;
-        TRY(folio__part_add_chunk(r->part, &c, &done));
-        r->done_before += done && c.speech;
-        if (done || !c.speech)
-            r->done_sec += (double)(c.end - c.start) / FOLIO_AUDIO_RATE;
-        else
-            TRY(enqueue(r, &c, offset));
-    }
+    TRY(take_chunks(r, &chunks, i, offset, &any_speech));
     TRY(folio__part_file_cached(r->part, i, path, n));
     if (!any_speech)
         folio__warn(r->ctx, "%s: no speech found in %.1f s of audio", path,

@@ -227,45 +227,54 @@ static void confidences(folio_rec_words_t *w)
     free(dev);
 }
 
+/* Decode @pcm (@n samples) as one utterance. pocketsphinx keeps a little state from one
+ * utterance to the next (its noise estimate, which is off, and short-lived acoustic scoring
+ * state), so a chunk's result would depend on which chunk the decoder saw before. Decoding the
+ * chunk's own first 0.3 s first makes that state a function of the chunk alone: the same result
+ * in any thread, in any order. */
+static bool decode_utt(folio_decoder_t *d, const int16_t *pcm, size_t n)
+{
+    size_t warm = n < 4800 ? n : 4800;
+    return ps_start_utt(d->ps) >= 0 && ps_process_raw(d->ps, pcm, warm, FALSE, TRUE) >= 0 &&
+           ps_end_utt(d->ps) >= 0 && ps_start_utt(d->ps) >= 0 &&
+           ps_process_raw(d->ps, pcm, n, FALSE, TRUE) >= 0 && ps_end_utt(d->ps) >= 0;
+}
+
+/* The words of the last utterance into @out (silences and fillers left out), with their
+ * confidences. @lback >= 0 replaces each word's language-model back-off order (a grammar has
+ * none). */
+static int collect_words(folio_decoder_t *d, int lback, folio_rec_words_t *out)
+{
+    for (ps_seg_t *seg = ps_seg_iter(d->ps); seg; seg = ps_seg_next(seg)) {
+        const char *word = ps_seg_word(seg);
+        if (!word || word[0] == '<' || word[0] == '[') continue;
+        folio_rec_word_t w = {0};
+        size_t len = strcspn(word, "(");
+        if (len >= sizeof(w.word)) len = sizeof(w.word) - 1;
+        memcpy(w.word, word, len);
+        ps_seg_frames(seg, &w.start_frame, &w.end_frame);
+        int32 ascr = 0, lscr = 0, back = 0;
+        ps_seg_prob(seg, &ascr, &lscr, &back);
+        w.ascr = ascr;
+        w.lscr = lscr;
+        w.lback = lback >= 0 ? lback : back;
+        if (VEC_PUSH(*out, w) < 0) {
+            ps_seg_free(seg);
+            return FOLIO_ENOMEM;
+        }
+    }
+    confidences(out);
+    return FOLIO_OK;
+}
+
 int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_rec_words_t *out)
 {
     out->len = 0;
     if (n < 1600) return FOLIO_OK; /* under 0.1 s: nothing to recognise */
     folio__speech_log_to(d->ctx);
-    int rc = FOLIO_OK;
-    /* pocketsphinx keeps a little state from one utterance to the next (its noise estimate, which
-     * is off, and short-lived acoustic scoring state), so a chunk's result would depend on which
-     * chunk the decoder saw before. Decoding the chunk's own first 0.3 s first makes that state a
-     * function of the chunk alone: the same result in any thread, in any order. */
-    size_t warm = n < 4800 ? n : 4800;
-    if (ps_start_utt(d->ps) < 0 || ps_process_raw(d->ps, pcm, warm, FALSE, TRUE) < 0 ||
-        ps_end_utt(d->ps) < 0 || ps_start_utt(d->ps) < 0 ||
-        ps_process_raw(d->ps, pcm, n, FALSE, TRUE) < 0 || ps_end_utt(d->ps) < 0) {
-        rc = folio__error(d->ctx, FOLIO_EAUDIO, "pocketsphinx failed to decode a chunk");
-        goto done;
-    }
-    for (ps_seg_t *seg = ps_seg_iter(d->ps); seg; seg = ps_seg_next(seg)) {
-        const char *word = ps_seg_word(seg);
-        if (!word || word[0] == '<' || word[0] == '[' || strcmp(word, "<sil>") == 0) continue;
-        folio_rec_word_t w = {0};
-        size_t len = strcspn(word, "(");
-        if (len >= sizeof(w.word)) len = sizeof(w.word) - 1;
-        memcpy(w.word, word, len);
-        w.word[len] = '\0';
-        ps_seg_frames(seg, &w.start_frame, &w.end_frame);
-        int32 ascr = 0, lscr = 0, lback = 0;
-        ps_seg_prob(seg, &ascr, &lscr, &lback);
-        w.ascr = ascr;
-        w.lscr = lscr;
-        w.lback = lback;
-        if (VEC_PUSH(*out, w) < 0) {
-            ps_seg_free(seg);
-            rc = FOLIO_ENOMEM;
-            goto done;
-        }
-    }
-    confidences(out);
-done:
+    int rc = decode_utt(d, pcm, n)
+                 ? collect_words(d, -1, out)
+                 : folio__error(d->ctx, FOLIO_EAUDIO, "pocketsphinx failed to decode a chunk");
     folio__speech_log_to(NULL);
     return rc;
 }
@@ -326,10 +335,7 @@ int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const
         goto done;
     }
     fsg_model_free(fsg); /* the search holds it */
-    size_t warm = n < 4800 ? n : 4800;
-    if (ps_start_utt(d->ps) < 0 || ps_process_raw(d->ps, pcm, warm, FALSE, TRUE) < 0 ||
-        ps_end_utt(d->ps) < 0 || ps_start_utt(d->ps) < 0 ||
-        ps_process_raw(d->ps, pcm, n, FALSE, TRUE) < 0 || ps_end_utt(d->ps) < 0) {
+    if (!decode_utt(d, pcm, n)) {
         rc = folio__error(d->ctx, FOLIO_EAUDIO, "pocketsphinx failed to align a window");
         goto restore;
     }
@@ -338,26 +344,8 @@ int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const
         rc = FOLIO_ENOMATCH; /* the final state was not reached */
         goto restore;
     }
-    for (ps_seg_t *seg = ps_seg_iter(d->ps); seg; seg = ps_seg_next(seg)) {
-        const char *word = ps_seg_word(seg);
-        if (!word || word[0] == '<' || word[0] == '[') continue;
-        folio_rec_word_t w = {0};
-        size_t len = strcspn(word, "(");
-        if (len >= sizeof(w.word)) len = sizeof(w.word) - 1;
-        memcpy(w.word, word, len);
-        ps_seg_frames(seg, &w.start_frame, &w.end_frame);
-        int32 ascr = 0, lscr = 0, lback = 0;
-        ps_seg_prob(seg, &ascr, &lscr, &lback);
-        w.ascr = ascr;
-        w.lscr = lscr;
-        w.lback = 3;
-        if (VEC_PUSH(*out, w) < 0) {
-            ps_seg_free(seg);
-            rc = FOLIO_ENOMEM;
-            goto restore;
-        }
-    }
-    confidences(out);
+    /* Every word of a grammar is as expected as a trigram. */
+    rc = collect_words(d, 3, out);
 restore:
     /* A recognition decoder goes back to its language model; "align" is replaced next time. */
     if (d->has_lm) ps_set_search(d->ps, "book");

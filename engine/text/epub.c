@@ -92,7 +92,7 @@ static void percent_decode(char *s)
 
 /* Resolve @href against the folder @base_dir ("" for the root) into a normalised archive path,
  * keeping any "#fragment". Returns NULL for external URLs, empty paths and on ENOMEM. */
-static char *resolve_href(const char *base_dir, const char *href)
+char *folio__epub_resolve_href(const char *base_dir, const char *href)
 {
     if (!href) return NULL;
     while (*href == ' ' || *href == '\t' || *href == '\n') href++;
@@ -345,7 +345,7 @@ static int check_encryption(epub_t *E)
         xmlNodePtr ref = folio__xml_child(folio__xml_child(ed, "CipherData"), "CipherReference");
         char *alg = method ? attr(method, "Algorithm") : NULL;
         char *uri = ref ? attr(ref, "URI") : NULL;
-        char *path = uri ? resolve_href("", uri) : NULL;
+        char *path = uri ? folio__epub_resolve_href("", uri) : NULL;
         bool font = alg && (strcmp(alg, "http://www.idpf.org/2008/embedding") == 0 ||
                             strcmp(alg, "http://ns.adobe.com/pdf/enc#RC") == 0);
         if (!font && path && is_content_path(E, path))
@@ -404,7 +404,7 @@ static int read_container(epub_t *E)
     if (!E->opf_path)
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: META-INF/container.xml names no package document",
              E->name);
-    char *resolved = resolve_href("", E->opf_path);
+    char *resolved = folio__epub_resolve_href("", E->opf_path);
     free(E->opf_path);
     E->opf_path = resolved;
     if (!E->opf_path || !(E->opf_dir = dir_of(E->opf_path)))
@@ -525,7 +525,7 @@ static int read_package(epub_t *E)
         if (!folio__xml_is(it, "item")) continue;
         item_t item = {attr(it, "id"), NULL, attr(it, "media-type"), attr(it, "properties")};
         char *href = attr(it, "href");
-        item.path = resolve_href(E->opf_dir, href);
+        item.path = folio__epub_resolve_href(E->opf_dir, href);
         free(href);
         if (!item.id || !item.path) {
             free(item.id);
@@ -571,7 +571,7 @@ static int read_package(epub_t *E)
          ref = ref->next) {
         if (!folio__xml_is(ref, "reference")) continue;
         char *type = attr(ref, "type"), *href = attr(ref, "href");
-        char *path = resolve_href(E->opf_dir, href);
+        char *path = folio__epub_resolve_href(E->opf_dir, href);
         if (type && path) rc = add_sem(E, path, type);
         free(type);
         free(href);
@@ -613,7 +613,7 @@ static int nav_list(epub_t *E, xmlNodePtr ol, const char *dir, int level, target
         for (xmlNodePtr c = li->children; c && rc >= 0; c = c->next) {
             if (folio__xml_is(c, "a")) {
                 char *href = attr(c, "href");
-                char *target = resolve_href(dir, href);
+                char *target = folio__epub_resolve_href(dir, href);
                 free(href);
                 if (target) rc = push_target(out, folio__node_text(c), target, level);
             } else if (folio__xml_is(c, "ol") || folio__xml_is(c, "ul")) {
@@ -633,7 +633,7 @@ static int nav_links(xmlNodePtr n, const char *dir, bool type_as_text, targets_t
         if (c->type != XML_ELEMENT_NODE) continue;
         if (folio__xml_is(c, "a")) {
             char *href = attr(c, "href");
-            char *target = resolve_href(dir, href);
+            char *target = folio__epub_resolve_href(dir, href);
             free(href);
             char *text = NULL;
             if (type_as_text) {
@@ -716,7 +716,7 @@ static int ncx_points(xmlNodePtr parent, const char *dir, int level, targets_t *
         if (!folio__xml_is(np, "navPoint")) continue;
         xmlNodePtr content = folio__xml_child(np, "content");
         char *src = content ? attr(content, "src") : NULL;
-        char *target = resolve_href(dir, src);
+        char *target = folio__epub_resolve_href(dir, src);
         free(src);
         if (target)
             rc =
@@ -764,7 +764,7 @@ static int read_ncx(epub_t *E)
         if (!folio__xml_is(pt, "pageTarget")) continue;
         xmlNodePtr content = folio__xml_child(pt, "content");
         char *src = content ? attr(content, "src") : NULL;
-        char *target = resolve_href(dir, src);
+        char *target = folio__epub_resolve_href(dir, src);
         free(src);
         char *label = folio__node_text(folio__xml_child(pt, "navLabel"));
         if (label && !*label) {
@@ -812,7 +812,7 @@ static int read_page_map(epub_t *E)
     for (xmlNodePtr p = xmlDocGetRootElement(doc)->children; p && rc >= 0; p = p->next) {
         if (!folio__xml_is(p, "page")) continue;
         char *name = attr(p, "name"), *href = attr(p, "href");
-        char *target = resolve_href(dir, href);
+        char *target = folio__epub_resolve_href(dir, href);
         free(href);
         if (name && target)
             rc = push_target(&E->page_map, name, target, 1);

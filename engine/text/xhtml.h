@@ -59,6 +59,11 @@ xmlNodePtr folio__xml_child(xmlNodePtr parent, const char *local);
 /* The element after @node in document order (pre-order) under the element @root, or NULL. */
 xmlNodePtr folio__xml_next(xmlNodePtr node, xmlNodePtr root);
 
+/* Resolve @href (an OPF or content document reference) against the archive folder @base_dir ("" for
+ * the root) into a normalised, percent-decoded archive path, keeping any "#fragment". NULL for
+ * external URLs, empty paths and on ENOMEM; caller frees. */
+char *folio__epub_resolve_href(const char *base_dir, const char *href);
+
 /* Parse @buf as XML without network access, DTD loading or entity substitution; NULL on failure,
  * with the first error (line: message) in @why when given. */
 xmlDocPtr folio__xml_parse(const char *buf, size_t len, const char *url, folio_str_t *why);

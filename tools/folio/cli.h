@@ -18,6 +18,9 @@ typedef struct {
     int verbosity; /* -1 quiet, 0 warnings, 1 info, 2 debug */
 } cli_log_t;
 
+/* Whether @arg is -q/--quiet (errors only) or -v/--verbose (more; repeatable), applied to @log. */
+bool cli_log_option(const char *arg, cli_log_t *log);
+
 /* A context whose log goes to stderr as "folio: warning: ...". */
 folio_t *cli_context(cli_log_t *log);
 

@@ -204,10 +204,8 @@ int cmd_book(int argc, char **argv)
         else if (strcmp(a, "--dict") == 0) {
             if (i + 1 >= argc) return cli_usage_error("book", "--dict takes a dictionary file");
             dict = argv[++i];
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
-            log.verbosity = -1;
-        else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
-            log.verbosity++;
+        } else if (cli_log_option(a, &log))
+            ;
         else if (strcmp(a, "--format") == 0) {
             const char *f = i + 1 < argc ? argv[++i] : "";
             if (strcmp(f, "auto") == 0)

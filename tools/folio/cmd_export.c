@@ -68,6 +68,23 @@ static void json_file(FILE *f, long file)
         fputs("null", f);
 }
 
+/* The fields saying when an item is read: start_time, end_time (when @end is given), file and
+ * file_time; null when it is not read (@file < 0). */
+static void json_when(FILE *f, double start, const double *end, long file, double file_time)
+{
+    bool read = file >= 0;
+    fputs(", \"start_time\": ", f);
+    json_time(f, start, read);
+    if (end) {
+        fputs(", \"end_time\": ", f);
+        json_time(f, *end, read);
+    }
+    fputs(", \"file\": ", f);
+    json_file(f, file);
+    fputs(", \"file_time\": ", f);
+    json_time(f, file_time, read);
+}
+
 static void meta_str(FILE *f, const folio_index_t *ix, const char *key)
 {
     const char *v = folio_index_meta(ix, key);
@@ -99,28 +116,17 @@ static int write_json(const folio_index_t *ix, FILE *f)
         bool read = p->file >= 0;
         fprintf(f, "%s\n  {\"ordinal\": %zu, \"label\": ", i ? "," : "", p->ordinal);
         json_str(f, p->label, strlen(p->label));
-        fprintf(f, ", \"start_char\": %zu, \"start_time\": ", p->start_char);
-        json_time(f, p->start_time, read);
-        fputs(", \"end_time\": ", f);
-        json_time(f, p->end_time, read);
-        fputs(", \"file\": ", f);
-        json_file(f, p->file);
-        fputs(", \"file_time\": ", f);
-        json_time(f, p->file_time, read);
+        fprintf(f, ", \"start_char\": %zu", p->start_char);
+        json_when(f, p->start_time, &p->end_time, p->file, p->file_time);
         fprintf(f, ", \"confidence\": %.3f}", read ? p->confidence : 0.0);
     }
     fputs("],\n \"chapters\": [", f);
     for (size_t i = 0; i < folio_index_n_chapters(ix); i++) {
         const folio_index_chapter_t *c = folio_index_chapter(ix, i);
-        bool read = c->file >= 0;
         fprintf(f, "%s\n  {\"title\": ", i ? "," : "");
         json_str(f, c->title, strlen(c->title));
-        fprintf(f, ", \"start_char\": %zu, \"start_time\": ", c->start_char);
-        json_time(f, c->start_time, read);
-        fputs(", \"file\": ", f);
-        json_file(f, c->file);
-        fputs(", \"file_time\": ", f);
-        json_time(f, c->file_time, read);
+        fprintf(f, ", \"start_char\": %zu", c->start_char);
+        json_when(f, c->start_time, NULL, c->file, c->file_time);
         fputs("}", f);
     }
     fputs("],\n \"words\": [", f);
@@ -133,15 +139,8 @@ static int write_json(const folio_index_t *ix, FILE *f)
         size_t a = byte_of(&cur, w->start_char), b = byte_of(&cur, w->end_char);
         fprintf(f, "%s\n  {\"text\": ", i ? "," : "");
         json_str(f, text + a, b > a ? b - a : 0);
-        fprintf(f, ", \"start_char\": %zu, \"end_char\": %zu, \"start_time\": ", w->start_char,
-                w->end_char);
-        json_time(f, w->start_time, read);
-        fputs(", \"end_time\": ", f);
-        json_time(f, w->end_time, read);
-        fputs(", \"file\": ", f);
-        json_file(f, w->file);
-        fputs(", \"file_time\": ", f);
-        json_time(f, w->file_time, read);
+        fprintf(f, ", \"start_char\": %zu, \"end_char\": %zu", w->start_char, w->end_char);
+        json_when(f, w->start_time, &w->end_time, w->file, w->file_time);
         fprintf(f, ", \"confidence\": %.3f}", read ? w->confidence : 0.0);
     }
     fprintf(f, "],\n \"report\": %s}\n", folio_index_report(ix));
@@ -319,10 +318,7 @@ int cmd_export(int argc, char **argv)
             ov.audio_base = argv[++i];
         } else if (strcmp(a, "--embed-audio") == 0) {
             ov.embed_audio = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            log.verbosity = -1;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            log.verbosity++;
+        } else if (cli_log_option(a, &log)) {
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("export", "unknown option '%s'", a);
         } else if (!path) {

@@ -67,10 +67,7 @@ int cmd_index(int argc, char **argv)
             }
         } else if (strcmp(a, "--force") == 0) {
             opts.force = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            log.verbosity = -1;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            log.verbosity++;
+        } else if (cli_log_option(a, &log)) {
         } else if (a[0] == '-' && a[1]) {
             USAGE("index", "unknown option '%s'", a);
         } else {

@@ -44,10 +44,7 @@ int cmd_transcribe(int argc, char **argv)
                 free(pos);
                 return r;
             }
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            log.verbosity = -1;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            log.verbosity++;
+        } else if (cli_log_option(a, &log)) {
         } else if (a[0] == '-' && a[1]) {
             USAGE("transcribe", "unknown option '%s'", a);
         } else {

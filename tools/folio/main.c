@@ -94,6 +94,17 @@ bool cli_parse_long(const char *s, long *out)
     return true;
 }
 
+bool cli_log_option(const char *arg, cli_log_t *log)
+{
+    if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0)
+        log->verbosity = -1;
+    else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0)
+        log->verbosity++;
+    else
+        return false;
+    return true;
+}
+
 folio_index_t *cli_open_index(const char *path)
 {
     if (access(path, R_OK) != 0) {
