@@ -23,6 +23,7 @@ import zipfile
 import jsonschema
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import minicorpus  # noqa: E402
 import overlay_check  # noqa: E402
 
 FOLIO, MKCORPUS, ROOT, WORK = sys.argv[1:5]
@@ -45,11 +46,7 @@ class Index(unittest.TestCase):
         shutil.rmtree(CORPUS, ignore_errors=True)
         shutil.rmtree(OUT, ignore_errors=True)
         os.makedirs(OUT)
-        r = subprocess.run([MKCORPUS, os.path.join(ROOT, "tests", "corpora", "mini"), CORPUS],
-                           capture_output=True, timeout=600)
-        assert r.returncode == 0, r.stderr.decode()
-        with open(os.path.join(CORPUS, "truth.json")) as f:
-            cls.truth = json.load(f)
+        cls.truth = minicorpus.make(MKCORPUS, ROOT, CORPUS)
         cls.book = os.path.join(CORPUS, "book.epub")
         cls.index = os.path.join(OUT, "mini.folio")
         r = folio("index", cls.book, *audio(cls.truth), "-o", cls.index, "--threads", "2")

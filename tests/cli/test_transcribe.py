@@ -17,6 +17,9 @@ import sys
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import minicorpus  # noqa: E402
+
 FOLIO, MKCORPUS, ROOT, WORK = sys.argv[1:5]
 CORPUS = os.path.join(WORK, "mini")
 
@@ -41,11 +44,7 @@ class Transcribe(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         shutil.rmtree(CORPUS, ignore_errors=True)
-        r = subprocess.run([MKCORPUS, os.path.join(ROOT, "tests", "corpora", "mini"), CORPUS],
-                           capture_output=True, timeout=600)
-        assert r.returncode == 0, r.stderr.decode()
-        with open(os.path.join(CORPUS, "truth.json")) as f:
-            cls.truth = json.load(f)
+        cls.truth = minicorpus.make(MKCORPUS, ROOT, CORPUS)
         cls.book = os.path.join(CORPUS, "book.epub")
         cls.out = os.path.join(WORK, "two.tsv")
         r = folio("transcribe", cls.book, *audio(cls.truth), "-o", cls.out, "--threads", "2", "-q")

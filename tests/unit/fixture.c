@@ -213,3 +213,10 @@ size_t fx_cp_offset(const char *text, const char *needle)
         if (((unsigned char)*p & 0xC0) != 0x80) cp++;
     return cp;
 }
+
+int fx_teardown(void **state)
+{
+    (void)state;
+    fx_cleanup();
+    return 0;
+}

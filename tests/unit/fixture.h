@@ -36,6 +36,8 @@ const char *fx_file(const char *name, const void *data, size_t n);
 /* The test folder (created on first use, removed by fx_cleanup). */
 const char *fx_dir(void);
 void fx_cleanup(void);
+/* fx_cleanup as a cmocka group teardown. */
+int fx_teardown(void **state);
 
 /* A context whose log messages are kept; fx_logged() tells whether one contains @needle. */
 folio_t *fx_context(void);

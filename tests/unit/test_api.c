@@ -308,13 +308,6 @@ static void index_rejects_invalid_arguments(void **state)
     folio_free(ctx);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    fx_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,5 +319,5 @@ int main(void)
         cmocka_unit_test(transcribe_rejects_invalid_arguments),
         cmocka_unit_test(index_rejects_invalid_arguments),
     };
-    return cmocka_run_group_tests_name("api", tests, NULL, teardown);
+    return cmocka_run_group_tests_name("api", tests, NULL, fx_teardown);
 }

@@ -246,13 +246,6 @@ static void bad_audio_fails_cleanly(void **state)
     folio_free(ctx);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    fx_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,5 +254,5 @@ int main(void)
         cmocka_unit_test(m4b_chapter_marks_are_read),
         cmocka_unit_test(bad_audio_fails_cleanly),
     };
-    return cmocka_run_group_tests_name("audio", tests, NULL, teardown);
+    return cmocka_run_group_tests_name("audio", tests, NULL, fx_teardown);
 }

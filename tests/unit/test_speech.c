@@ -176,13 +176,6 @@ static void vad_cuts_at_silences_and_overlaps_elsewhere(void **state)
     free(s);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    fx_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,5 +183,5 @@ int main(void)
         cmocka_unit_test(lm_distributions_sum_to_one),
         cmocka_unit_test(vad_cuts_at_silences_and_overlaps_elsewhere),
     };
-    return cmocka_run_group_tests_name("speech", tests, NULL, teardown);
+    return cmocka_run_group_tests_name("speech", tests, NULL, fx_teardown);
 }

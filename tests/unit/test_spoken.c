@@ -198,13 +198,6 @@ static void words_cover_their_tokens(void **state)
     folio_book_free(b);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    fx_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,5 +209,5 @@ int main(void)
         cmocka_unit_test(unread_blocks_keep_flagged_tokens),
         cmocka_unit_test(words_cover_their_tokens),
     };
-    return cmocka_run_group_tests_name("spoken", tests, NULL, teardown);
+    return cmocka_run_group_tests_name("spoken", tests, NULL, fx_teardown);
 }

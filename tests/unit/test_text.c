@@ -734,13 +734,6 @@ static void invalid_utf8_in_text_names_the_byte(void **state)
     folio_free(ctx);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    fx_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -769,5 +762,5 @@ int main(void)
         cmocka_unit_test(text_over_the_cap_is_refused),
         cmocka_unit_test(invalid_utf8_in_text_names_the_byte),
     };
-    return cmocka_run_group_tests_name("text", tests, NULL, teardown);
+    return cmocka_run_group_tests_name("text", tests, NULL, fx_teardown);
 }

@@ -80,6 +80,22 @@ typedef struct {
 } cli_paths_t;
 int cli_expand_audio(char **args, int n, cli_paths_t *out);
 void cli_paths_free(cli_paths_t *p);
+
+/* The command line of a command that reads BOOK AUDIO... (transcribe, index). */
+typedef struct {
+    cli_log_t log;
+    const char *out;   /* -o, or NULL */
+    const char *book;  /* the first positional argument */
+    cli_paths_t audio; /* the others, expanded */
+} cli_book_audio_t;
+
+/* Parse @argv of command @cmd: BOOK AUDIO..., -o OUT (required when @need_out), the recognition
+ * options into @topts, -q/-v, and --force into *@force when @force is not NULL. Returns -1 when
+ * the command may go on (free @a with cli_book_audio_free), else the exit status to return
+ * (@usage printed on a usage error). */
+int cli_parse_book_audio(const char *cmd, const char *usage, int argc, char **argv, bool need_out,
+                         folio_transcribe_options_t *topts, int *force, cli_book_audio_t *a);
+void cli_book_audio_free(cli_book_audio_t *a);
 int cli_natural_cmp(const char *a, const char *b);
 
 /* Progress shown while a long call runs. */

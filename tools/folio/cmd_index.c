@@ -8,12 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define USAGE(...)                                                                                 \
-    do {                                                                                           \
-        free(pos);                                                                                 \
-        return cli_usage_error(__VA_ARGS__);                                                       \
-    } while (0)
-
 static double now(void)
 {
     struct timespec ts;
@@ -48,51 +42,27 @@ static void summary(const char *path, double seconds)
 
 int cmd_index(int argc, char **argv)
 {
-    cli_log_t log = {0};
-    const char *out = NULL;
     folio_index_options_t opts;
     folio_index_options_init(&opts);
-    char **pos = calloc((size_t)argc, sizeof(char *));
-    int npos = 0, r;
-    if (!pos) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc) USAGE("index", "-o takes a file name");
-            out = argv[++i];
-        } else if ((r = cli_recognition_option("index", argc, argv, &i, &opts.transcribe))) {
-            if (r != 1) {
-                free(pos);
-                return r;
-            }
-        } else if (strcmp(a, "--force") == 0) {
-            opts.force = 1;
-        } else if (cli_log_option(a, &log)) {
-        } else if (a[0] == '-' && a[1]) {
-            USAGE("index", "unknown option '%s'", a);
-        } else {
-            pos[npos++] = argv[i];
-        }
-    }
-    if (npos < 2 || !out) USAGE("index", "usage: folio index BOOK AUDIO... -o BOOK.folio");
-    cli_paths_t audio = {0};
-    if (cli_expand_audio(pos + 1, npos - 1, &audio) < 0) {
-        free(pos);
-        return EXIT_FAIL;
-    }
-    folio_t *ctx = cli_context(&log);
+    cli_book_audio_t args;
+    int r = cli_parse_book_audio("index", "usage: folio index BOOK AUDIO... -o BOOK.folio", argc,
+                                 argv, true, &opts.transcribe, &opts.force, &args);
+    if (r >= 0) return r;
+    const char *out = args.out;
+    folio_t *ctx = cli_context(&args.log);
     int status = EXIT_FAIL, rc;
     folio_book_t *book = NULL;
     if (!ctx) goto done;
     double t0 = now();
-    book = folio_book_open(ctx, pos[0], NULL, &rc);
+    book = folio_book_open(ctx, args.book, NULL, &rc);
     if (!book) {
         cli_error(ctx, rc);
         goto done;
     }
     cli_progress_t prog;
-    cli_progress_start(&prog, ctx, &log);
-    rc = folio_index_build(ctx, book, (const char *const *)audio.items, audio.len, out, &opts);
+    cli_progress_start(&prog, ctx, &args.log);
+    rc = folio_index_build(ctx, book, (const char *const *)args.audio.items, args.audio.len, out,
+                           &opts);
     cli_progress_end(&prog);
     if (rc < 0) {
         cli_error(ctx, rc);
@@ -106,12 +76,11 @@ int cmd_index(int argc, char **argv)
                     out);
         goto done;
     }
-    if (log.verbosity >= 0) summary(out, now() - t0);
+    if (args.log.verbosity >= 0) summary(out, now() - t0);
     status = EXIT_OK;
 done:
     folio_book_free(book);
     folio_free(ctx);
-    cli_paths_free(&audio);
-    free(pos);
+    cli_book_audio_free(&args);
     return status;
 }

@@ -18,52 +18,22 @@ static int write_tsv(const folio_transcript_t *t, FILE *f)
     return ferror(f) ? -1 : 0;
 }
 
-/* A usage error: free what the parser holds and return from cmd_transcribe. */
-#define USAGE(...)                                                                                 \
-    do {                                                                                           \
-        free(pos);                                                                                 \
-        return cli_usage_error(__VA_ARGS__);                                                       \
-    } while (0)
-
 int cmd_transcribe(int argc, char **argv)
 {
-    cli_log_t log = {0};
-    const char *out = NULL;
     folio_transcribe_options_t topts;
     folio_transcribe_options_init(&topts);
-    char **pos = calloc((size_t)argc, sizeof(char *));
-    int npos = 0, r;
-    if (!pos) return EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc) USAGE("transcribe", "-o takes a file name");
-            out = argv[++i];
-        } else if ((r = cli_recognition_option("transcribe", argc, argv, &i, &topts))) {
-            if (r != 1) {
-                free(pos);
-                return r;
-            }
-        } else if (cli_log_option(a, &log)) {
-        } else if (a[0] == '-' && a[1]) {
-            USAGE("transcribe", "unknown option '%s'", a);
-        } else {
-            pos[npos++] = argv[i];
-        }
-    }
-    if (npos < 2) USAGE("transcribe", "usage: folio transcribe BOOK AUDIO... [-o OUT.tsv]");
-    cli_paths_t audio = {0};
-    if (cli_expand_audio(pos + 1, npos - 1, &audio) < 0) {
-        free(pos);
-        return EXIT_FAIL;
-    }
-    folio_t *ctx = cli_context(&log);
+    cli_book_audio_t args;
+    int r = cli_parse_book_audio("transcribe", "usage: folio transcribe BOOK AUDIO... [-o OUT.tsv]",
+                                 argc, argv, false, &topts, NULL, &args);
+    if (r >= 0) return r;
+    const char *out = args.out;
+    folio_t *ctx = cli_context(&args.log);
     int status = EXIT_FAIL, rc;
     folio_book_t *book = NULL;
     folio_transcript_t *t = NULL;
     char work[4200], tmp[4200];
     if (!ctx) goto done;
-    book = folio_book_open(ctx, pos[0], NULL, &rc);
+    book = folio_book_open(ctx, args.book, NULL, &rc);
     if (!book) {
         cli_error(ctx, rc);
         goto done;
@@ -75,8 +45,9 @@ int cmd_transcribe(int argc, char **argv)
         snprintf(work, sizeof(work), "%s/folio-transcribe-%ld.part",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
     cli_progress_t prog;
-    cli_progress_start(&prog, ctx, &log);
-    t = folio_transcribe(ctx, book, (const char *const *)audio.items, audio.len, work, &topts, &rc);
+    cli_progress_start(&prog, ctx, &args.log);
+    t = folio_transcribe(ctx, book, (const char *const *)args.audio.items, args.audio.len, work,
+                         &topts, &rc);
     cli_progress_end(&prog);
     if (!t) {
         cli_error(ctx, rc);
@@ -108,7 +79,6 @@ done:
     folio_transcript_free(t);
     folio_book_free(book);
     folio_free(ctx);
-    cli_paths_free(&audio);
-    free(pos);
+    cli_book_audio_free(&args);
     return status;
 }

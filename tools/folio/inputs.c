@@ -156,3 +156,44 @@ void cli_paths_free(cli_paths_t *p)
     free(p->items);
     memset(p, 0, sizeof(*p));
 }
+
+int cli_parse_book_audio(const char *cmd, const char *usage, int argc, char **argv, bool need_out,
+                         folio_transcribe_options_t *topts, int *force, cli_book_audio_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    char **pos = calloc((size_t)argc, sizeof(char *));
+    int npos = 0, r = -1;
+    if (!pos) return EXIT_FAIL;
+    for (int i = 1; i < argc && r < 0; i++) {
+        const char *arg = argv[i];
+        int rec;
+        if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
+            if (i + 1 >= argc)
+                r = cli_usage_error(cmd, "-o takes a file name");
+            else
+                a->out = argv[++i];
+        } else if ((rec = cli_recognition_option(cmd, argc, argv, &i, topts))) {
+            if (rec != 1) r = rec;
+        } else if (force && strcmp(arg, "--force") == 0) {
+            *force = 1;
+        } else if (cli_log_option(arg, &a->log)) {
+        } else if (arg[0] == '-' && arg[1]) {
+            r = cli_usage_error(cmd, "unknown option '%s'", arg);
+        } else {
+            pos[npos++] = argv[i];
+        }
+    }
+    if (r < 0 && (npos < 2 || (need_out && !a->out))) r = cli_usage_error(cmd, "%s", usage);
+    if (r < 0 && cli_expand_audio(pos + 1, npos - 1, &a->audio) < 0) r = EXIT_FAIL;
+    if (r < 0)
+        a->book = pos[0];
+    else
+        cli_paths_free(&a->audio);
+    free(pos);
+    return r;
+}
+
+void cli_book_audio_free(cli_book_audio_t *a)
+{
+    cli_paths_free(&a->audio);
+}

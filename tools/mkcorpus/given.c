@@ -207,20 +207,7 @@ static json_t *stories_truth(const conf_t *c, const char *src, char **paths, siz
     if (!root) die("%s: %s", pub, je.text);
     char bookpath[2048];
     xsnprintf(bookpath, sizeof(bookpath), "%s/%s", src, c->book);
-    FILE *f = fopen(bookpath, "rb");
-    if (!f) die("%s: cannot open", bookpath);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = xmalloc((size_t)len + 1);
-    if (fread(text, 1, (size_t)len, f) != (size_t)len) die("%s: read error", bookpath);
-    text[len] = '\0';
-    fclose(f);
-    /* CRLF text: drop the CRs so that blank lines are "\n\n". */
-    char *o = text;
-    for (char *p = text; *p; p++)
-        if (*p != '\r') *o++ = *p;
-    *o = '\0';
+    char *text = read_text_file(bookpath); /* CRs dropped: blank lines are "\n\n" */
     json_t *stories = json_array();
     json_t *order = json_object_get(root, "readingOrder");
     for (size_t i = 0; i < n; i++) {

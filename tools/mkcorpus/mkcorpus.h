@@ -105,6 +105,8 @@ char *xstrdup(const char *s);
 /* snprintf that dies rather than truncate. */
 void xsnprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* The whole file @path with its CRs dropped (CRLF text becomes LF); dies when it cannot. */
+char *read_text_file(const char *path);
 
 /* write.c */
 void write_epub(const conf_t *c, const cbook_t *book, const char *path);

@@ -326,7 +326,7 @@ static void load_epub_dir(const conf_t *c, const char *dir, cbook_t *book)
 
 /* ---- Project Gutenberg text ---- */
 
-static char *read_all(const char *path)
+char *read_text_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) die("%s: cannot open", path);
@@ -354,7 +354,7 @@ static bool chapter_line(const char *l)
 
 static void load_gutenberg(const conf_t *c, const char *path, cbook_t *book)
 {
-    char *s = read_all(path);
+    char *s = read_text_file(path);
     char *start = strstr(s, "*** START OF");
     char *end = strstr(s, "*** END OF");
     if (!start || !end) die("%s: no Project Gutenberg START/END markers", path);
