@@ -107,13 +107,15 @@ int folio__models_build(folio_t *ctx, const folio_book_t *book, const char *mode
         m->decoder.topn = 2;
         m->noisy_topn = 4;
     }
+    m->unread_weight = UNREAD_WEIGHT;
+    m->alt_weight = ALT_WEIGHT;
     m->decoder.dict_path = m->dict_path;
     m->decoder.lm_path = m->lm_path;
     m->decoder.oob_path = m->oob_path;
     TRY(folio__decoder_config_string(&m->decoder, &m->config));
     TRY(folio__str_printf(&m->config,
                           " unread=%g alt=%g oob_top=%d vad=30/0.5 denoise=28 noisy_topn=%d "
-                          "warmup=0.3 remove_noise=no",
+                          "warmup=0.3 remove_noise=no guide=window1 run=600",
                           UNREAD_WEIGHT, ALT_WEIGHT, OOB_TOP_WORDS, m->noisy_topn));
 fail:
     for (size_t i = 0; i < top.len; i++) free(top.items[i]);

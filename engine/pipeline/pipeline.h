@@ -10,13 +10,6 @@
 
 #ifndef FOLIO_MODEL_DIR
 #define FOLIO_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
-/* Transcription as folio_transcribe() does it; with @keep_models, the models it built are moved
- * there on success (the caller frees them). */
-int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *const *audio,
-                          size_t n_audio, const char *work_path,
-                          const folio_transcribe_options_t *opts, folio_models_t *keep_models,
-                          folio_transcript_t **out);
-
 #endif
 
 /* What recognition needs, built from the book into files beside the work file. */
@@ -25,6 +18,7 @@ typedef struct {
     folio_lexicon_t *oob_lex; /* the out-of-book words */
     folio_decoder_config_t decoder;
     int noisy_topn; /* the decoder for chunks the denoiser worked on scores more Gaussians */
+    double unread_weight, alt_weight; /* how the book's models count unread text, alternatives */
     char lm_path[4200], oob_path[4200], dict_path[4200];
     char model_dir[4096];
     folio_str_t config; /* the configuration, for the fingerprint */
@@ -39,6 +33,34 @@ void folio__models_free(folio_models_t *m);
 int folio__fingerprint(folio_t *ctx, const folio_book_t *book, const char *const *audio,
                        size_t n_audio, const char *model_dir, const folio_models_t *m,
                        char out[65]);
+
+/* ---- guided recognition (guide.c) ---- */
+
+/* The book's pronounceable tokens, indexed for finding where recognised words are. Read-only once
+ * made: recognition threads share it. */
+typedef struct folio_guide folio_guide_t;
+/* Where the narrator is: a position in the pronounceable tokens (the one after the last word
+ * placed), or unknown; @misses counts chunks in a row that could not be placed. */
+typedef struct {
+    size_t pos;
+    int misses;
+    bool known;
+} folio_guide_state_t;
+
+folio_guide_t *folio__guide_new(const folio_book_t *book, const folio_lexicon_t *lex, int *err);
+void folio__guide_free(folio_guide_t *g);
+/* The window for a chunk of @seconds after @at: book tokens [*@from_tok, *@to_tok) and guide
+ * positions [*@from, *@to) (any may be NULL). */
+void folio__guide_window(const folio_guide_t *g, const folio_guide_state_t *at, double seconds,
+                         size_t *from_tok, size_t *to_tok, size_t *from, size_t *to);
+/* Whether the words @w of a chunk of @seconds fit the window after @at; if so, *@next is where
+ * they end. */
+bool folio__guide_in_window(const folio_guide_t *g, const folio_guide_state_t *at, double seconds,
+                            const folio_rec_words_t *w, folio_guide_state_t *next);
+/* Find the words @w in the whole book; *@next is where they end, or @at with one more miss (two
+ * in a row make the place unknown). */
+void folio__guide_locate(const folio_guide_t *g, const folio_guide_state_t *at,
+                         const folio_rec_words_t *w, folio_guide_state_t *next);
 
 /* Transcription as folio_transcribe() does it; with @keep_models, the models it built are moved
  * there on success (the caller frees them). */

@@ -1,6 +1,13 @@
 /* Transcription: the book's models, the audio decoded once into a 16 kHz cache and cut into
  * chunks, recognition by worker threads (one decoder each), and every finished chunk stored in the
- * work file as soon as it is done, by the calling thread. */
+ * work file as soon as it is done, by the calling thread.
+ *
+ * Chunks go to the workers in runs of about ten minutes of a file. A worker follows the narrator
+ * through its run (guide.c): the run's first chunk is recognised with the book's model, the next
+ * ones with a model of the text after the place the previous chunk ended, and a chunk whose words
+ * do not fit that window again with the book's. Where a run is cut depends on the audio alone,
+ * and what a worker does with a chunk on the words of the run's earlier chunks alone (a resumed
+ * run replays those from the work file), so results do not depend on the number of threads. */
 #include "pipeline.h"
 
 #include <errno.h>
@@ -13,6 +20,7 @@
 #include <unistd.h>
 
 #define READ_BLOCK 16000
+#define RUN_SAMPLES ((uint64_t)600 * FOLIO_AUDIO_RATE) /* a run ends after 10 min of its file */
 
 struct folio_transcript {
     VEC(folio_heard_t) words;
@@ -36,6 +44,13 @@ const char *folio_default_model_dir(void)
 
 typedef struct {
     folio_part_chunk_t chunk;
+    char *done; /* the words an earlier run found (TSV), or NULL: to recognise */
+} run_chunk_t;
+
+typedef VEC(run_chunk_t) run_chunks_t;
+
+typedef struct {
+    run_chunks_t chunks; /* speech chunks of one file, in order */
     uint64_t pcm_offset; /* samples before the file in the cache */
 } job_t;
 
@@ -67,6 +82,11 @@ typedef struct {
     int pcm_fd;
     folio_decoder_config_t dcfg;
     int noisy_topn; /* Gaussians scored per codebook for noisy chunks */
+    const folio_book_t *book;
+    const folio_models_t *models;
+    const folio_guide_t *guide;
+    const char *work_path;
+    size_t n_workers; /* numbers the workers' window model files */
 } shared_t;
 
 static void worker_log(void *ud, folio_log_level_t level, const char *msg)
@@ -91,19 +111,108 @@ static int words_tsv(const folio_rec_words_t *w, folio_str_t *out)
     return FOLIO_OK;
 }
 
+static void free_job(job_t *j)
+{
+    for (size_t i = 0; i < j->chunks.len; i++) free(j->chunks.items[i].done);
+    VEC_FREE(j->chunks);
+}
+
+/* The words of an earlier run's result (only their text matters to the guide). */
+static int parse_words(const char *tsv, folio_rec_words_t *out)
+{
+    out->len = 0;
+    for (const char *line = tsv; line && *line;) {
+        const char *nl = strchr(line, '\n'), *tab = strchr(line, '\t');
+        size_t len = tab && (!nl || tab < nl) ? (size_t)(tab - line) : 0;
+        if (len) {
+            folio_rec_word_t w = {0};
+            if (len >= sizeof(w.word)) len = sizeof(w.word) - 1;
+            memcpy(w.word, line, len);
+            if (VEC_PUSH(*out, w) < 0) return FOLIO_ENOMEM;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    return FOLIO_OK;
+}
+
+typedef struct {
+    folio_t *ctx;
+    shared_t *sh;
+    char lm_path[4300];
+    folio_decoder_t *dec, *careful; /* careful: for noisy chunks, made when the first one comes */
+} worker_t;
+
+/* Recognise @pcm with a model of the window after @at. */
+static int run_window(worker_t *w, folio_decoder_t *d, const folio_guide_state_t *at,
+                      const int16_t *pcm, size_t n, folio_rec_words_t *words)
+{
+    const shared_t *sh = w->sh;
+    size_t from, to;
+    folio__guide_window(sh->guide, at, (double)n / FOLIO_AUDIO_RATE, &from, &to, NULL, NULL);
+    int rc;
+    folio_lm_t *lm = folio__lm_from_tokens(sh->book, sh->models->lex, from, to,
+                                           sh->models->unread_weight, sh->models->alt_weight, &rc);
+    if (!lm) return rc;
+    rc = folio__lm_write_arpa(lm, w->lm_path);
+    folio__lm_free(lm);
+    if (rc < 0) return folio__error(w->ctx, rc, "%s: cannot write a window model", w->lm_path);
+    if ((rc = folio__decoder_use_window(d, w->lm_path)) < 0) return rc;
+    return folio__decoder_run(d, pcm, n, words);
+}
+
+/* Recognise one chunk, following the narrator from *@at (updated). */
+static int recognise(worker_t *w, int16_t *pcm, size_t n, folio_guide_state_t *at,
+                     folio_rec_words_t *words)
+{
+    shared_t *sh = w->sh;
+    int rc;
+    bool noisy;
+    if ((rc = folio__denoise(pcm, n, &noisy)) < 0) return rc;
+    if (noisy && !w->careful) {
+        folio_decoder_config_t c = sh->dcfg;
+        c.topn = sh->noisy_topn;
+        if (!(w->careful = folio__decoder_new(w->ctx, &c, &rc))) return rc;
+    }
+    folio_decoder_t *d = noisy ? w->careful : w->dec;
+    double sec = (double)n / FOLIO_AUDIO_RATE;
+    folio_guide_state_t next;
+    if (at->known) {
+        if ((rc = run_window(w, d, at, pcm, n, words)) < 0) return rc;
+        if (folio__guide_in_window(sh->guide, at, sec, words, &next)) {
+            *at = next;
+            return FOLIO_OK;
+        }
+        folio__debug(w->ctx, "a chunk of %.1f s does not fit its window: the book's model", sec);
+    }
+    if ((rc = folio__decoder_use_window(d, NULL)) < 0 ||
+        (rc = folio__decoder_run(d, pcm, n, words)) < 0)
+        return rc;
+    if (folio__guide_in_window(sh->guide, at, sec, words, &next))
+        *at = next;
+    else
+        folio__guide_locate(sh->guide, at, words, at);
+    folio__debug(w->ctx, "a chunk of %.1f s recognised with the book's model: %s", sec,
+                 at->known ? "placed" : "not placed");
+    return FOLIO_OK;
+}
+
 static void *worker(void *arg)
 {
     shared_t *sh = arg;
-    folio_t *wctx = folio_new();
-    if (wctx) folio_set_log(wctx, worker_log, sh, FOLIO_LOG_DEBUG);
+    worker_t w = {folio_new(), sh, "", NULL, NULL};
+    if (w.ctx) folio_set_log(w.ctx, worker_log, sh, FOLIO_LOG_DEBUG);
     int rc;
-    folio_decoder_t *dec = folio__decoder_new(wctx, &sh->dcfg, &rc);
-    folio_decoder_t *careful = NULL; /* for noisy chunks, made when the first one comes */
+    pthread_mutex_lock(&sh->lock);
+    size_t me = sh->n_workers++;
+    pthread_mutex_unlock(&sh->lock);
+    snprintf(w.lm_path, sizeof(w.lm_path), "%s.window%zu.lm", sh->work_path, me);
+    w.dec = folio__decoder_new(w.ctx, &sh->dcfg, &rc);
     int16_t *pcm = NULL;
     size_t pcm_cap = 0;
     folio_rec_words_t words = {0};
     folio_str_t tsv = {0};
-    if (!dec) goto fail;
+    job_t job = {0};
+    if (!w.dec) goto fail;
     for (;;) {
         pthread_mutex_lock(&sh->lock);
         while (sh->job_head == sh->jobs.len && !sh->closing && !sh->cancel && !sh->error)
@@ -112,57 +221,71 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&sh->lock);
             break;
         }
-        job_t job = sh->jobs.items[sh->job_head++];
+        job = sh->jobs.items[sh->job_head];
+        memset(&sh->jobs.items[sh->job_head++], 0, sizeof(job_t));
         pthread_mutex_unlock(&sh->lock);
 
-        size_t n = (size_t)(job.chunk.end - job.chunk.start);
-        if (folio__grow((void **)&pcm, &pcm_cap, n, sizeof(int16_t)) < 0) {
-            rc = folio__error(wctx, FOLIO_ENOMEM, "out of memory");
-            goto fail;
+        folio_guide_state_t at = {0, 0, false};
+        for (size_t k = 0; k < job.chunks.len; k++) {
+            const run_chunk_t *rk = &job.chunks.items[k];
+            if (rk->done) { /* finished by an earlier run: follow its words */
+                folio_guide_state_t next;
+                if ((rc = parse_words(rk->done, &words)) < 0) goto fail;
+                double sec = (double)(rk->chunk.end - rk->chunk.start) / FOLIO_AUDIO_RATE;
+                if (folio__guide_in_window(sh->guide, &at, sec, &words, &next))
+                    at = next;
+                else
+                    folio__guide_locate(sh->guide, &at, &words, &at);
+                continue;
+            }
+            pthread_mutex_lock(&sh->lock);
+            bool stop = sh->cancel || sh->error;
+            pthread_mutex_unlock(&sh->lock);
+            if (stop) goto done;
+            size_t n = (size_t)(rk->chunk.end - rk->chunk.start);
+            if (folio__grow((void **)&pcm, &pcm_cap, n, sizeof(int16_t)) < 0) {
+                rc = folio__error(w.ctx, FOLIO_ENOMEM, "out of memory");
+                goto fail;
+            }
+            off_t pos = (off_t)((job.pcm_offset + rk->chunk.start) * sizeof(int16_t));
+            ssize_t got = pread(sh->pcm_fd, pcm, n * sizeof(int16_t), pos);
+            if (got != (ssize_t)(n * sizeof(int16_t))) {
+                rc = folio__error(w.ctx, FOLIO_EIO, "the audio cache is short: %s",
+                                  got < 0 ? strerror(errno) : "truncated");
+                goto fail;
+            }
+            if ((rc = recognise(&w, pcm, n, &at, &words)) < 0 || (rc = words_tsv(&words, &tsv)) < 0)
+                goto fail;
+            result_t r = {rk->chunk.file, rk->chunk.start, n, folio__str_take(&tsv)};
+            pthread_mutex_lock(&sh->lock);
+            if (!r.tsv || VEC_PUSH(sh->results, r) < 0) {
+                free(r.tsv);
+                sh->error = FOLIO_ENOMEM;
+            }
+            pthread_cond_signal(&sh->results_cv);
+            pthread_mutex_unlock(&sh->lock);
         }
-        off_t at = (off_t)((job.pcm_offset + job.chunk.start) * sizeof(int16_t));
-        ssize_t got = pread(sh->pcm_fd, pcm, n * sizeof(int16_t), at);
-        if (got != (ssize_t)(n * sizeof(int16_t))) {
-            rc = folio__error(wctx, FOLIO_EIO, "the audio cache is short: %s",
-                              got < 0 ? strerror(errno) : "truncated");
-            goto fail;
-        }
-        bool noisy;
-        if ((rc = folio__denoise(pcm, n, &noisy)) < 0) goto fail;
-        if (noisy && !careful) {
-            folio_decoder_config_t c = sh->dcfg;
-            c.topn = sh->noisy_topn;
-            if (!(careful = folio__decoder_new(wctx, &c, &rc))) goto fail;
-        }
-        if ((rc = folio__decoder_run(noisy ? careful : dec, pcm, n, &words)) < 0 ||
-            (rc = words_tsv(&words, &tsv)) < 0)
-            goto fail;
-        result_t r = {job.chunk.file, job.chunk.start, n, folio__str_take(&tsv)};
-        pthread_mutex_lock(&sh->lock);
-        if (!r.tsv || VEC_PUSH(sh->results, r) < 0) {
-            free(r.tsv);
-            sh->error = FOLIO_ENOMEM;
-        }
-        pthread_cond_signal(&sh->results_cv);
-        pthread_mutex_unlock(&sh->lock);
+        free_job(&job);
     }
     goto done;
 fail:
     pthread_mutex_lock(&sh->lock);
     if (!sh->error) {
         sh->error = rc < 0 ? rc : FOLIO_EAUDIO;
-        snprintf(sh->errmsg, sizeof(sh->errmsg), "%s", folio_errmsg(wctx));
+        snprintf(sh->errmsg, sizeof(sh->errmsg), "%s", folio_errmsg(w.ctx));
     }
     pthread_cond_broadcast(&sh->results_cv);
     pthread_cond_broadcast(&sh->jobs_cv);
     pthread_mutex_unlock(&sh->lock);
 done:
-    folio__decoder_free(dec);
-    folio__decoder_free(careful);
+    free_job(&job);
+    folio__decoder_free(w.dec);
+    folio__decoder_free(w.careful);
+    unlink(w.lm_path);
     free(pcm);
     VEC_FREE(words);
     folio__str_free(&tsv);
-    folio_free(wctx);
+    folio_free(w.ctx);
     return NULL;
 }
 
@@ -175,6 +298,8 @@ typedef struct {
     double start_time;
     double done_sec, total_sec;
     size_t decoded_now, done_before; /* chunks recognised in this run, and found finished */
+    job_t run;                       /* the run being gathered */
+    size_t run_todo;                 /* its chunks to recognise */
 } run_t;
 
 /* Store finished results, relay worker messages, report progress. With @wait, block until at
@@ -214,15 +339,40 @@ static int drain(run_t *r, bool wait)
     return folio__progress(r->ctx, "recognising", r->done_sec, total, r->start_time);
 }
 
-static int enqueue(run_t *r, const folio_part_chunk_t *c, uint64_t pcm_offset)
+/* Hand the run gathered so far to the workers (if any of it is left to recognise). */
+static int end_run(run_t *r)
 {
-    job_t j = {*c, pcm_offset};
-    pthread_mutex_lock(&r->sh->lock);
-    int rc = VEC_PUSH(r->sh->jobs, j);
-    if (rc >= 0) r->sh->pending++;
-    pthread_cond_signal(&r->sh->jobs_cv);
-    pthread_mutex_unlock(&r->sh->lock);
+    int rc = FOLIO_OK;
+    if (r->run_todo) {
+        pthread_mutex_lock(&r->sh->lock);
+        rc = VEC_PUSH(r->sh->jobs, r->run);
+        if (rc >= 0) r->sh->pending += r->run_todo;
+        pthread_cond_signal(&r->sh->jobs_cv);
+        pthread_mutex_unlock(&r->sh->lock);
+    }
+    if (rc < 0 || !r->run_todo) free_job(&r->run);
+    memset(&r->run, 0, sizeof(r->run));
+    r->run_todo = 0;
     return rc;
+}
+
+/* Add speech chunk @c of the file at @pcm_offset in the cache to the run; @done: an earlier run
+ * recognised it. A run ends after RUN_SAMPLES of its file. */
+static int add_to_run(run_t *r, const folio_part_chunk_t *c, uint64_t pcm_offset, bool done)
+{
+    int rc;
+    run_chunk_t rk = {*c, NULL};
+    if (done && (rc = folio__part_chunk_result(r->part, c->file, c->start, &rk.done)) < 0)
+        return rc;
+    if (done && !rk.done) rk.done = folio__strdup("");
+    if (!r->run.chunks.len) r->run.pcm_offset = pcm_offset;
+    if ((done && !rk.done) || VEC_PUSH(r->run.chunks, rk) < 0) {
+        free(rk.done);
+        return FOLIO_ENOMEM;
+    }
+    r->run_todo += !done;
+    if (c->end - r->run.chunks.items[0].chunk.start >= RUN_SAMPLES) return end_run(r);
+    return FOLIO_OK;
 }
 
 /* Record the chunks the voice-activity chunker cut from file @i in the work file; queue those
@@ -238,10 +388,8 @@ static int take_chunks(run_t *r, const folio_chunks_t *chunks, size_t i, uint64_
         bool done;
         if ((rc = folio__part_add_chunk(r->part, &c, &done)) < 0) break;
         r->done_before += done && c.speech;
-        if (done || !c.speech)
-            r->done_sec += (double)(c.end - c.start) / FOLIO_AUDIO_RATE;
-        else
-            rc = enqueue(r, &c, offset);
+        if (done || !c.speech) r->done_sec += (double)(c.end - c.start) / FOLIO_AUDIO_RATE;
+        if (c.speech) rc = add_to_run(r, &c, offset, done);
     }
     return rc;
 }
@@ -279,6 +427,7 @@ static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uin
     chunks.len = 0;
     TRY(folio__vad_end_file(vad, &chunks));
     TRY(take_chunks(r, &chunks, i, offset, &any_speech));
+    TRY(end_run(r));
     TRY(folio__part_file_cached(r->part, i, path, n));
     if (!any_speech)
         folio__warn(r->ctx, "%s: no speech found in %.1f s of audio", path,
@@ -303,10 +452,9 @@ static int queue_cached(run_t *r, size_t file, uint64_t offset, const folio_part
         r->done_before += done->items[k] && c->speech;
         if (done->items[k] || !c->speech)
             r->done_sec += (double)(c->end - c->start) / FOLIO_AUDIO_RATE;
-        else
-            rc = enqueue(r, c, offset);
+        if (c->speech) rc = add_to_run(r, c, offset, done->items[k]);
     }
-    return rc;
+    return rc < 0 ? rc : end_run(r);
 }
 
 /* ---- the transcript ---- */
@@ -410,10 +558,15 @@ int folio_work_remove(const char *work_path)
 {
     if (!work_path) return FOLIO_EINVAL;
     static const char *const sides[] = {"", "-wal", "-shm", ".pcm", ".lm", ".oob.lm", ".dict"};
+    char path[4200];
     for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-        char path[4200];
         snprintf(path, sizeof(path), "%s%s", work_path, sides[i]);
         unlink(path);
+    }
+    /* The workers' window models (a killed run leaves them). */
+    for (size_t i = 0; i < 1024; i++) {
+        snprintf(path, sizeof(path), "%s.window%zu.lm", work_path, i);
+        if (unlink(path) != 0 && errno == ENOENT && i >= 64) break;
     }
     return FOLIO_OK;
 }
@@ -440,6 +593,8 @@ int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *co
     folio_part_chunks_t chunks = {0};
     folio_bools_t done = {0};
     bool sync_init = false;
+    folio_guide_t *guide = NULL;
+    run_t r = {0};
     if (!book || !audio || !n_audio || !work_path || !*work_path)
         FAIL(ctx, FOLIO_EINVAL, "a book, audio files and a work path are needed");
     for (size_t i = 0; i < n_audio; i++)
@@ -481,6 +636,11 @@ int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *co
     sync_init = true;
     sh.dcfg = models.decoder;
     sh.noisy_topn = models.noisy_topn;
+    if (!(guide = folio__guide_new(book, models.lex, &rc))) FAIL(ctx, rc, "out of memory");
+    sh.book = book;
+    sh.models = &models;
+    sh.guide = guide;
+    sh.work_path = work_path;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     n_threads = o.threads ? (size_t)o.threads : (size_t)(cores > 0 ? cores : 1);
     threads = calloc(n_threads, sizeof(pthread_t));
@@ -491,7 +651,7 @@ int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *co
             FAIL(ctx, FOLIO_ENOMEM, "cannot start recognition threads");
         }
 
-    run_t r = {ctx, &sh, part, start, 0, total, 0, 0};
+    r = (run_t){.ctx = ctx, .sh = &sh, .part = part, .start_time = start, .total_sec = total};
     samples = calloc(n_audio, sizeof(uint64_t));
     if (!samples) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
     TRY(folio__part_chunks(part, &chunks, &done));
@@ -546,6 +706,7 @@ fail:
     if (sync_init) {
         for (size_t i = 0; i < sh.results.len; i++) free(sh.results.items[i].tsv);
         for (size_t i = 0; i < sh.msgs.len; i++) free(sh.msgs.items[i].msg);
+        for (size_t i = 0; i < sh.jobs.len; i++) free_job(&sh.jobs.items[i]);
         VEC_FREE(sh.results);
         VEC_FREE(sh.msgs);
         VEC_FREE(sh.jobs);
@@ -554,6 +715,8 @@ fail:
         pthread_cond_destroy(&sh.results_cv);
     }
     free(threads);
+    free_job(&r.run);
+    folio__guide_free(guide);
     if (sh.pcm_fd >= 0) close(sh.pcm_fd);
     folio__part_close(part);
     if (rc >= 0 && keep_models) {

@@ -20,7 +20,10 @@ struct folio_decoder {
     folio_t *ctx;
     cmd_ln_t *config;
     ps_decoder_t *ps;
-    bool has_lm; /* alignment decoders have none */
+    bool has_lm;        /* alignment decoders have none */
+    ngram_model_t *oob; /* the out-of-book model (a reference of our own), or NULL */
+    float32 oob_weight;
+    const char *search; /* the search in use: "book", or one of two window searches */
 };
 
 /* ---- sphinxbase's log, routed per thread ---- */
@@ -155,9 +158,11 @@ folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *
         float32 weights[2] = {(float32)(1.0 - c->oob_weight), (float32)c->oob_weight};
         lm = ngram_model_set_init(d->config, models, (char **)names, weights, 2);
         if (!lm) FAIL(ctx, FOLIO_EFORMAT, "cannot combine the language models");
-        /* The set holds its own references to its members. */
+        /* The set holds its own references to its members; we keep ours to the out-of-book
+         * model for the window models. */
         ngram_model_free(models[0]);
-        ngram_model_free(models[1]);
+        d->oob = models[1];
+        d->oob_weight = weights[1];
         models[0] = models[1] = NULL;
     }
     if (ps_set_lm(d->ps, "book", lm) < 0 || ps_set_search(d->ps, "book") < 0) {
@@ -167,6 +172,7 @@ folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *
     /* ps_set_lm keeps its own reference. */
     ngram_model_free(lm);
     d->has_lm = true;
+    d->search = "book";
 ready:
     folio__speech_log_to(NULL);
     if (err) *err = FOLIO_OK;
@@ -184,8 +190,50 @@ void folio__decoder_free(folio_decoder_t *d)
 {
     if (!d) return;
     if (d->ps) ps_free(d->ps);
+    if (d->oob) ngram_model_free(d->oob);
     if (d->config) cmd_ln_free_r(d->config);
     free(d);
+}
+
+int folio__decoder_use_window(folio_decoder_t *d, const char *lm_path)
+{
+    if (!d->has_lm) return FOLIO_EINVAL;
+    folio__speech_log_to(d->ctx);
+    int rc = FOLIO_OK;
+    if (!lm_path) {
+        if (ps_set_search(d->ps, "book") < 0)
+            rc = folio__error(d->ctx, FOLIO_EFORMAT, "pocketsphinx could not switch searches");
+        else
+            d->search = "book";
+        goto done;
+    }
+    ngram_model_t *win = ngram_model_read(d->config, lm_path, NGRAM_ARPA, ps_get_logmath(d->ps));
+    if (!win) {
+        rc = folio__error(d->ctx, FOLIO_EFORMAT, "%s: not a language model", lm_path);
+        goto done;
+    }
+    ngram_model_t *lm = win;
+    if (d->oob) {
+        ngram_model_t *models[2] = {win, d->oob};
+        const char *names[2] = {"window", "oob"};
+        float32 weights[2] = {1.0f - d->oob_weight, d->oob_weight};
+        lm = ngram_model_set_init(d->config, models, (char **)names, weights, 2);
+        ngram_model_free(win);
+        if (!lm) {
+            rc = folio__error(d->ctx, FOLIO_EFORMAT, "cannot combine the language models");
+            goto done;
+        }
+    }
+    /* Replacing a search frees the old one: never replace the one in use. */
+    const char *name = strcmp(d->search, "window-a") == 0 ? "window-b" : "window-a";
+    if (ps_set_lm(d->ps, name, lm) < 0 || ps_set_search(d->ps, name) < 0)
+        rc = folio__error(d->ctx, FOLIO_EFORMAT, "pocketsphinx could not use a window model");
+    else
+        d->search = name;
+    ngram_model_free(lm);
+done:
+    folio__speech_log_to(NULL);
+    return rc;
 }
 
 static int cmp_float(const void *a, const void *b)

@@ -60,6 +60,13 @@ static bool pronounceable(const folio_lexicon_t *lex, const char *w)
 folio_lm_t *folio__lm_from_book(const folio_book_t *book, const folio_lexicon_t *lex,
                                 double unread_weight, double alt_weight, int *err)
 {
+    return folio__lm_from_tokens(book, lex, 0, folio_book_n_tokens(book), unread_weight, alt_weight,
+                                 err);
+}
+
+folio_lm_t *folio__lm_from_tokens(const folio_book_t *book, const folio_lexicon_t *lex, size_t from,
+                                  size_t to, double unread_weight, double alt_weight, int *err)
+{
     int rc = FOLIO_OK;
     folio_lm_t *lm = folio__lm_new();
     VEC(const char *) sent = {0};
@@ -69,7 +76,20 @@ folio_lm_t *folio__lm_from_book(const folio_book_t *book, const folio_lexicon_t 
         goto fail;
     }
     size_t nt = folio_book_n_tokens(book), ns = folio_book_n_sentences(book), si = 0;
-    for (size_t i = 0; i < nt;) {
+    if (to > nt) to = nt;
+    nt = to;
+    if (from < nt) { /* the first sentence that ends after the window's first token */
+        size_t lo = 0, hi = ns, c = folio_book_token(book, from)->start_char;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (folio_book_sentence(book, mid)->end_char <= c)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        si = lo;
+    }
+    for (size_t i = from; i < nt;) {
         /* One LM sentence: the tokens of one book sentence (or of one block, if it has none). */
         const folio_token_t *t0 = folio_book_token(book, i);
         while (si < ns && folio_book_sentence(book, si)->end_char <= t0->start_char) si++;

@@ -33,6 +33,9 @@ int folio__lm_write_arpa(folio_lm_t *lm, const char *path);
  * either side at @alt_weight. Words without a pronunciation in @lex are left out. */
 folio_lm_t *folio__lm_from_book(const folio_book_t *book, const folio_lexicon_t *lex,
                                 double unread_weight, double alt_weight, int *err);
+/* The same for the book's tokens [@from, @to) only: a window of the text. */
+folio_lm_t *folio__lm_from_tokens(const folio_book_t *book, const folio_lexicon_t *lex, size_t from,
+                                  size_t to, double unread_weight, double alt_weight, int *err);
 
 /* Phrases that audiobooks say and books do not hold (LibriVox preambles, chapter announcements,
  * credits), NULL-terminated. */
@@ -102,6 +105,9 @@ void folio__decoder_free(folio_decoder_t *d);
 /* Recognise one chunk as a whole utterance (cepstral mean over the chunk alone, so results do not
  * depend on what was decoded before). Fillers and silences are left out. */
 int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_rec_words_t *out);
+/* Recognise with the language model in @lm_path (ARPA; a window of the book's text), mixed with
+ * the out-of-book model as the book's model is; NULL goes back to the book's model. */
+int folio__decoder_use_window(folio_decoder_t *d, const char *lm_path);
 /* Forced alignment of @words (dictionary words, in order) to @pcm: an in-memory grammar of the
  * words in a line, each skippable at a low probability (at most two in a row), with optional
  * silence and noise between words and at both ends, and spoken noise before the first word and
