@@ -164,10 +164,13 @@ const char *folio_errmsg(const folio_t *ctx);
  *
  *  - the extracted text: one NFC UTF-8 string in reading order. Inside a block, XML whitespace is
  *    collapsed to single spaces; <br> gives "\n"; blocks are separated by "\n\n"; soft hyphens
- *    (U+00AD) are removed. Text nobody reads aloud inline is left out: <title>, note references
- *    and <sup> note markers, elements that are `hidden` or aria-hidden, ruby text, image alt text,
- *    and the text of page-break markers. Whole blocks that are usually not read (table of
- *    contents, footnotes, copyright pages, linear="no" spine items) are kept but flagged not-read.
+ *    (U+00AD) are removed. Named entities that only an external DTD declares (an XHTML 1.1
+ *    DOCTYPE's &rsquo;, &nbsp;, ...) read as their HTML characters; one that neither the document
+ *    nor HTML declares is kept as written ("&name;"), with a warning. Text nobody reads aloud
+ *    inline is left out: <title>, note references and <sup> note markers, elements that are
+ *    `hidden` or aria-hidden, ruby text, image alt text, and the text of page-break markers.
+ *    Whole blocks that are usually not read (table of contents, footnotes, copyright pages,
+ *    linear="no" spine items) are kept but flagged not-read.
  *  - blocks: paragraphs, headings, notes, front/back matter, each a range of the text.
  *  - pages: the book's own page numbers where it has them, otherwise synthetic pages.
  *  - chapters (from the table of contents) and sentences.

@@ -511,6 +511,7 @@ static int read_package(epub_t *E)
     if (!doc)
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s is not well-formed XML (%s)", E->name, E->opf_path,
              why.data ? why.data : "?");
+    folio__warn_unknown_entities(E->ctx, E->name, E->opf_path, doc);
     xmlNodePtr pkg = xmlDocGetRootElement(doc);
     if (!folio__xml_is(pkg, "package"))
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s is not an OPF package document", E->name, E->opf_path);
@@ -756,6 +757,7 @@ static int read_ncx(epub_t *E)
         return FOLIO_OK;
     }
     folio__str_free(&why);
+    folio__warn_unknown_entities(E->ctx, E->name, path, doc);
     char *dir = dir_of(path);
     xmlNodePtr root = xmlDocGetRootElement(doc);
     rc = dir ? ncx_points(folio__xml_child(root, "navMap"), dir, 1, &E->ncx_toc) : FOLIO_ENOMEM;

@@ -100,6 +100,63 @@ static void html_fallback_reads_named_entities(void **state)
     folio_free(ctx);
 }
 
+static void xhtml11_doctype_entities_are_read(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* EPUB 2 documents declare the XHTML 1.1 DTD, which declares the HTML entities: the XML
+     * parser accepts them without loading it (a warning, not an error), so the HTML fallback
+     * never sees them. The title attribute's entity must not leave text before its paragraph. */
+    static const char doc[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.1//EN\" "
+        "\"http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd\">\n"
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>T&rsquo;</title></head>"
+        "<body><h1 id=\"c1\">Caf&eacute; Chapter</h1>"
+        "<p>I don&rsquo;t know&mdash;really. Caf&eacute; at 5&nbsp;p.m.</p>"
+        "<p title=\"a&rsquo;b\">An &amp; and an &unknownthing; here.</p></body></html>";
+    static const char ncx[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<!DOCTYPE ncx PUBLIC \"-//NISO//DTD ncx 2005-1//EN\" "
+        "\"http://www.daisy.org/z3986/2005/ncx-2005-1.dtd\">\n"
+        "<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" version=\"2005-1\"><navMap>"
+        "<navPoint id=\"a\"><navLabel><text>Caf&eacute; &amp; Chapter&nbsp;One</text></navLabel>"
+        "<content src=\"ch1.xhtml#c1\"/></navPoint></navMap><pageList>"
+        "<pageTarget type=\"normal\" value=\"1\"><navLabel><text>&sect;1</text></navLabel>"
+        "<content src=\"ch1.xhtml#c1\"/></pageTarget></pageList></ncx>";
+    fx_epub_t e = {.version = 2, .chapters = {doc}, .raw = {true}, .ncx = ncx, .ncx_raw = true};
+    folio_book_t *b = open_ok(ctx, fx_epub("xhtml11.epub", &e));
+    const char *para = "I don\xe2\x80\x99t know\xe2\x80\x94really. Caf\xc3\xa9 at 5\xc2\xa0p.m.";
+    const char *last = "An & and an &unknownthing; here.";
+    assert_string_equal(text(b), "Caf\xc3\xa9 Chapter\n\n"
+                                 "I don\xe2\x80\x99t know\xe2\x80\x94really. Caf\xc3\xa9 at "
+                                 "5\xc2\xa0p.m.\n\n"
+                                 "An & and an &unknownthing; here.");
+    /* Offsets stay code points into that text: 12 + 2 + 35 + 2 + 32. */
+    assert_int_equal(folio_book_text_length(b), 83);
+    assert_int_equal(folio_book_n_blocks(b), 3);
+    assert_range(b, folio_book_block(b, 0)->start_char, folio_book_block(b, 0)->end_char,
+                 "Caf\xc3\xa9 Chapter");
+    assert_int_equal(folio_book_block(b, 1)->start_char, 14);
+    assert_int_equal(folio_book_block(b, 1)->end_char, 49);
+    assert_range(b, 14, 49, para);
+    assert_int_equal(folio_book_block(b, 2)->start_char, 51);
+    assert_range(b, 51, 83, last);
+    /* The NCX's labels get their entities too. */
+    assert_int_equal(folio_book_n_chapters(b), 1);
+    assert_string_equal(folio_book_chapter(b, 0)->title, "Caf\xc3\xa9 & Chapter\xc2\xa0One");
+    assert_int_equal(folio_book_page_source(b), FOLIO_PAGES_NCX);
+    assert_int_equal(folio_book_n_pages(b), 1);
+    assert_string_equal(folio_book_page(b, 0)->label, "\xc2\xa7"
+                                                      "1");
+    assert_int_equal(folio_book_page(b, 0)->start_char, 0);
+    /* An entity nobody declares is kept as written, with a warning naming file and entity. */
+    assert_true(fx_logged("xhtml11.epub: OEBPS/ch1.xhtml: unknown entity &unknownthing;"));
+    assert_false(fx_logged("not well-formed"));
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 static void blocks_have_kinds_and_read_flags(void **state)
 {
     (void)state;
@@ -739,6 +796,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(extraction_collapses_space_and_skips_unread_inline),
         cmocka_unit_test(html_fallback_reads_named_entities),
+        cmocka_unit_test(xhtml11_doctype_entities_are_read),
         cmocka_unit_test(blocks_have_kinds_and_read_flags),
         cmocka_unit_test(landmarks_mark_documents_before_bodymatter_as_front_matter),
         cmocka_unit_test(epub3_page_list_gives_labels_at_offsets),
