@@ -157,6 +157,34 @@ static void xhtml11_doctype_entities_are_read(void **state)
     folio_free(ctx);
 }
 
+static void nfc_holds_across_inline_elements(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* Combining marks in their own text node compose with the letter before them: U+00E9, not
+     * "e" U+0301; dot below (class 220) goes before acute (230) and composes with the e. */
+    fx_epub_t e = {
+        .chapters = {"<p>cafe<span>&#x301;</span></p><p><i>e</i>&#x301;&#x323;t&#xe9;</p>"
+                     "<p><span epub:type=\"pagebreak\" id=\"p1\" title=\"1\"/>One cafe"
+                     "<span epub:type=\"pagebreak\" id=\"p2\" title=\"2\"/>&#x301; two.</p>"}};
+    folio_book_t *b = open_ok(ctx, fx_epub("nfc.epub", &e));
+    assert_string_equal(text(b), "caf\xc3\xa9\n\n\xe1\xba\xb9\xcc\x81t\xc3\xa9\n\n"
+                                 "One caf\xc3\xa9 two.");
+    assert_int_equal(folio_book_text_length(b), 4 + 2 + 4 + 2 + 13);
+    assert_int_equal(folio_book_n_blocks(b), 3);
+    assert_int_equal(folio_book_block(b, 0)->end_char, 4);
+    assert_int_equal(folio_book_block(b, 1)->start_char, 6);
+    assert_int_equal(folio_book_block(b, 1)->end_char, 10);
+    assert_int_equal(folio_book_block(b, 2)->start_char, 12);
+    assert_int_equal(folio_book_block(b, 2)->end_char, 25);
+    /* A page mark between the e and its accent points at the composed character. */
+    assert_int_equal(folio_book_n_pages(b), 2);
+    assert_int_equal(folio_book_page(b, 0)->start_char, 12);
+    assert_int_equal(folio_book_page(b, 1)->start_char, 12 + 7);
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 static void blocks_have_kinds_and_read_flags(void **state)
 {
     (void)state;
@@ -797,6 +825,7 @@ int main(void)
         cmocka_unit_test(extraction_collapses_space_and_skips_unread_inline),
         cmocka_unit_test(html_fallback_reads_named_entities),
         cmocka_unit_test(xhtml11_doctype_entities_are_read),
+        cmocka_unit_test(nfc_holds_across_inline_elements),
         cmocka_unit_test(blocks_have_kinds_and_read_flags),
         cmocka_unit_test(landmarks_mark_documents_before_bodymatter_as_front_matter),
         cmocka_unit_test(epub3_page_list_gives_labels_at_offsets),
