@@ -727,8 +727,58 @@ static void drm_is_detected_and_font_obfuscation_is_not(void **state)
         assert_non_null(strstr(folio_errmsg(ctx), files[i][1]));
     }
 
+    fx_log_clear();
     fx_epub_t ok = {.chapters = {"<p>Open.</p>"}, .extra = {{"META-INF/encryption.xml", font}}};
     folio_book_t *b = open_ok(ctx, fx_epub("fonts.epub", &ok));
+    assert_string_equal(text(b), "Open.");
+    assert_false(fx_logged("encrypted"));
+    folio_book_free(b);
+
+    /* Adobe's font obfuscation is fine too. */
+    char adobe[1024];
+    snprintf(adobe, sizeof(adobe), enc_fmt, "http://ns.adobe.com/pdf/enc#RC", "OEBPS/fonts/a.otf");
+    fx_epub_t ad = {.chapters = {"<p>Open.</p>"}, .extra = {{"META-INF/encryption.xml", adobe}}};
+    b = open_ok(ctx, fx_epub("adobefonts.epub", &ad));
+    assert_string_equal(text(b), "Open.");
+    assert_false(fx_logged("encrypted"));
+    folio_book_free(b);
+
+    /* Encrypted resources that are not text (an image) only warn. */
+    char image[1024];
+    snprintf(image, sizeof(image), enc_fmt, "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+             "OEBPS/images/cover.png");
+    fx_epub_t im = {.chapters = {"<p>Open.</p>"}, .extra = {{"META-INF/encryption.xml", image}}};
+    b = open_ok(ctx, fx_epub("image.epub", &im));
+    assert_string_equal(text(b), "Open.");
+    assert_true(fx_logged("1 non-text resource(s) are encrypted"));
+    folio_book_free(b);
+
+    /* An encrypted navigation document or NCX is DRM, even outside the spine. */
+    char nav[1024], ncx[1024];
+    snprintf(nav, sizeof(nav), enc_fmt, "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+             "OEBPS/nav.xhtml");
+    snprintf(ncx, sizeof(ncx), enc_fmt, "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+             "OEBPS/toc.ncx");
+    fx_epub_t en = {.nav = "<nav epub:type=\"toc\"><ol><li><a href=\"ch1.xhtml\">One</a></li>"
+                           "</ol></nav>",
+                    .chapters = {"<p>Open.</p>"},
+                    .extra = {{"META-INF/encryption.xml", nav}}};
+    assert_int_equal(open_fail(ctx, fx_epub("encnav.epub", &en), NULL), FOLIO_EDRM);
+    assert_non_null(strstr(folio_errmsg(ctx), "OEBPS/nav.xhtml is encrypted"));
+    fx_epub_t ex = {.version = 2,
+                    .ncx = "<navMap><navPoint id=\"a\"><navLabel><text>One</text></navLabel>"
+                           "<content src=\"ch1.xhtml\"/></navPoint></navMap>",
+                    .chapters = {"<p>Open.</p>"},
+                    .extra = {{"META-INF/encryption.xml", ncx}}};
+    assert_int_equal(open_fail(ctx, fx_epub("encncx.epub", &ex), NULL), FOLIO_EDRM);
+    assert_non_null(strstr(folio_errmsg(ctx), "OEBPS/toc.ncx is encrypted"));
+
+    /* The DRM schemes' files count only in META-INF/: elsewhere they are the book's own. */
+    fx_epub_t own = {.chapters = {"<p>Open.</p>"},
+                     .extra = {{"OEBPS/rights.xml", "<x/>"},
+                               {"OEBPS/license.lcpl", "{}"},
+                               {"OEBPS/META-INF/sinf.xml", "<x/>"}}};
+    b = open_ok(ctx, fx_epub("notdrm.epub", &own));
     assert_string_equal(text(b), "Open.");
     folio_book_free(b);
     folio_free(ctx);
