@@ -529,6 +529,54 @@ xmlDocPtr folio__xml_parse(const char *buf, size_t len, const char *url, folio_s
     return parse_xml(buf, len, url, why);
 }
 
+/* The byte range [*start, *end) of @buf's document type declaration when it has an internal subset
+ * ("<!DOCTYPE html [ <!ENTITY ...> ]>"); false when there is none (or it does not end). Only the
+ * prolog is searched: a BOM, white space, the XML declaration, processing instructions and
+ * comments. */
+static bool doctype_with_subset(const char *buf, size_t len, size_t *start, size_t *end)
+{
+    size_t i = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    for (;;) {
+        while (i < len && is_space(buf[i])) i++;
+        const char *close = NULL;
+        if (i + 2 <= len && memcmp(buf + i, "<?", 2) == 0)
+            close = "?>";
+        else if (i + 4 <= len && memcmp(buf + i, "<!--", 4) == 0)
+            close = "-->";
+        if (!close) break;
+        size_t cl = strlen(close), j = i + 2;
+        while (j + cl <= len && memcmp(buf + j, close, cl) != 0) j++;
+        if (j + cl > len) return false;
+        i = j + cl;
+    }
+    if (i + 9 > len || strncasecmp(buf + i, "<!DOCTYPE", 9) != 0) return false;
+    bool subset = false;
+    char quote = 0;
+    int depth = 0;
+    for (size_t j = i + 9; j < len; j++) {
+        char c = buf[j];
+        if (quote) {
+            if (c == quote) quote = 0;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (c == '<' && j + 4 <= len && memcmp(buf + j, "<!--", 4) == 0) {
+            /* A comment in the subset may hold anything but "--". */
+            for (j += 4; j + 3 <= len && memcmp(buf + j, "-->", 3) != 0;) j++;
+            j += 2;
+        } else if (c == '[') {
+            depth++;
+            subset = true;
+        } else if (c == ']') {
+            depth--;
+        } else if (c == '>' && depth <= 0) {
+            *start = i;
+            *end = j + 1;
+            return subset;
+        }
+    }
+    return false; /* no end: leave the document to the parser as it is */
+}
+
 xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,
                                size_t len, bool *html)
 {
@@ -542,9 +590,21 @@ xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path,
         if (len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
                          ((unsigned char)buf[0] == 0xFE && (unsigned char)buf[1] == 0xFF)))
             enc = NULL; /* a UTF-16 BOM: let the parser detect it */
+        /* The HTML parser ends a DOCTYPE at its first '>', so the rest of an internal subset
+         * ("<!ENTITY l1 ...>", a billion laughs) would become text: blank the declaration out,
+         * keeping its line breaks. Its entities are not HTML's and stay unexpanded. */
+        size_t ds, de;
+        char *copy = NULL;
+        if (enc && doctype_with_subset(buf, len, &ds, &de) && (copy = malloc(len))) {
+            memcpy(copy, buf, len);
+            for (size_t i = ds; i < de; i++)
+                if (copy[i] != '\n') copy[i] = ' ';
+            buf = copy;
+        }
         doc = htmlReadMemory(buf, len > INT32_MAX ? INT32_MAX : (int)len, path, enc,
                              HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                                  HTML_PARSE_RECOVER);
+        free(copy);
     } else
         folio__warn_unknown_entities(ctx, name, path, doc);
     folio__str_free(&why);

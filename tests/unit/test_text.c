@@ -185,6 +185,33 @@ static void nfc_holds_across_inline_elements(void **state)
     folio_free(ctx);
 }
 
+static void html_fallback_skips_the_doctype_internal_subset(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* A billion laughs: the XML parser refuses it; the HTML parser, which ends a DOCTYPE at its
+     * first '>', must not turn the rest of the internal subset into text, nor expand it. */
+    static const char doc[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<!DOCTYPE html [\n"
+        " <!ENTITY l0 \"lol\">\n"
+        " <!ENTITY l1 \"&l0;&l0;&l0;&l0;&l0;&l0;&l0;&l0;&l0;&l0;\">\n"
+        " <!ENTITY l2 \"&l1;&l1;&l1;&l1;&l1;&l1;&l1;&l1;&l1;&l1;\">\n"
+        " <!ENTITY l3 \"&l2;&l2;&l2;&l2;&l2;&l2;&l2;&l2;&l2;&l2;\">\n"
+        " <!ENTITY l4 \"&l3;&l3;&l3;&l3;&l3;&l3;&l3;&l3;&l3;&l3;\">\n"
+        " <!-- a ']' or '>' in a comment: ]> --> <!ENTITY l5 \"]>&l4;&l4;&l4;&l4;&l4;\">\n"
+        "]>\n"
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>Laughs</title></head>"
+        "<body><p>Before &l5; after.</p><p>Second&nbsp;one.</p></body></html>\n";
+    fx_epub_t e = {.chapters = {doc}, .raw = {true}};
+    folio_book_t *b = open_ok(ctx, fx_epub("laughs.epub", &e));
+    assert_true(fx_logged("HTML parser"));
+    assert_string_equal(text(b), "Before &l5; after.\n\nSecond\xc2\xa0one.");
+    assert_int_equal(folio_book_n_blocks(b), 2);
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 static void blocks_have_kinds_and_read_flags(void **state)
 {
     (void)state;
@@ -876,6 +903,7 @@ int main(void)
         cmocka_unit_test(html_fallback_reads_named_entities),
         cmocka_unit_test(xhtml11_doctype_entities_are_read),
         cmocka_unit_test(nfc_holds_across_inline_elements),
+        cmocka_unit_test(html_fallback_skips_the_doctype_internal_subset),
         cmocka_unit_test(blocks_have_kinds_and_read_flags),
         cmocka_unit_test(landmarks_mark_documents_before_bodymatter_as_front_matter),
         cmocka_unit_test(epub3_page_list_gives_labels_at_offsets),
