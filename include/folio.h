@@ -829,8 +829,9 @@ int folio_lookup_ordinal(const folio_index_t *ix, size_t ordinal, folio_lookup_t
  * global timeline when @file is -1. The place is the word being read then, or, in audio that is
  * not the book (an announcement, a pause), the last word read before it in the same file, or
  * failing that the next one; confidence falls with the distance.
- * Returns: FOLIO_OK, FOLIO_EINVAL (NULL argument, no such file, a time outside the audio),
- * FOLIO_ENOTFOUND (nothing in the book was read).
+ * Returns: FOLIO_OK, FOLIO_EINVAL (NULL argument, no such file: @file below -1 or past the last,
+ * a time that is negative, not finite or after the audio's end), FOLIO_ENOTFOUND (nothing in the
+ * book was read).
  */
 int folio_lookup_time(const folio_index_t *ix, long file, double time, folio_lookup_t *out);
 
