@@ -105,12 +105,14 @@ typedef enum {
 } folio_log_level_t;
 
 /**
- * A log callback. @msg is one line without a trailing newline, borrowed for the duration of the
- * call. Called on the thread that made the library call.
+ * A log callback. @user_data is the pointer given to folio_set_log(), passed back unchanged.
+ * @msg is one line without a trailing newline, borrowed for the duration of the call (copy it to
+ * keep it). Called on the thread that made the library call.
  */
 typedef void (*folio_log_fn)(void *user_data, folio_log_level_t level, const char *msg);
 
-/** What a long-running call reports to its progress callback. */
+/** What a long-running call reports to its progress callback (borrowed by the callback for the
+ *  duration of its call, the stage string included). */
 typedef struct {
     const char *stage;  /**< borrowed: short name of the current stage, e.g. "reading book" */
     double done;        /**< work done so far, in the stage's own unit */
@@ -119,8 +121,10 @@ typedef struct {
 } folio_progress_t;
 
 /**
- * A progress callback. Return 0 to continue; any other value cancels the call, which then
- * returns FOLIO_ECANCELLED. Called on the thread that made the library call.
+ * A progress callback. @user_data is the pointer given to folio_set_progress(), passed back
+ * unchanged. @progress is borrowed for the duration of the call only (copy what you keep). Return
+ * 0 to continue; any other value cancels the call, which then returns FOLIO_ECANCELLED. Called on
+ * the thread that made the library call.
  */
 typedef int (*folio_progress_fn)(void *user_data, const folio_progress_t *progress);
 
@@ -136,13 +140,17 @@ void folio_free(folio_t *ctx);
 
 /**
  * folio_set_log - route log messages of @min_level and more severe to @fn.
- * @fn: NULL turns logging off. @user_data: passed back unchanged (borrowed).
+ * @fn: NULL turns logging off.
+ * @user_data: passed back to @fn unchanged (borrowed: the library never reads or frees it; it must
+ *   stay valid while @fn is set on @ctx, i.e. until the next folio_set_log() or folio_free()).
  * Returns: FOLIO_OK, or FOLIO_EINVAL if @ctx is NULL or @min_level is out of range.
  */
 int folio_set_log(folio_t *ctx, folio_log_fn fn, void *user_data, folio_log_level_t min_level);
 
 /**
  * folio_set_progress - report the progress of long calls to @fn (NULL turns it off).
+ * @user_data: passed back to @fn unchanged (borrowed: the library never reads or frees it; it must
+ *   stay valid while @fn is set on @ctx, i.e. until the next folio_set_progress() or folio_free()).
  * Returns: FOLIO_OK, or FOLIO_EINVAL if @ctx is NULL.
  */
 int folio_set_progress(folio_t *ctx, folio_progress_fn fn, void *user_data);
@@ -164,10 +172,13 @@ const char *folio_errmsg(const folio_t *ctx);
  *
  *  - the extracted text: one NFC UTF-8 string in reading order. Inside a block, XML whitespace is
  *    collapsed to single spaces; <br> gives "\n"; blocks are separated by "\n\n"; soft hyphens
- *    (U+00AD) are removed. Text nobody reads aloud inline is left out: <title>, note references
- *    and <sup> note markers, elements that are `hidden` or aria-hidden, ruby text, image alt text,
- *    and the text of page-break markers. Whole blocks that are usually not read (table of
- *    contents, footnotes, copyright pages, linear="no" spine items) are kept but flagged not-read.
+ *    (U+00AD) are removed. Named entities that only an external DTD declares (an XHTML 1.1
+ *    DOCTYPE's &rsquo;, &nbsp;, ...) read as their HTML characters; one that neither the document
+ *    nor HTML declares is kept as written ("&name;"), with a warning. Text nobody reads aloud
+ *    inline is left out: <title>, note references and <sup> note markers, elements that are
+ *    `hidden` or aria-hidden, ruby text, image alt text, and the text of page-break markers.
+ *    Whole blocks that are usually not read (table of contents, footnotes, copyright pages,
+ *    linear="no" spine items) are kept but flagged not-read.
  *  - blocks: paragraphs, headings, notes, front/back matter, each a range of the text.
  *  - pages: the book's own page numbers where it has them, otherwise synthetic pages.
  *  - chapters (from the table of contents) and sentences.
@@ -200,8 +211,10 @@ void folio_book_options_init(folio_book_options_t *opts);
 
 /**
  * folio_book_open - read a book file.
- * @ctx: context for warnings and the error message (may be NULL).
- * @path: the file to read (copied).
+ * @ctx: context for warnings and the error message (may be NULL); used during the call only: the
+ *   book keeps no reference to it, so @ctx may be freed while the book lives on.
+ * @path: the file to read (borrowed during the call only; the book keeps no reference to it, and
+ *   the file is not read again).
  * @opts: options (copied); NULL means the defaults.
  * @err: receives FOLIO_OK or the error code (may be NULL).
  * Returns: the book (caller frees with folio_book_free()), or NULL on failure with *err set:
@@ -456,7 +469,8 @@ const char *folio_default_dict(void);
  * @ctx: context for messages (may be NULL).
  * @book: the book (borrowed during the call only).
  * @dict_path: a pocketsphinx-format dictionary ("word PH ON ES" lines, "word(2)" for variants);
- *   NULL means folio_default_dict().
+ *   NULL means folio_default_dict(). Borrowed during the call only: the file is read then, and the
+ *   lexicon keeps its own copy of the entries it needs.
  * @err: receives FOLIO_OK or the error code (may be NULL).
  * Returns: the lexicon (caller frees with folio_lexicon_free()), or NULL: FOLIO_EINVAL (NULL book),
  *   FOLIO_EIO (the dictionary cannot be read), FOLIO_EFORMAT (not a dictionary), FOLIO_ENOMEM.
@@ -471,11 +485,12 @@ void folio_lexicon_free(folio_lexicon_t *lex);
 /** folio_lexicon_n_words - number of distinct words (0 if @lex is NULL). */
 size_t folio_lexicon_n_words(const folio_lexicon_t *lex);
 
-/** folio_lexicon_word - distinct word @i (sorted by byte value); borrowed; NULL if out of range. */
+/** folio_lexicon_word - distinct word @i (sorted by byte value); borrowed from @lex (valid until
+ *  folio_lexicon_free); NULL if out of range. */
 const char *folio_lexicon_word(const folio_lexicon_t *lex, size_t i);
 
-/** folio_lexicon_find - index of @word, or -1 if it is not in the lexicon or an argument is NULL.
- */
+/** folio_lexicon_find - index of @word (NUL-terminated UTF-8, borrowed during the call only), or
+ *  -1 if it is not in the lexicon or an argument is NULL. */
 long folio_lexicon_find(const folio_lexicon_t *lex, const char *word);
 
 /** folio_lexicon_source - where word @i's pronunciations came from (FOLIO_PRON_NONE if out of
@@ -539,8 +554,10 @@ typedef enum {
 typedef struct {
     int threads;           /**< decoders running at once; 0 (default) means one per core */
     folio_search_t search; /**< default FOLIO_SEARCH_BALANCED */
-    const char *model_dir; /**< the pocketsphinx US English model folder (NULL: the default) */
-    const char *dict_path; /**< pronouncing dictionary (NULL: the model's cmudict-en-us.dict) */
+    const char *model_dir; /**< the pocketsphinx US English model folder (NULL: the default);
+                                borrowed during the call the options are given to only */
+    const char *dict_path; /**< pronouncing dictionary (NULL: the model's cmudict-en-us.dict);
+                                borrowed during the call the options are given to only */
     int restart;           /**< non-zero: discard an existing work file and start afresh */
 } folio_transcribe_options_t;
 
@@ -554,9 +571,11 @@ const char *folio_default_model_dir(void);
  * folio_transcribe - recognise the speech of @n_audio files against @book.
  * @ctx: context for the log, progress (stages "reading audio", "recognising"; done and total in
  *   seconds of audio) and the error message; may be NULL. Callbacks run on the calling thread.
- * @book: the book (borrowed during the call).
- * @audio: the files, in order (copied).
- * @work_path: the work file (copied); its folder must be writable.
+ * @book: the book (borrowed during the call only).
+ * @audio: the files, in order (the array and its strings borrowed during the call only).
+ * @work_path: the work file (borrowed during the call only); its folder must be writable.
+ * @opts: options (copied; their model_dir and dict_path borrowed during the call only); NULL
+ *   means the defaults.
  * Returns: the transcript (caller frees with folio_transcript_free()), or NULL with *err set:
  *   FOLIO_EINVAL, FOLIO_EIO (unreadable file, unwritable work file, missing model), FOLIO_EAUDIO
  *   (a file that is not audio, empty, or an unsupported codec), FOLIO_ECANCELLED (the progress
@@ -569,8 +588,9 @@ folio_transcript_t *folio_transcribe(folio_t *ctx, const folio_book_t *book,
                                      const char *work_path, const folio_transcribe_options_t *opts,
                                      int *err);
 
-/** folio_work_remove - delete a work file and its side files. Returns FOLIO_OK (also when there
- *  was nothing to delete) or FOLIO_EINVAL for a NULL path. */
+/** folio_work_remove - delete the work file @work_path (borrowed during the call only) and its side
+ *  files. Returns FOLIO_OK (also when there was nothing to delete) or FOLIO_EINVAL for a NULL
+ *  path. */
 int folio_work_remove(const char *work_path);
 
 /**
@@ -642,6 +662,13 @@ void folio_index_options_init(folio_index_options_t *opts);
  * folio_index_build - index @book against @n_audio audio files into @out_path.
  * @ctx: context for the log, progress (stages "recognising", "aligning", "writing") and the
  *   error message; may be NULL.
+ * @book: the book (borrowed during the call only; the index stores its own copy of the text and
+ *   metadata).
+ * @audio: the audio files, in order (the array and its strings borrowed during the call only; the
+ *   index stores the files' basenames).
+ * @out_path: the index to write (borrowed during the call only).
+ * @opts: options (copied; their model_dir and dict_path borrowed during the call only); NULL
+ *   means the defaults.
  * Returns: FOLIO_OK, or FOLIO_EINVAL, FOLIO_EIO, FOLIO_EAUDIO, FOLIO_ECANCELLED, FOLIO_ENOMEM as
  *   folio_transcribe() does, and FOLIO_ENOMATCH when under 30% of the recognised speech time aligns
  *   to the book (the audio is plainly not this book; @opts->force overrides). How much of the
@@ -654,6 +681,8 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
  * folio_index_open - open an index read-only (immutable when the file cannot be written). Any
  * number of processes may open the same index; a folio_index_t is immutable once open and may be
  * shared by any number of threads.
+ * @path: the index file (borrowed during the call only). Everything is read into memory at open
+ *   and the file is closed: the index does not keep @path or the file.
  * Returns: the index (caller frees with folio_index_free()), or NULL with *err set:
  *   FOLIO_EINVAL (NULL path), FOLIO_EIO (cannot open), FOLIO_EFORMAT (not a Folio index, or an
  *   unsupported schema version), FOLIO_ENOMEM.
@@ -666,6 +695,7 @@ void folio_index_free(folio_index_t *ix);
 /**
  * folio_index_meta - a value about the indexed book: "title", "author", "language",
  * "identifier", "text_sha256", "page_source", "format", "folio_version".
+ * @key: NUL-terminated, borrowed during the call only.
  * Returns: a string borrowed from @ix (valid until folio_index_free), "" if absent, NULL if an
  * argument is NULL.
  */
@@ -760,10 +790,11 @@ const char *folio_index_report(const folio_index_t *ix);
  */
 typedef struct {
     const char *audio_dir;  /**< folder holding the index's audio files (found by name);
-                                 NULL: the book's folder */
+                                 NULL: the book's folder. Borrowed during the
+                                 folio_export_epub() call only */
     const char *audio_base; /**< audio not embedded: URL the files are published under
                                  ("https://example.org/book/"); NULL: file: URLs of the files
-                                 in audio_dir */
+                                 in audio_dir. Borrowed during the folio_export_epub() call only */
     int embed_audio;        /**< non-zero: the audio goes inside the EPUB (stored, not
                                  compressed), in "audio/" beside the OPF */
 } folio_overlay_options_t;
@@ -775,7 +806,9 @@ void folio_overlay_options_init(folio_overlay_options_t *opts);
  * folio_export_epub - write @book_path, the EPUB @ix was made from, with Media Overlays to
  * @out_path (written as @out_path + ".part", then renamed).
  * @ctx: context for the log, progress (stage "writing") and the error message; may be NULL.
- * @opts: NULL means the defaults.
+ * @ix: the index (borrowed during the call only).
+ * @book_path, @out_path: the book to read and the file to write (borrowed during the call only).
+ * @opts: options (borrowed during the call only, its strings included); NULL means the defaults.
  * Returns: FOLIO_OK, or FOLIO_EINVAL (NULL argument), the errors of folio_book_open(),
  *   FOLIO_EFORMAT (plain text or EPUB 2: Media Overlays need EPUB 3), FOLIO_ENOMATCH (the book's
  *   text is not the indexed text, or no read text has a time), FOLIO_ENOTFOUND (an audio file is
@@ -793,13 +826,19 @@ int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_pa
  * the audio gives the page, and the text of a photographed page (a phone's OCR of it) gives the
  * place in the book and the audio. Lookups only read the index, so any number of threads may
  * look up in one folio_index_t at once. Every lookup fills a folio_lookup_t.
+ *
+ * Ownership in every lookup: the query (@label, @text) is borrowed during the call only; the
+ * results (@out, @n_out, @pages_to_flip, @scanned, @heard) are the caller's memory, which the call
+ * fills, and only on FOLIO_OK is their content defined. Strings in a result point into the index.
  */
 typedef struct {
     size_t char_offset;        /**< the place, a code point of the book's text */
     long page;                 /**< index of its page (folio_index_page()), -1 before the first */
-    const char *page_label;    /**< borrowed; "" without a page */
+    const char *page_label;    /**< borrowed from the index (valid until folio_index_free) or
+                                    a static "" without a page */
     long chapter;              /**< index of its chapter (folio_index_chapter()), or -1 */
-    const char *chapter_title; /**< borrowed; "" without a chapter */
+    const char *chapter_title; /**< borrowed from the index (valid until folio_index_free) or
+                                    a static "" without a chapter */
     size_t sentence_start;     /**< the sentence the place is in (code points) */
     size_t sentence_end;
     double time;      /**< global seconds; < 0 when this place was not read */
@@ -813,7 +852,8 @@ typedef struct {
 
 /**
  * folio_lookup_page - the page labelled @label ("xii", "112"; the first such page when labels
- * repeat): its first read word's time, or time -1 when nobody reads the page.
+ * repeat; NUL-terminated UTF-8): its first read word's time, or time -1 when nobody reads the
+ * page.
  * Returns: FOLIO_OK, FOLIO_EINVAL (NULL argument), FOLIO_ENOTFOUND (no such label).
  */
 int folio_lookup_page(const folio_index_t *ix, const char *label, folio_lookup_t *out);
@@ -826,8 +866,9 @@ int folio_lookup_ordinal(const folio_index_t *ix, size_t ordinal, folio_lookup_t
  * global timeline when @file is -1. The place is the word being read then, or, in audio that is
  * not the book (an announcement, a pause), the last word read before it in the same file, or
  * failing that the next one; confidence falls with the distance.
- * Returns: FOLIO_OK, FOLIO_EINVAL (NULL argument, no such file, a time outside the audio),
- * FOLIO_ENOTFOUND (nothing in the book was read).
+ * Returns: FOLIO_OK, FOLIO_EINVAL (NULL argument, no such file: @file below -1 or past the last,
+ * a time that is negative, not finite or after the audio's end), FOLIO_ENOTFOUND (nothing in the
+ * book was read).
  */
 int folio_lookup_time(const folio_index_t *ix, long file, double time, folio_lookup_t *out);
 
@@ -836,9 +877,10 @@ int folio_lookup_time(const folio_index_t *ix, long file, double time, folio_loo
  * or more for a sure answer) is in the book. It survives OCR errors (letters confused, words split
  * or merged, end-of-line hyphens, running heads and page numbers, lost punctuation) and small
  * wording differences of another edition. The time is that of the first complete word matched
- * (or the first read word after it). Up to @max candidates, best first, go to @out; *@n_out says
- * how many. A candidate scores in [0, 1]; below a threshold there is none: the text is not in
- * this book, or too garbled to place, and no place is better than a wrong one.
+ * (or the first read word after it). Up to @max candidates, best first, go to @out (an array of at
+ * least @max elements); *@n_out says how many. A candidate scores in [0, 1]; below a threshold
+ * there is none: the text is not in this book, or too garbled to place, and no place is better
+ * than a wrong one.
  * Returns: FOLIO_OK (*@n_out may be 0: no match), FOLIO_EINVAL (NULL argument, @max 0),
  * FOLIO_EENCODING (@text is not valid UTF-8), FOLIO_ENOMEM.
  */

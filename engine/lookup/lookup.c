@@ -104,7 +104,7 @@ int folio_lookup_ordinal(const folio_index_t *ix, size_t ordinal, folio_lookup_t
 
 int folio_lookup_time(const folio_index_t *ix, long file, double time, folio_lookup_t *out)
 {
-    if (!ix || !out || !isfinite(time) || time < 0) return FOLIO_EINVAL;
+    if (!ix || !out || !isfinite(time) || time < 0 || file < -1) return FOLIO_EINVAL;
     size_t nf = folio_index_n_files(ix);
     if (file >= 0) {
         if ((size_t)file >= nf) return FOLIO_EINVAL;

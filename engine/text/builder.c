@@ -4,6 +4,7 @@
 #include "text.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
@@ -69,6 +70,66 @@ static int nfc(const char *s, size_t n, folio_str_t *out)
 done:
     free(src);
     free(dst);
+    return rc;
+}
+
+/* Whether NFC can compose or reorder the code point at @s[0..n) with what comes before it: a
+ * combining mark, a Hangul vowel or final jamo, ... (no normalisation boundary before it). */
+static bool joins_previous(const char *s, size_t n)
+{
+    if (!n || (unsigned char)s[0] < 0x80) return false;
+    size_t len;
+    uint32_t c = folio__utf8_decode(s, &len);
+    UErrorCode e = U_ZERO_ERROR;
+    const UNormalizer2 *nf = unorm2_getNFCInstance(&e);
+    return U_SUCCESS(e) && !unorm2_hasBoundaryBefore(nf, (UChar32)c);
+}
+
+/* A run of combining marks longer than this (Zalgo text) is not re-normalised with the text
+ * before it. */
+#define MAX_TAIL_BYTES 1024
+
+/* The length in bytes of the end of the text that NFC would normalise together with a following
+ * code point that joins the previous one: back to the last code point with a normalisation
+ * boundary before it, but never back past a space or line break (nothing composes with those, and
+ * the block's own start follows one or is the text's start). 0 when that is too long. */
+static size_t tail_bytes(const folio_tb_t *tb)
+{
+    UErrorCode e = U_ZERO_ERROR;
+    const UNormalizer2 *nf = unorm2_getNFCInstance(&e);
+    if (U_FAILURE(e)) return 0;
+    const char *text = tb->text.data;
+    size_t at = tb->text.len;
+    while (at > 0 && tb->text.len - at <= MAX_TAIL_BYTES) {
+        size_t start = at - 1;
+        while (start > 0 && ((unsigned char)text[start] & 0xC0) == 0x80) start--;
+        if (text[start] == ' ' || text[start] == '\n') break;
+        size_t len;
+        uint32_t c = folio__utf8_decode(text + start, &len);
+        at = start;
+        if (unorm2_hasBoundaryBefore(nf, (UChar32)c)) break;
+    }
+    return tb->text.len - at > MAX_TAIL_BYTES ? 0 : tb->text.len - at;
+}
+
+/* Take the last @tail bytes back out of the text, to be appended again normalised together with
+ * what follows. The marks resolved inside them move to where they start: a mark between a letter
+ * and its combining mark points at the composed character. */
+static int take_tail(folio_tb_t *tb, size_t tail, folio_str_t *out)
+{
+    int rc;
+    TRY(folio__str_append(out, tb->text.data + tb->text.len - tail, tail));
+    tb->text.len -= tail;
+    tb->text.data[tb->text.len] = '\0';
+    tb->n_chars -= folio__utf8_count(out->data, out->len);
+    /* Marks are resolved in the order they are made, at positions that never decrease. */
+    for (size_t i = tb->marks.len; i-- > 0;) {
+        folio_mark_t *m = &tb->marks.items[i];
+        if (!m->resolved) continue;
+        if (m->char_off <= tb->n_chars) break;
+        m->char_off = tb->n_chars;
+    }
+fail:
     return rc;
 }
 
@@ -145,6 +206,20 @@ int folio__tb_text(folio_tb_t *tb, const char *s, size_t n, const folio_tb_style
         i = j;
     }
     if (!clean.len) goto fail;
+    /* NFC across runs: "cafe<span>&#x301;</span>" is "caf\u00e9", so a run that starts with a
+     * combining mark is normalised together with the end of the text before it. */
+    size_t tail = 0;
+    if (tb->block_open && !tb->pending_space && !tb->at_line_start &&
+        joins_previous(clean.data, clean.len))
+        tail = tail_bytes(tb);
+    if (tail) {
+        folio_str_t joined = {0};
+        rc = take_tail(tb, tail, &joined);
+        if (rc >= 0) rc = folio__str_append(&joined, clean.data, clean.len);
+        folio__str_free(&clean);
+        clean = joined;
+        if (rc < 0) goto fail;
+    }
     TRY(nfc(clean.data, clean.len, &tb->scratch));
 
     const char *p = tb->scratch.data, *end = p + tb->scratch.len;

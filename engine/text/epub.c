@@ -289,20 +289,22 @@ static int push_target(targets_t *t, char *text, char *target, int level)
 
 /* ---- DRM ---- */
 
+/* The files DRM schemes put in the container, all in META-INF/ (a file of the same name
+ * elsewhere, say a chapter's "rights.xml", is no sign of DRM): Adobe ADEPT's rights.xml, Readium
+ * LCP's license.lcpl and Apple FairPlay's sinf.xml. */
 static int check_drm_files(epub_t *E)
 {
     static const struct {
         const char *file, *scheme;
-    } markers[] = {{"rights.xml", "Adobe ADEPT"},
-                   {"license.lcpl", "Readium LCP"},
-                   {"sinf.xml", "Apple FairPlay"}};
+    } markers[] = {{"META-INF/rights.xml", "Adobe ADEPT"},
+                   {"META-INF/license.lcpl", "Readium LCP"},
+                   {"META-INF/sinf.xml", "Apple FairPlay"}};
     zip_int64_t n = zip_get_num_entries(E->za, 0);
     for (zip_int64_t i = 0; i < n; i++) {
         const char *name = zip_get_name(E->za, (zip_uint64_t)i, 0);
         if (!name) continue;
-        const char *base = folio__basename(name);
         for (size_t k = 0; k < sizeof(markers) / sizeof(markers[0]); k++)
-            if (strcasecmp(base, markers[k].file) == 0)
+            if (strcasecmp(name, markers[k].file) == 0)
                 return folio__error(E->ctx, FOLIO_EDRM,
                                     "%s: the book is protected by DRM (%s: %s); Folio needs a "
                                     "DRM-free EPUB",
@@ -511,6 +513,7 @@ static int read_package(epub_t *E)
     if (!doc)
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s is not well-formed XML (%s)", E->name, E->opf_path,
              why.data ? why.data : "?");
+    folio__warn_unknown_entities(E->ctx, E->name, E->opf_path, doc);
     xmlNodePtr pkg = xmlDocGetRootElement(doc);
     if (!folio__xml_is(pkg, "package"))
         FAIL(E->ctx, FOLIO_EFORMAT, "%s: %s is not an OPF package document", E->name, E->opf_path);
@@ -756,6 +759,7 @@ static int read_ncx(epub_t *E)
         return FOLIO_OK;
     }
     folio__str_free(&why);
+    folio__warn_unknown_entities(E->ctx, E->name, path, doc);
     char *dir = dir_of(path);
     xmlNodePtr root = xmlDocGetRootElement(doc);
     rc = dir ? ncx_points(folio__xml_child(root, "navMap"), dir, 1, &E->ncx_toc) : FOLIO_ENOMEM;

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
+#include <libxml/SAX2.h>
+#include <libxml/entities.h>
 
 #define MAX_DEPTH 256
 
@@ -108,27 +110,98 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Append the text that the entity reference @ref stands for to @out. libxml2 expands the five
+ * predefined entities and character references itself and, without loading DTDs, keeps a
+ * reference node for every other named entity: one declared in the document's internal subset
+ * (expanded here as libxml2 expands it; it refused loops and amplification when parsing), or
+ * one that only an external DTD declares, as XHTML 1.1 and EPUB 2 documents do for &rsquo;,
+ * &mdash; or &nbsp;. Those take their HTML 4/XHTML value. A name nobody declares is kept as
+ * written ("&name;"), as HTML parsers and browsers keep it; folio__warn_unknown_entities() says
+ * so. */
+static int entity_text(xmlNodePtr ref, folio_str_t *out)
+{
+    if (ref->children || (ref->doc && xmlGetDocEntity(ref->doc, ref->name))) {
+        xmlChar *s = xmlNodeGetContent(ref);
+        int rc = s ? folio__str_append(out, (const char *)s, strlen((const char *)s)) : FOLIO_OK;
+        xmlFree(s);
+        return rc;
+    }
+    const htmlEntityDesc *e = htmlEntityLookup(ref->name);
+    if (e) {
+        char utf8[4];
+        return folio__str_append(out, utf8, folio__utf8_encode(e->value, utf8));
+    }
+    return folio__str_printf(out, "&%s;", (const char *)ref->name);
+}
+
+/* Whether @n is a reference to an entity that neither the document nor HTML declares. */
+static bool unknown_entity(xmlNodePtr n)
+{
+    return n->type == XML_ENTITY_REF_NODE && !n->children &&
+           !(n->doc && xmlGetDocEntity(n->doc, n->name)) && !htmlEntityLookup(n->name);
+}
+
+void folio__warn_unknown_entities(folio_t *ctx, const char *name, const char *path, xmlDocPtr doc)
+{
+    size_t n = 0;
+    const xmlChar *first = NULL;
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    for (xmlNodePtr el = root; el; el = folio__xml_next(el, root))
+        for (xmlNodePtr c = el->children; c; c = c->next)
+            if (unknown_entity(c) && n++ == 0) first = c->name;
+    if (n == 1)
+        folio__warn(ctx, "%s: %s: unknown entity &%s; kept as written", name, path,
+                    (const char *)first);
+    else if (n > 1)
+        folio__warn(ctx, "%s: %s: %zu references to unknown entities kept as written, e.g. &%s;",
+                    name, path, n, (const char *)first);
+}
+
+/* Append the text content of @node (an element, text or entity reference) to @out, with entity
+ * references expanded by entity_text(). Iterative: documents may nest deeply. */
+static int gather_text(xmlNodePtr node, folio_str_t *out)
+{
+    int rc = FOLIO_OK;
+    for (xmlNodePtr n = node; n && rc >= 0;) {
+        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+            if (n->content)
+                rc = folio__str_append(out, (const char *)n->content,
+                                       strlen((const char *)n->content));
+        } else if (n->type == XML_ENTITY_REF_NODE) {
+            rc = entity_text(n, out);
+        } else if (n->type == XML_ELEMENT_NODE && n->children) {
+            n = n->children;
+            continue;
+        }
+        while (n != node && !n->next) n = n->parent;
+        n = n == node ? NULL : n->next;
+    }
+    return rc;
+}
+
 char *folio__node_text(xmlNodePtr node)
 {
-    xmlChar *raw = xmlNodeGetContent(node);
-    if (!raw) return folio__strdup("");
-    const char *s = (const char *)raw;
-    folio_str_t out = {0};
+    folio_str_t raw = {0}, out = {0};
+    if (node && gather_text(node, &raw) < 0) {
+        folio__str_free(&raw);
+        return NULL;
+    }
     bool space = false;
-    for (; *s; s++) {
-        if (is_space(*s)) {
+    for (size_t i = 0; i < raw.len; i++) {
+        char c = raw.data[i];
+        if (is_space(c)) {
             space = out.len > 0;
             continue;
         }
-        if ((space && folio__str_appendc(&out, ' ') < 0) || folio__str_appendc(&out, *s) < 0) {
+        if ((space && folio__str_appendc(&out, ' ') < 0) || folio__str_appendc(&out, c) < 0) {
             folio__str_free(&out);
-            xmlFree(raw);
+            folio__str_free(&raw);
             return NULL;
         }
         space = false;
     }
-    xmlFree(raw);
-    return folio__str_take(&out);
+    folio__str_free(&raw);
+    return out.data ? folio__str_take(&out) : folio__strdup("");
 }
 
 /* Elements whose content is never part of the read text. */
@@ -359,8 +432,16 @@ static int walk_children(folio_xhtml_walk_t *w, xmlNodePtr node, folio_tb_style_
         case XML_ELEMENT_NODE:
             rc = element(w, c, st, pre, depth + 1);
             break;
+        case XML_ENTITY_REF_NODE: {
+            /* Its text goes through the builder as any other text does. */
+            folio_str_t s = {0};
+            rc = entity_text(c, &s);
+            if (rc >= 0 && s.len) rc = folio__tb_text(w->tb, s.data, s.len, &st, pre);
+            folio__str_free(&s);
+            break;
+        }
         default:
-            break; /* comments, processing instructions, unexpanded entities */
+            break; /* comments, processing instructions */
         }
     }
     return rc;
@@ -408,12 +489,23 @@ xmlNodePtr folio__xhtml_find(xmlNodePtr root, size_t number)
     return NULL;
 }
 
+/* libxml2 passes an entity that only an external DTD declares to the reference callback also
+ * when it is in an attribute value, and the default callback then adds a reference node to the
+ * element's parent, before the element, as if it were text there. Only references in content
+ * make nodes. (Such an entity is lost from the attribute value.) */
+static void content_reference(void *user_data, const xmlChar *name)
+{
+    xmlParserCtxtPtr pc = user_data;
+    if (pc->instate != XML_PARSER_ATTRIBUTE_VALUE) xmlSAX2Reference(user_data, name);
+}
+
 /* Parse @buf as XML without network access, DTD loading or entity substitution. On failure
  * returns NULL and describes the first error in @why (line: message). */
 static xmlDocPtr parse_xml(const char *buf, size_t len, const char *url, folio_str_t *why)
 {
     xmlParserCtxtPtr pc = xmlNewParserCtxt();
     if (!pc) return NULL;
+    if (pc->sax && pc->sax->reference == xmlSAX2Reference) pc->sax->reference = content_reference;
     if (len > INT32_MAX) len = INT32_MAX;
     xmlDocPtr doc = xmlCtxtReadMemory(pc, buf, (int)len, url, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -437,6 +529,54 @@ xmlDocPtr folio__xml_parse(const char *buf, size_t len, const char *url, folio_s
     return parse_xml(buf, len, url, why);
 }
 
+/* The byte range [*start, *end) of @buf's document type declaration when it has an internal subset
+ * ("<!DOCTYPE html [ <!ENTITY ...> ]>"); false when there is none (or it does not end). Only the
+ * prolog is searched: a BOM, white space, the XML declaration, processing instructions and
+ * comments. */
+static bool doctype_with_subset(const char *buf, size_t len, size_t *start, size_t *end)
+{
+    size_t i = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    for (;;) {
+        while (i < len && is_space(buf[i])) i++;
+        const char *close = NULL;
+        if (i + 2 <= len && memcmp(buf + i, "<?", 2) == 0)
+            close = "?>";
+        else if (i + 4 <= len && memcmp(buf + i, "<!--", 4) == 0)
+            close = "-->";
+        if (!close) break;
+        size_t cl = strlen(close), j = i + 2;
+        while (j + cl <= len && memcmp(buf + j, close, cl) != 0) j++;
+        if (j + cl > len) return false;
+        i = j + cl;
+    }
+    if (i + 9 > len || strncasecmp(buf + i, "<!DOCTYPE", 9) != 0) return false;
+    bool subset = false;
+    char quote = 0;
+    int depth = 0;
+    for (size_t j = i + 9; j < len; j++) {
+        char c = buf[j];
+        if (quote) {
+            if (c == quote) quote = 0;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (c == '<' && j + 4 <= len && memcmp(buf + j, "<!--", 4) == 0) {
+            /* A comment in the subset may hold anything but "--". */
+            for (j += 4; j + 3 <= len && memcmp(buf + j, "-->", 3) != 0;) j++;
+            j += 2;
+        } else if (c == '[') {
+            depth++;
+            subset = true;
+        } else if (c == ']') {
+            depth--;
+        } else if (c == '>' && depth <= 0) {
+            *start = i;
+            *end = j + 1;
+            return subset;
+        }
+    }
+    return false; /* no end: leave the document to the parser as it is */
+}
+
 xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,
                                size_t len, bool *html)
 {
@@ -450,10 +590,23 @@ xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path,
         if (len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
                          ((unsigned char)buf[0] == 0xFE && (unsigned char)buf[1] == 0xFF)))
             enc = NULL; /* a UTF-16 BOM: let the parser detect it */
+        /* The HTML parser ends a DOCTYPE at its first '>', so the rest of an internal subset
+         * ("<!ENTITY l1 ...>", a billion laughs) would become text: blank the declaration out,
+         * keeping its line breaks. Its entities are not HTML's and stay unexpanded. */
+        size_t ds, de;
+        char *copy = NULL;
+        if (enc && doctype_with_subset(buf, len, &ds, &de) && (copy = malloc(len))) {
+            memcpy(copy, buf, len);
+            for (size_t i = ds; i < de; i++)
+                if (copy[i] != '\n') copy[i] = ' ';
+            buf = copy;
+        }
         doc = htmlReadMemory(buf, len > INT32_MAX ? INT32_MAX : (int)len, path, enc,
                              HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                                  HTML_PARSE_RECOVER);
-    }
+        free(copy);
+    } else
+        folio__warn_unknown_entities(ctx, name, path, doc);
     folio__str_free(&why);
     return doc;
 }

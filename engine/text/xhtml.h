@@ -28,8 +28,13 @@ folio_sem_t folio__sem_classify(const char *token, folio_block_kind_t *kind, boo
  * read it), or NULL. Caller frees with xmlFree. */
 xmlChar *folio__epub_type(xmlNodePtr node);
 
-/* Collapsed, trimmed text content of @node; caller frees with free(). */
+/* Collapsed, trimmed text content of @node, entity references expanded as the walker expands
+ * them; caller frees with free(). */
 char *folio__node_text(xmlNodePtr node);
+
+/* Warn, naming @name and @path, about references in @doc to entities that neither the document
+ * nor HTML declares (they are kept in the text as written, "&name;"). */
+void folio__warn_unknown_entities(folio_t *ctx, const char *name, const char *path, xmlDocPtr doc);
 
 typedef struct {
     folio_tb_t *tb;

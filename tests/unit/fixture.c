@@ -112,10 +112,11 @@ const char *fx_epub(const char *name, const fx_epub_t *b)
         ml += (size_t)snprintf(manifest + ml, sizeof(manifest) - ml,
                                "<item id=\"ncx\" href=\"toc.ncx\" "
                                "media-type=\"application/x-dtbncx+xml\"/>");
-        char *doc =
-            fmt("<?xml version=\"1.0\"?>\n<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" "
-                "version=\"2005-1\">%s</ncx>",
-                b->ncx);
+        char *doc = b->ncx_raw ? strdup(b->ncx)
+                               : fmt("<?xml version=\"1.0\"?>\n<ncx "
+                                     "xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" "
+                                     "version=\"2005-1\">%s</ncx>",
+                                     b->ncx);
         add(z, "OEBPS/toc.ncx", doc, false);
         free(doc);
     }

@@ -17,6 +17,7 @@ typedef struct {
     const char *nav;      /* EPUB 3: body of nav.xhtml (manifest item with properties="nav") */
     bool nav_in_spine;    /* nav.xhtml also in the spine, first */
     const char *ncx;      /* inner XML of the NCX <ncx> element */
+    bool ncx_raw;         /* ncx is the whole NCX document, not wrapped */
     const char *page_map; /* inner XML of <page-map>, referenced by spine@page-map */
     const char *guide;    /* inner XML of the OPF <guide> */
     const char *metadata; /* extra OPF metadata */
