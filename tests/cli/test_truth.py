@@ -3,11 +3,16 @@
 themselves (length, energy where words start, silence where nothing is said), against the book
 it wrote (as Folio reads it), and for internal consistency.
 
-usage: test_truth.py MKCORPUS FOLIO SOURCE_ROOT WORKDIR
+The synthetic corpora's audio is checked against the probe (tests/cli/truth_probe.c), a separate
+program that synthesises the same texts with libflite and decodes with libsndfile; the MP3 corpus
+also against Debian's ffmpeg.
+
+usage: test_truth.py MKCORPUS FOLIO SOURCE_ROOT WORKDIR PROBE
 """
 import array
 import json
 import math
+import operator
 import os
 import shutil
 import subprocess
@@ -15,7 +20,7 @@ import sys
 import unittest
 import wave
 
-MKCORPUS, FOLIO, ROOT, WORK = sys.argv[1:5]
+MKCORPUS, FOLIO, ROOT, WORK, PROBE = sys.argv[1:6]
 DEFS = os.path.join(ROOT, "tests", "corpora")
 
 
@@ -26,6 +31,41 @@ def build(name):
     assert r.returncode == 0, r.stderr.decode()
     with open(os.path.join(out, "truth.json")) as f:
         return out, json.load(f)
+
+
+def flite_say(voice, stretch, texts):
+    """The probe's own synthesis of @texts: per text, its samples (16 kHz), where flite's last
+    segment ends, and its sounding tokens as (start, end, said) in seconds from its start."""
+    raw = os.path.join(WORK, "probe.raw")
+    r = subprocess.run([PROBE, "say", voice, repr(stretch), raw],
+                       input="".join(t + "\n" for t in texts).encode(), capture_output=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr.decode()
+    pcm = array.array("h")
+    with open(raw, "rb") as f:
+        pcm.frombytes(f.read())
+    out, at = [], 0
+    for line in r.stdout.decode().splitlines():
+        parts = line.split(" ")
+        if parts[0] == "U":
+            n = int(parts[1])
+            out.append({"pcm": pcm[at:at + n], "seg_end": float(parts[2]), "tokens": []})
+            at += n
+        else:
+            out[-1]["tokens"].append((float(parts[1]), float(parts[2]), " ".join(parts[3:])))
+    assert at == len(pcm) and len(out) == len(texts)
+    return out
+
+
+def ffmpeg_samples(path, rate=None):
+    """@path decoded by ffmpeg, down-mixed to mono 16-bit (at @rate, else the file's own)."""
+    cmd = ["ffmpeg", "-v", "error", "-i", path, "-f", "s16le", "-ac", "1"]
+    r = subprocess.run(cmd + (["-ar", str(rate)] if rate else []) + ["-"], capture_output=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr.decode()
+    data = array.array("h")
+    data.frombytes(r.stdout)
+    return data
 
 
 def samples(path):
@@ -48,16 +88,77 @@ class Truth(unittest.TestCase):
         cls.dir, cls.truth = build("mini")
         cls.slow_dir, cls.slow = build("mini-slow")
 
-    def test_file_lengths_are_speech_plus_inserted(self):
+    def test_file_lengths_and_offsets_are_the_wav_lengths(self):
         offset = 0.0
         for a in self.truth["audio"]:
             rate, data = samples(os.path.join(self.dir, a["path"]))
-            seconds = len(data) / rate
-            self.assertAlmostEqual(a["duration"], seconds, places=4)
-            # Utterances are whole samples: the sum may differ by a sample or two per utterance.
-            self.assertAlmostEqual(a["speech_seconds"] + a["inserted_seconds"], seconds, delta=0.05)
+            self.assertAlmostEqual(a["duration"], len(data) / rate, places=4)
             self.assertAlmostEqual(a["offset"], offset, places=4)
             offset += a["duration"]
+
+    def test_files_are_flite_utterances_and_silence_and_words_are_their_segments(self):
+        """Each file is rebuilt from flite on its own. The probe synthesises every utterance
+        the truth lists (its text, the file's voice and stretch) and the test finds those exact
+        samples in the WAV by searching for them, not by trusting the truth's offsets: the
+        utterances must follow one another in order with nothing but digital silence between
+        them, so a file's length is its utterances' samples plus silence. Each utterance's
+        place found this way plus the probe's own segment times (walked from the Segment
+        relation upwards, the opposite way to mkcorpus) gives every read word's start and end,
+        and these must be the truth's: a word put in the wrong utterance or at a wrong offset
+        fails here. flite's segment timing itself is checked against its audio: the last
+        segment ends within a short final pause of the utterance's samples. The truth's
+        speech_seconds and inserted_seconds must be what was found."""
+        for folder, truth in ((self.dir, self.truth), (self.slow_dir, self.slow)):
+            for f, a in enumerate(truth["audio"]):
+                with self.subTest(corpus=truth["corpus"], file=f):
+                    self.check_file_rebuilt(folder, truth, f, a)
+
+    def check_file_rebuilt(self, folder, truth, f, a):
+        rate, data = samples(os.path.join(folder, a["path"]))
+        raw = data.tobytes()
+        utts = [u for u in truth["utterances"] if u["file"] == f]
+        said = flite_say(a["voice"], a["stretch"], [u["text"] for u in utts])
+        pos = silent = speech = added = 0
+        expected, inserted = [], []
+        for u, p in zip(utts, said):
+            n = len(p["pcm"])
+            at = raw.find(p["pcm"].tobytes(), 2 * pos)
+            while at > 0 and at % 2:
+                at = raw.find(p["pcm"].tobytes(), at + 1)
+            self.assertGreaterEqual(at, 0, f"not in the audio: {u['text'][:60]}")
+            at //= 2
+            self.assertFalse(any(data[pos:at]), "only silence between utterances")
+            silent += at - pos
+            start = at / rate
+            self.assertAlmostEqual(u["start"], start, places=5)
+            self.assertAlmostEqual(u["end"], (at + n) / rate, places=5)
+            self.assertAlmostEqual(u["segments_end"], start + p["seg_end"], places=5)
+            self.assertLess(abs(p["seg_end"] - n / rate), 0.15, u["text"][:60])
+            if u["kind"] in ("heading", "paragraph"):
+                speech += n
+                expected += [(start + s, start + e, w) for s, e, w in p["tokens"]]
+            else:
+                added += n
+                inserted.append((u["kind"], start, (at + n) / rate, u["text"]))
+            pos = at + n
+        self.assertFalse(any(data[pos:]), "only silence after the last utterance")
+        silent += len(data) - pos
+        self.assertEqual(speech + added + silent, len(data))
+        self.assertAlmostEqual(a["speech_seconds"], speech / rate, places=3)
+        self.assertAlmostEqual(a["inserted_seconds"], (added + silent) / rate, places=3)
+        got = [(i["kind"], i["start"], i["end"], i["text"]) for i in truth["inserted"]
+               if i["file"] == f and i["kind"] != "silence"]
+        self.assertEqual(len(got), len(inserted))
+        for g, e in zip(got, inserted):
+            self.assertEqual((g[0], g[3]), (e[0], e[3]))
+            self.assertAlmostEqual(g[1], e[1], places=5)
+            self.assertAlmostEqual(g[2], e[2], places=5)
+        words = [w for w in truth["words"] if w["read"] and w["file"] == f]
+        self.assertEqual(len(words), len(expected))
+        for w, (s, e, sd) in zip(words, expected):
+            self.assertEqual(w["said"], sd, w)
+            self.assertAlmostEqual(w["file_time"], s, delta=2e-5, msg=w)
+            self.assertAlmostEqual(w["end_file_time"], e, delta=2e-5, msg=w)
 
     def test_word_times_are_monotonic_and_inside_their_file(self):
         durations = [a["duration"] for a in self.truth["audio"]]
