@@ -253,6 +253,48 @@ class Truth(unittest.TestCase):
                 self.assertEqual(x.read(), y.read())
 
 
+class GeneratedNotes(unittest.TestCase):
+    def test_added_notes_never_repeat_their_wording(self):
+        # A Gutenberg-style book of 55 tiny chapters (more than the 10-hour book's 50), made here,
+        # gets a note per chapter from the builder: no two may share a run of four words.
+        folder = os.path.join(WORK, "notes-def")
+        os.makedirs(folder, exist_ok=True)
+        numbers = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+        with open(os.path.join(folder, "book.txt"), "w") as f:
+            f.write("Title: Fifty-five Rooms\nAuthor: Nobody\n\n*** START OF THE BOOK ***\n\n")
+            for c in range(1, 56):
+                digits = " ".join(numbers[int(d)] for d in str(c))
+                f.write(f"CHAPTER {c}\n\nRoom {digits} is empty.\n\nIts door is {digits}.\n\n")
+            f.write("*** END OF THE BOOK ***\n")
+        with open(os.path.join(folder, "corpus.conf"), "w") as f:
+            f.write(f"source = gutenberg:{folder}/book.txt\nvoices = kal16\nfootnotes = yes\n"
+                    "audio = wav\n")
+        out = os.path.join(WORK, "notes")
+        shutil.rmtree(out, ignore_errors=True)
+        r = subprocess.run([MKCORPUS, folder, out], capture_output=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        with open(os.path.join(out, "truth.json")) as f:
+            truth = json.load(f)
+        notes, run = [], None
+        for w in truth["words"]:
+            if w["kind"] != "footnote":
+                run = None
+                continue
+            self.assertFalse(w["read"])
+            if run is None:
+                run = []
+                notes.append(run)
+            run.append("".join(ch for ch in w["text"].lower() if ch.isalnum() or ch == "-"))
+        self.assertEqual(len(notes), 55)
+        seen = {}
+        for i, words in enumerate(notes):
+            self.assertEqual(words[:2], ["note", str(i + 1)])
+            for k in range(len(words) - 3):
+                gram = tuple(words[k:k + 4])
+                self.assertNotIn(gram, seen, f"note {i + 1} repeats note {seen.get(gram, 0) + 1}")
+                seen[gram] = i
+
+
 class RealSpeech(unittest.TestCase):
     def test_testdata_pages_start_at_speech_onsets(self):
         out = os.path.join(WORK, "testdata")
