@@ -153,8 +153,25 @@ class Kinds(unittest.TestCase):
             {"first_words": "beta well", "file": 0, "file_time": 1.6}]}         # beta untimed
         s = self.score(truth, PRED)
         self.assertEqual(s["missed"], 1)
+        self.assertEqual(s["wrong_file"], 0)
         self.assertAlmostEqual(s["start"]["max"], 0.9)
         self.assertAlmostEqual(s["start"]["within_0_5"], 0.5)
+        # Compared per file: a prediction whose own timeline puts file 1 32 ms later (it decoded
+        # file 0 as 10.032 s) has the same errors.
+        pred = json.loads(json.dumps(PRED))
+        for x in pred["words"]:
+            if x["file"] == 1:
+                x["start_time"] += 0.032
+        s = self.score(truth, pred)
+        self.assertAlmostEqual(s["start"]["max"], 0.9)
+        self.assertAlmostEqual(s["start"]["median"], 0.65)
+        # Found in the wrong file: "gamma" is in file 0 at 6.1 s (6.1 s on the truth's timeline),
+        # the truth has it in file 1 at 0.0 s (10.0 s): 3.9 s off.
+        truth["sentences"].append({"first_words": "gamma", "file": 1, "file_time": 0.0})
+        s = self.score(truth, PRED)
+        self.assertEqual(s["wrong_file"], 1)
+        self.assertAlmostEqual(s["start"]["max"], 3.9)
+        self.assertAlmostEqual(s["start"]["within_0_5"], 1 / 3)
 
 
 # A stand-in for the folio tool: what tools/bench asks of it, answered with TRUTH's book and PRED.
