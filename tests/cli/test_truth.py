@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""The corpus builder's ground truth, checked independently of the builder: against the WAV files
-themselves (length, energy where words start, silence where nothing is said), against the book
-it wrote (as Folio reads it), and for internal consistency.
+"""The corpus builder's ground truth, checked independently of the builder: against the audio
+files themselves (length, energy where words start, silence where nothing is said), against the
+book it wrote (as Folio reads it), and for internal consistency.
 
-The synthetic corpora's audio is checked against the probe (tests/cli/truth_probe.c), a separate
-program that synthesises the same texts with libflite and decodes with libsndfile; the MP3 corpus
-also against Debian's ffmpeg.
+The WAV corpora (mini, mini-slow) are rebuilt utterance by utterance by the probe
+(tests/cli/truth_probe.c), a separate program that synthesises the same texts with libflite and
+decodes with libsndfile. The MP3 corpus (mini-mp3, 44.1 kHz stereo like the real corpora) is
+decoded by Debian's ffmpeg and compared with mini's WAV for the encoder's delay. Real recordings'
+durations are compared with libsndfile's decode.
 
 usage: test_truth.py MKCORPUS FOLIO SOURCE_ROOT WORKDIR PROBE
 """
@@ -24,8 +26,8 @@ MKCORPUS, FOLIO, ROOT, WORK, PROBE = sys.argv[1:6]
 DEFS = os.path.join(ROOT, "tests", "corpora")
 
 
-def build(name):
-    out = os.path.join(WORK, name)
+def build(name, into=None):
+    out = os.path.join(WORK, into or name)
     shutil.rmtree(out, ignore_errors=True)
     r = subprocess.run([MKCORPUS, os.path.join(DEFS, name), out], capture_output=True, timeout=600)
     assert r.returncode == 0, r.stderr.decode()
@@ -251,6 +253,103 @@ class Truth(unittest.TestCase):
         for a in self.truth["audio"]:
             with open(os.path.join(self.dir, a["path"]), "rb") as x, open(os.path.join(again, a["path"]), "rb") as y:
                 self.assertEqual(x.read(), y.read())
+
+
+def best_lag(ref, dec, start, length=4000, max_lag=800):
+    """The lag (in samples) at which @dec best matches @ref's @length samples from @start:
+    normalised cross-correlation over +-@max_lag."""
+    seg = ref[start:start + length]
+    best, best_v = 0, -2.0
+    for lag in range(-max_lag, max_lag + 1):
+        d = dec[start + lag:start + lag + length]
+        energy = sum(map(operator.mul, d, d))
+        if len(d) < length or not energy:
+            continue
+        v = sum(map(operator.mul, seg, d)) / math.sqrt(energy)
+        if v > best_v:
+            best, best_v = lag, v
+    return best
+
+
+class Mp3(unittest.TestCase):
+    """The mini corpus as MP3, 44.1 kHz stereo (mini-mp3: the same narration as mini, so the same
+    samples before encoding), checked against ffmpeg's decode of the files."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir, cls.truth = build("mini-mp3")
+        cls.wav_dir, cls.wav = build("mini", "mini-mp3-reference")
+        cls.decoded = [ffmpeg_samples(os.path.join(cls.dir, a["path"]), 16000)
+                       for a in cls.truth["audio"]]
+
+    def test_durations_are_the_decoded_lengths(self):
+        offset = 0.0
+        for a in self.truth["audio"]:
+            path = os.path.join(self.dir, a["path"])
+            r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                                "stream=sample_rate,channels", "-of", "json", path],
+                               capture_output=True, timeout=60)
+            stream = json.loads(r.stdout)["streams"][0]
+            self.assertEqual((int(stream["sample_rate"]), stream["channels"]), (44100, 2))
+            self.assertEqual((a["sample_rate"], a["channels"]), (44100, 2))
+            n = len(ffmpeg_samples(path))  # at the file's own rate
+            self.assertAlmostEqual(a["duration"], n / 44100, places=4, msg=a["path"])
+            self.assertAlmostEqual(a["offset"], offset, places=4)
+            offset += a["duration"]
+
+    def test_word_times_are_monotonic_and_inside_their_file(self):
+        durations = [a["duration"] for a in self.truth["audio"]]
+        last, n = {}, 0
+        for w in self.truth["words"]:
+            if not w["read"]:
+                self.assertIsNone(w["file_time"])
+                continue
+            f = w["file"]
+            self.assertLessEqual(0, w["file_time"])
+            self.assertLess(w["file_time"], w["end_file_time"])
+            self.assertLessEqual(w["end_file_time"], durations[f])
+            self.assertGreaterEqual(w["file_time"], last.get(f, 0.0) - 1e-6)
+            last[f] = w["end_file_time"]
+            self.assertAlmostEqual(w["time"], self.truth["audio"][f]["offset"] + w["file_time"],
+                                   places=4)
+            n += 1
+        self.assertGreater(n, 1000)
+
+    def test_words_start_where_there_is_sound(self):
+        # Speech energy within 50 ms after a word's start: a 10 ms frame there reaching 1% of the
+        # file's loud speech (its 95th-percentile frame), far above the decoded silence between
+        # utterances. Words opening with a stop's closure may be quiet longer: 95% must pass.
+        # A truth 50 ms early fails (about 85% pass).
+        rate = 16000
+        for f, a in enumerate(self.truth["audio"]):
+            data = self.decoded[f]
+            frames = sorted(rms(data, rate, k / 100, (k + 1) / 100) for k in range(len(data) // 160))
+            floor = 0.01 * frames[int(0.95 * len(frames))]
+            words = [w for w in self.truth["words"] if w["read"] and w["file"] == f]
+            loud = sum(max(rms(data, rate, w["file_time"] + k * 0.005, w["file_time"] + k * 0.005 +
+                               0.01) for k in range(5)) > floor for w in words)
+            self.assertGreater(loud / len(words), 0.95, a["path"])
+            for s in self.truth["inserted"]:
+                if s["kind"] == "silence" and s["file"] == f:
+                    self.assertLess(rms(data, rate, s["start"] + 0.05, s["end"] - 0.05), floor)
+
+    def test_encoder_lag_is_measured_and_the_times_follow_it(self):
+        # The lag between the narration before encoding (mini's WAV: same voices, same texts) and
+        # ffmpeg's decode of the MP3, found by cross-correlation here, must be the truth's
+        # encoder_lag, and every word must be where it is in the WAV plus that lag.
+        wav_words = [w for w in self.wav["words"] if w["read"]]
+        mp3_words = [w for w in self.truth["words"] if w["read"]]
+        self.assertEqual([w["text"] for w in wav_words], [w["text"] for w in mp3_words])
+        for f, a in enumerate(self.truth["audio"]):
+            rate, ref = samples(os.path.join(self.wav_dir, self.wav["audio"][f]["path"]))
+            first = next(i for i, x in enumerate(ref) if abs(x) > 100)
+            lag = best_lag(ref, self.decoded[f], first + rate // 4) / rate
+            self.assertAlmostEqual(a["encoder_lag"], lag, delta=0.001, msg=a["path"])
+            for w, m in zip(wav_words, mp3_words):
+                if w["file"] == f:
+                    self.assertAlmostEqual(m["file_time"], w["file_time"] + lag, delta=0.001)
+                    self.assertAlmostEqual(m["end_file_time"], w["end_file_time"] + lag,
+                                           delta=0.001)
 
 
 class GeneratedNotes(unittest.TestCase):
