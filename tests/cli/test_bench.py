@@ -6,10 +6,12 @@ usage: test_bench.py SOURCE_ROOT
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
+import wave
 
 BENCH = os.path.join(sys.argv[1], "tools", "bench")
 
@@ -151,8 +153,135 @@ class Kinds(unittest.TestCase):
             {"first_words": "beta well", "file": 0, "file_time": 1.6}]}         # beta untimed
         s = self.score(truth, PRED)
         self.assertEqual(s["missed"], 1)
+        self.assertEqual(s["wrong_file"], 0)
         self.assertAlmostEqual(s["start"]["max"], 0.9)
         self.assertAlmostEqual(s["start"]["within_0_5"], 0.5)
+        # Compared per file: a prediction whose own timeline puts file 1 32 ms later (it decoded
+        # file 0 as 10.032 s) has the same errors.
+        pred = json.loads(json.dumps(PRED))
+        for x in pred["words"]:
+            if x["file"] == 1:
+                x["start_time"] += 0.032
+        s = self.score(truth, pred)
+        self.assertAlmostEqual(s["start"]["max"], 0.9)
+        self.assertAlmostEqual(s["start"]["median"], 0.65)
+        # Found in the wrong file: "gamma" is in file 0 at 6.1 s (6.1 s on the truth's timeline),
+        # the truth has it in file 1 at 0.0 s (10.0 s): 3.9 s off.
+        truth["sentences"].append({"first_words": "gamma", "file": 1, "file_time": 0.0})
+        s = self.score(truth, PRED)
+        self.assertEqual(s["wrong_file"], 1)
+        self.assertAlmostEqual(s["start"]["max"], 3.9)
+        self.assertAlmostEqual(s["start"]["within_0_5"], 1 / 3)
+
+
+# A stand-in for the folio tool: what tools/bench asks of it, answered with TRUTH's book and PRED.
+FAKE_FOLIO = """#!/usr/bin/env python3
+import json, sys
+a = sys.argv[1:]
+text = "Contents\\fAlpha beta\\fwell-known gamma. Note\\fdelta 1455"
+if a[0] == "help":
+    print("commands:\\n  index BOOK AUDIO... -o BOOK.folio")
+elif a[0] == "index":
+    open(a[a.index("-o") + 1], "w").write("index")
+elif a[0] == "export":
+    json.dump(json.loads(%r), open(a[a.index("-o") + 1], "w"))
+elif a[0] == "book" and "--text" in a:
+    sys.stdout.write(text)
+elif a[0] == "book" and "--json" in a:
+    starts = [0, 9, 20, 45]
+    print(json.dumps({"pages": [{"ordinal": i + 1, "label": l, "start_char": s}
+                                for i, (l, s) in enumerate(zip(["i", "1", "2", "3"], starts))]}))
+""" % json.dumps(PRED)
+
+# A stand-in for echogarden ("align WAV TEXT OUT ..."), misbehaving as FAKE_PEER says.
+FAKE_PEER = """#!/usr/bin/env python3
+import json, os, re, sys
+mode = os.environ["FAKE_PEER"]
+_, wav, text, out = sys.argv[1:5]
+if mode == "fail":
+    sys.exit("fake echogarden: out of cheese")
+if mode == "bad-json":
+    open(out, "w").write("{not json")
+    sys.exit(0)
+words = [{"type": "word", "text": m.group(), "startOffsetUtf16": m.start(),
+          "endOffsetUtf16": m.end(), "startTime": 1.0 + i, "endTime": 1.5 + i}
+         for i, m in enumerate(re.finditer(r"\\S+", open(text).read()))]
+if mode == "negative":
+    words[2]["startTime"] = -1.0
+if mode == "no-times":
+    del words[1]["startTime"]
+json.dump({"timeline": [{"type": "sentence", "timeline": words}]}, open(out, "w"))
+"""
+
+
+@unittest.skipUnless(shutil.which("ffmpeg"), "ffmpeg is not on PATH (the peer run joins the audio)")
+class Peer(unittest.TestCase):
+    """tools/bench with a peer that fails in every way it can: the benchmark never stops, says
+    "peer unavailable" with the reason, and keeps folio's results."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        d = cls.corpus = os.path.join(cls.tmp.name, "corpus")
+        os.makedirs(d)
+        with open(os.path.join(d, "truth.json"), "w") as f:
+            json.dump(TRUTH, f)
+        open(os.path.join(d, "book.epub"), "w").close()
+        for a in TRUTH["audio"]:
+            with wave.open(os.path.join(d, a["path"]), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(16000)
+                w.writeframes(b"\0\0" * int(a["duration"] * 16000))
+        for name, text in (("folio", FAKE_FOLIO), ("echogarden", FAKE_PEER)):
+            path = os.path.join(cls.tmp.name, name)
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def bench(self, mode):
+        out = os.path.join(self.tmp.name, mode + ".json")
+        env = dict(os.environ, FAKE_PEER=mode,
+                   FOLIO_ECHOGARDEN=os.path.join(self.tmp.name, "echogarden"))
+        r = subprocess.run([sys.executable, BENCH, self.corpus, "--peer", "echogarden", "--folio",
+                            os.path.join(self.tmp.name, "folio"), "--out", out],
+                           capture_output=True, env=env, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertNotIn(b"Traceback", r.stderr)
+        with open(out) as f:
+            res = json.load(f)
+        # Folio's results are there whatever the peer did: PRED's page errors (see above).
+        self.assertAlmostEqual(res["systems"]["folio"]["score"]["page_start"]["median"], 1.0)
+        return r.stdout.decode(), res["systems"]["echogarden"]
+
+    def check_unavailable(self, mode, reason):
+        out, peer = self.bench(mode)
+        self.assertIn("echogarden: peer unavailable: ", out)
+        self.assertIn(reason, peer.get("unavailable", ""), out)
+        self.assertIn(reason, out)
+
+    def test_peer_that_exits_with_an_error(self):
+        self.check_unavailable("fail", "out of cheese")
+
+    def test_peer_that_writes_bad_json(self):
+        self.check_unavailable("bad-json", "JSON that cannot be read")
+
+    def test_peer_that_gives_a_negative_time(self):
+        self.check_unavailable("negative", "the time -1.0")
+
+    def test_peer_whose_output_raises_inside_the_bench(self):
+        self.check_unavailable("no-times", "KeyError")
+
+    def test_peer_that_works_is_scored(self):
+        # The fake is the one run (not "not installed"): words one a second from 1.0 s.
+        out, peer = self.bench("ok")
+        self.assertNotIn("unavailable", peer)
+        self.assertEqual(peer["score"]["words_read_truth"], 6)
+        self.assertNotIn("peer unavailable", out)
 
 
 if __name__ == "__main__":

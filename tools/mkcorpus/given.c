@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,16 +136,21 @@ static void place_book(const conf_t *c, const char *outdir, char *name, size_t c
 
 /* ---- audio ---- */
 
-static double seconds(const char *path)
+/* A file's length as decoding it gives (Debian's ffmpeg, down-mixed to 16 kHz as Folio's audio
+ * module reads it), not the container's stated duration: an MP3's may count the encoder's delay and
+ * padding that decoders drop (Moby-Dick's first file says 88.033 s and decodes to 88.000 s), and
+ * the truth's offsets must add up what Folio decodes. */
+static double decoded_seconds(const char *path)
 {
     char cmd[4300];
-    xsnprintf(cmd, sizeof(cmd),
-              "ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 '%s'", path);
+    xsnprintf(cmd, sizeof(cmd), "ffmpeg -v error -i '%s' -f s16le -ac 1 -ar 16000 -", path);
     FILE *p = popen(cmd, "r");
-    double d = 0;
-    if (!p || fscanf(p, "%lf", &d) != 1) d = 0;
-    if (p) pclose(p);
-    return d;
+    if (!p) die("cannot run ffmpeg");
+    static int16_t buf[1 << 16];
+    size_t got, n = 0;
+    while ((got = fread(buf, sizeof(buf[0]), sizeof(buf) / sizeof(buf[0]), p)) > 0) n += got;
+    if (pclose(p) != 0 || n == 0) die("ffmpeg could not decode %s", path);
+    return (double)n / 16000;
 }
 
 /* ---- truth ---- */
@@ -371,7 +377,7 @@ void given_build(const conf_t *c, const char *outdir)
         xsnprintf(link, sizeof(link), "%s/%s", outdir, base);
         remove(link);
         if (symlink(paths[i], link) != 0) die("%s: cannot link", link);
-        double d = seconds(paths[i]);
+        double d = decoded_seconds(paths[i]);
         json_array_append_new(audio, json_pack("{s:i,s:s,s:f,s:f}", "index", (int)i, "path", base,
                                                "duration", d, "offset", offset));
         offset += d;

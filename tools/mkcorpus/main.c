@@ -23,6 +23,9 @@ static void save_chapter(const cbook_t *book, int ci, const cfile_t *f, const ch
     for (int i = 0; i < f->n_ins; i++)
         fprintf(o, "I\t%s\t%.6f\t%.6f\t%s\n", f->ins[i].kind, f->ins[i].start, f->ins[i].end,
                 f->ins[i].text ? f->ins[i].text : "");
+    for (int i = 0; i < f->n_utt; i++)
+        fprintf(o, "U\t%s\t%.6f\t%.6f\t%.6f\t%s\n", f->utt[i].kind, f->utt[i].start, f->utt[i].end,
+                f->utt[i].seg_end, f->utt[i].text);
     const cchapter_t *ch = &book->ch[ci];
     for (size_t b = ch->first; b < ch->first + ch->count; b++)
         for (size_t k = 0; k < book->b[b].n; k++) {
@@ -65,6 +68,13 @@ static void load_chapter(cbook_t *book, int ci, cfile_t *f, const char *path)
             x->end = atof(strtok_r(NULL, "\t", &save));
             char *t = strtok_r(NULL, "\t", &save);
             x->text = t && *t ? xstrdup(t) : NULL;
+        } else if (strcmp(tag, "U") == 0) {
+            char *kind = strtok_r(NULL, "\t", &save);
+            double start = atof(strtok_r(NULL, "\t", &save));
+            double end = atof(strtok_r(NULL, "\t", &save));
+            double seg_end = atof(strtok_r(NULL, "\t", &save));
+            char *text = strtok_r(NULL, "\t", &save);
+            file_add_utterance(f, kind, start, end, seg_end, text ? text : "");
         } else if (strcmp(tag, "W") == 0) {
             size_t b = strtoul(strtok_r(NULL, "\t", &save), NULL, 10);
             size_t k = strtoul(strtok_r(NULL, "\t", &save), NULL, 10);
@@ -133,6 +143,16 @@ void write_truth(const conf_t *c, const cbook_t *book, const cfile_t *files, int
     }
     json_object_set_new(root, "audio", audio);
     json_object_set_new(root, "inserted", inserted);
+    json_t *utterances = json_array();
+    for (int i = 0; i < n_files; i++)
+        for (int k = 0; k < files[i].n_utt; k++) {
+            const struct utterance *u = &files[i].utt[k];
+            json_array_append_new(utterances,
+                                  json_pack("{s:i,s:s,s:f,s:f,s:f,s:s}", "file", i, "kind", u->kind,
+                                            "start", u->start, "end", u->end, "segments_end",
+                                            u->seg_end, "text", u->text));
+        }
+    json_object_set_new(root, "utterances", utterances);
 
     json_t *pages = json_array(), *words = json_array();
     const char *page = "";
@@ -274,8 +294,7 @@ truth:
         for (size_t k = 0; k < book.b[b].n; k++) words++, read += book.b[b].w[k].read;
     printf("mkcorpus: %s: %d files, %.1f min of audio, %zu words (%zu read) -> %s\n", c.name, n,
            total / 60, words, read, outdir);
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < files[i].n_ins; k++) free(files[i].ins[k].text);
+    for (int i = 0; i < n; i++) file_free(&files[i]);
     free(files);
     book_free(&book);
     return 0;

@@ -113,6 +113,13 @@ void write_epub(const conf_t *c, const cbook_t *book, const char *path);
 void write_txt(const cbook_t *book, const char *path);
 
 /* synth.c */
+struct utterance {
+    char kind[16];     /* heading, paragraph, preamble, added, outro */
+    double start, end; /* its samples' place in the file */
+    double seg_end;    /* where its last Segment ends, by flite's own timing */
+    char *text;        /* as flite was given it */
+};
+
 typedef struct {
     char path[256];
     char voice[16];
@@ -129,7 +136,17 @@ typedef struct {
         char *text;
     } ins[16];
     int n_ins;
+    /* Every flite utterance in file order, so that a test can synthesise it again on its own
+     * and find it in the audio. */
+    struct utterance *utt;
+    int n_utt, cap_utt;
 } cfile_t;
+
+/* Record an utterance in @f (text copied). */
+void file_add_utterance(cfile_t *f, const char *kind, double start, double end, double seg_end,
+                        const char *text);
+/* Free @f's inserted texts and utterances. */
+void file_free(cfile_t *f);
 
 void synth_chapter(const conf_t *c, cbook_t *book, int chapter, const char *outdir, cfile_t *f);
 /* given.c */

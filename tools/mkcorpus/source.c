@@ -610,6 +610,93 @@ void book_paginate(const conf_t *c, cbook_t *book)
     }
 }
 
+/* @n (from 1) in words: "seven", "forty-two", "one hundred and five"; digits from 1000. */
+static void spell_number(int n, char *out, size_t cap)
+{
+    static const char *const ones[] = {"zero",    "one",     "two",       "three",    "four",
+                                       "five",    "six",     "seven",     "eight",    "nine",
+                                       "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                                       "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+    static const char *const tens[] = {"",      "",      "twenty",  "thirty", "forty",
+                                       "fifty", "sixty", "seventy", "eighty", "ninety"};
+    if (n < 1 || n > 999) {
+        xsnprintf(out, cap, "%d", n);
+        return;
+    }
+    char rest[64] = "";
+    int r = n % 100;
+    if (r >= 20)
+        xsnprintf(rest, sizeof(rest), "%s%s%s", tens[r / 10], r % 10 ? "-" : "",
+                  r % 10 ? ones[r % 10] : "");
+    else if (r > 0)
+        xsnprintf(rest, sizeof(rest), "%s", ones[r]);
+    if (n >= 100)
+        xsnprintf(out, cap, "%s hundred%s%s", ones[n / 100], r ? " and " : "", rest);
+    else
+        xsnprintf(out, cap, "%s", rest);
+}
+
+/* The wording of the note added to chapter @chapter (from 1), numbered @note: different for every
+ * chapter, because repeated text makes anchors ambiguous. Each slot takes its word from its own
+ * list, the lists' lengths being distinct primes, so the words of any two neighbouring slots come
+ * back together only after 29 x 31 = 899 chapters, and no run of four words is in two notes of a
+ * book of up to 99 chapters (whose numbers are spelled as one word). */
+static void note_text(int note, int chapter, char *out, size_t cap)
+{
+    static const char *const who[] = {
+        "One printer",          "A careful proofreader",  "The first editor",
+        "An early reviewer",    "A later publisher",      "One compositor",
+        "The author's niece",   "A village schoolmaster", "An American reprint",
+        "The second edition",   "A circulating library",  "One Victorian critic",
+        "A French translator",  "The manuscript",         "A pencilled hand",
+        "An unknown owner",     "The annotated text",     "A Dublin printing",
+        "One cautious scholar", "The errata slip",        "A bookseller's catalogue",
+        "An Edinburgh journal", "The family's copy",      "A schoolroom abridgement",
+        "One cheap reprint",    "A German scholar",       "The serial version",
+        "A London reviewer",    "The corrected proofs"};
+    static const char *const how[] = {
+        "quietly",  "wrongly", "silently", "boldly",    "carelessly", "deliberately", "briefly",
+        "sharply",  "gently",  "oddly",    "rightly",   "plainly",    "hastily",      "wisely",
+        "clumsily", "neatly",  "freely",   "gravely",   "warmly",     "coolly",       "firmly",
+        "lightly",  "openly",  "loosely",  "strangely", "kindly",     "coldly",       "fairly",
+        "barely",   "slyly",   "aptly"};
+    static const char *const did[] = {
+        "altered",    "dropped",     "questioned", "reprinted", "softened",   "shortened",
+        "doubled",    "praised",     "mocked",     "reworded",  "italicised", "misquoted",
+        "explained",  "underlined",  "corrected",  "restored",  "omitted",    "glossed",
+        "queried",    "rearranged",  "defended",   "moved",     "translated", "trimmed",
+        "blotted",    "capitalised", "annotated",  "revised",   "disputed",   "challenged",
+        "simplified", "modernised",  "bracketed",  "condensed", "expanded",   "censored",
+        "admired"};
+    static const char *const what_like[] = {
+        "closing",  "opening",  "second",   "final",   "longest",  "shortest", "quoted",
+        "borrowed", "awkward",  "famous",   "curious", "gentle",   "bitter",   "hurried",
+        "doubtful", "measured", "quiet",    "lively",  "solemn",   "tangled",  "plain",
+        "ornate",   "careful",  "sudden",   "broken",  "elegant",  "clumsy",   "tender",
+        "formal",   "homely",   "mannered", "heavy",   "ironic",   "pointed",  "stately",
+        "rambling", "cheerful", "mournful", "stiff",   "graceful", "hopeful"};
+    static const char *const what[] = {
+        "phrase",   "clause",      "sentence",   "remark",   "reply",    "speech",
+        "line",     "passage",     "letter",     "toast",    "greeting", "complaint",
+        "promise",  "compliment",  "apology",    "joke",     "question", "answer",
+        "proverb",  "description", "list",       "argument", "aside",    "exclamation",
+        "farewell", "confession",  "rebuke",     "sigh",     "verse",    "anecdote",
+        "proposal", "warning",     "boast",      "report",   "rumour",   "summary",
+        "vow",      "quarrel",     "invitation", "refusal",  "riddle",   "lament",
+        "retort"};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+    _Static_assert(COUNT(who) == 29 && COUNT(how) == 31 && COUNT(did) == 37 &&
+                       COUNT(what_like) == 41 && COUNT(what) == 43,
+                   "the lists' lengths are distinct primes");
+    size_t c = (size_t)chapter;
+    char number[96];
+    spell_number(chapter, number, sizeof(number));
+    xsnprintf(out, cap, "Note %d. %s %s %s the %s %s in chapter %s.", note, who[c % COUNT(who)],
+              how[c % COUNT(how)], did[c % COUNT(did)], what_like[c % COUNT(what_like)],
+              what[c % COUNT(what)], number);
+#undef COUNT
+}
+
 /* Notes for sources without them: one per chapter, after its second paragraph's last word. */
 void book_add_notes(cbook_t *book)
 {
@@ -638,11 +725,8 @@ void book_add_notes(cbook_t *book)
                 book->b[b].w[book->b[b].n - 1].note_ref = note;
                 cblock_t *n = book_block(book, K_NOTE, ch);
                 n->note = note;
-                char text[256];
-                snprintf(text, sizeof(text),
-                         "Note %d. A remark that stands at the foot of the page in this edition "
-                         "of chapter %d; narrators leave it out.",
-                         note, ch + 1);
+                char text[512];
+                note_text(note, ch + 1, text, sizeof(text));
                 block_add_words(n, text);
                 book->ch[ch].count++;
                 break;

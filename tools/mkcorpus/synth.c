@@ -126,9 +126,34 @@ static char *flite_word(const char *w)
     return xstrdup(k ? buf : "-");
 }
 
-/* Speak @text; if @blk is given, its words get their times (offset by the current length of
- * @pcm). Returns the utterance's length in seconds. */
-static double speak(pcm_t *pcm, cst_voice *v, const char *text, cblock_t *blk, int file)
+void file_add_utterance(cfile_t *f, const char *kind, double start, double end, double seg_end,
+                        const char *text)
+{
+    if (f->n_utt == f->cap_utt) {
+        f->cap_utt = f->cap_utt ? f->cap_utt * 2 : 64;
+        f->utt = xrealloc(f->utt, (size_t)f->cap_utt * sizeof(*f->utt));
+    }
+    struct utterance *u = &f->utt[f->n_utt++];
+    xsnprintf(u->kind, sizeof(u->kind), "%s", kind);
+    u->start = start;
+    u->end = end;
+    u->seg_end = seg_end;
+    u->text = xstrdup(text);
+}
+
+void file_free(cfile_t *f)
+{
+    for (int k = 0; k < f->n_ins; k++) free(f->ins[k].text);
+    for (int k = 0; k < f->n_utt; k++) free(f->utt[k].text);
+    free(f->utt);
+    f->utt = NULL;
+    f->n_ins = f->n_utt = f->cap_utt = 0;
+}
+
+/* Speak @text and record it in @f as an utterance of @kind; if @blk is given, its words get their
+ * times (offset by the current length of @pcm). Returns the utterance's length in seconds. */
+static double speak(pcm_t *pcm, cst_voice *v, const char *text, cblock_t *blk, int file, cfile_t *f,
+                    const char *kind)
 {
     cst_utterance *u = flite_synth_text(text, v);
     cst_wave *w = utt_wave(u);
@@ -170,6 +195,9 @@ static double speak(pcm_t *pcm, cst_voice *v, const char *text, cblock_t *blk, i
     if (blk && k != blk->n)
         die("flite made %zu tokens for %zu words in \"%.60s\"", k, blk->n, text);
     size_t n = (size_t)cst_wave_num_samples(w);
+    cst_item *last_seg = relation_tail(utt_relation(u, "Segment"));
+    double seg_end = last_seg ? ffeature_float(last_seg, "end") : 0.0;
+    file_add_utterance(f, kind, offset, offset + (double)n / RATE, offset + seg_end, text);
     pcm_add(pcm, w->samples, n);
     delete_utterance(u);
     return (double)n / RATE;
@@ -202,7 +230,7 @@ static void insert_speech(pcm_t *pcm, cst_voice *v, cfile_t *f, const char *kind
                           int file, double *inserted)
 {
     double start = (double)pcm->n / RATE;
-    double len = speak(pcm, v, text, NULL, file);
+    double len = speak(pcm, v, text, NULL, file, f, kind);
     record(f, kind, start, start + len, text);
     *inserted += len;
 }
@@ -356,7 +384,7 @@ void synth_chapter(const conf_t *c, cbook_t *book, int ci, const char *outdir, c
             len += (size_t)sprintf(in + len, "%s%s", k ? " " : "", fw);
             free(fw);
         }
-        speech += speak(&pcm, v, in, blk, ci);
+        speech += speak(&pcm, v, in, blk, ci, f, blk->kind == K_HEADING ? "heading" : "paragraph");
         free(in);
         double gap = blk->kind == K_HEADING ? 1.0 : 0.6;
         silence(&pcm, gap);
@@ -399,6 +427,11 @@ void synth_chapter(const conf_t *c, cbook_t *book, int ci, const char *outdir, c
     for (int i = 0; i < f->n_ins; i++) {
         f->ins[i].start += f->lag_sec;
         f->ins[i].end += f->lag_sec;
+    }
+    for (int i = 0; i < f->n_utt; i++) {
+        f->utt[i].start += f->lag_sec;
+        f->utt[i].end += f->lag_sec;
+        f->utt[i].seg_end += f->lag_sec;
     }
     free(pcm.s);
 }
@@ -577,6 +610,8 @@ void m4b_assemble(const conf_t *c, cbook_t *book, cfile_t *files, int n, const c
     one.channels = 1;
     one.speech_sec = one.inserted_sec = 0;
     one.n_ins = 0;
+    one.utt = NULL;
+    one.n_utt = one.cap_utt = 0;
     for (int i = 0; i < n; i++) {
         one.speech_sec += files[i].speech_sec;
         one.inserted_sec += files[i].inserted_sec;
@@ -586,6 +621,14 @@ void m4b_assemble(const conf_t *c, cbook_t *book, cfile_t *files, int n, const c
             x.end += offsets[i] + lag;
             one.ins[one.n_ins++] = x;
         }
+        for (int k = 0; k < files[i].n_utt; k++) {
+            const struct utterance *u = &files[i].utt[k];
+            double shift = offsets[i] + lag;
+            file_add_utterance(&one, u->kind, u->start + shift, u->end + shift, u->seg_end + shift,
+                               u->text);
+            free(u->text);
+        }
+        free(files[i].utt);
         char wav[2100];
         xsnprintf(wav, sizeof(wav), "%s/%s", outdir, files[i].path);
         remove(wav);
