@@ -1208,19 +1208,21 @@ static int force_boundary(aligner_t *A, size_t char_off)
             A->t_start[p] > A->t_start[t])
             break;
         a = lead = p;
-        seen++;
+        seen += A->t_how[p] == FOLIO_HOW_MATCH; /* heard words bound a window best */
     }
     /* Forward: up to two timed tokens after @t, in this file and in time order. */
-    size_t b = t;
+    size_t b = t, heard = t; /* time order is checked against heard words: a forced word's end
+                                 may have swallowed the next word */
     seen = 0;
     for (size_t q = t + 1; q < A->n_tok && seen < 2 && q - t <= 8; q++) {
         if (A->t_start[q] < 0) continue;
-        if (A->t_file[q] != file || A->t_start[q] < A->t_end[b] - 0.05 ||
+        if (A->t_file[q] != file || A->t_start[q] < A->t_end[heard] - 0.05 ||
             A->t_start[q] - A->t_end[t] > 15)
             break;
         b = q;
-        seen++;
+        if (A->t_how[q] == FOLIO_HOW_MATCH) heard = q, seen++;
     }
+    if (A->t_end[b] < A->t_end[heard]) b = heard;
     double t0 = lead != SIZE_MAX ? A->t_start[lead] - 0.15 : open_start(A, t, t - a);
     int rc =
         force_window(A, a, b, file, t0, A->t_end[b] + 0.15, true, lead == SIZE_MAX ? OPEN_LEFT : 0);

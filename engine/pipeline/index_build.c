@@ -234,7 +234,10 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
         .aligner = aligner,
         .start_time = start,
     };
+    double align_start = folio__now();
+    folio__info(ctx, "recognition took %.1f s", align_start - start);
     if ((rc = folio__align(ctx, &in, &al)) < 0) goto fail;
+    folio__info(ctx, "alignment took %.1f s", folio__now() - align_start);
     double share = al.speech_seconds > 0 ? al.aligned_seconds / al.speech_seconds : 0;
     folio__info(ctx, "aligned %.1f%% of %.0f s of recognised speech; %zu of %zu words read",
                 100 * share, al.speech_seconds, al.words_read, al.words_total);
