@@ -115,7 +115,7 @@ int folio__models_build(folio_t *ctx, const folio_book_t *book, const char *mode
     TRY(folio__decoder_config_string(&m->decoder, &m->config));
     TRY(folio__str_printf(&m->config,
                           " unread=%g alt=%g oob_top=%d vad=30/0.5 denoise=28 noisy_topn=%d "
-                          "warmup=0.3 remove_noise=no guide=window1 run=600",
+                          "warmup=0.3 remove_noise=no guide=window1 run=8th/60-600",
                           UNREAD_WEIGHT, ALT_WEIGHT, OOB_TOP_WORDS, m->noisy_topn));
 fail:
     for (size_t i = 0; i < top.len; i++) free(top.items[i]);

@@ -2,12 +2,13 @@
  * chunks, recognition by worker threads (one decoder each), and every finished chunk stored in the
  * work file as soon as it is done, by the calling thread.
  *
- * Chunks go to the workers in runs of about ten minutes of a file. A worker follows the narrator
- * through its run (guide.c): the run's first chunk is recognised with the book's model, the next
- * ones with a model of the text after the place the previous chunk ended, and a chunk whose words
- * do not fit that window again with the book's. Where a run is cut depends on the audio alone,
- * and what a worker does with a chunk on the words of the run's earlier chunks alone (a resumed
- * run replays those from the work file), so results do not depend on the number of threads. */
+ * Chunks go to the workers in runs: an eighth of the book's estimated length (one to ten minutes)
+ * of a file. A worker follows the narrator through its run (guide.c): the run's first chunk is
+ * recognised with the book's model, the next ones with a model of the text after the place the
+ * previous chunk ended, and a chunk whose words do not fit that window again with the book's.
+ * Where a run is cut depends on the audio alone, and what a worker does with a chunk on the words
+ * of the run's earlier chunks alone (a resumed run replays those from the work file), so results
+ * do not depend on the number of threads. */
 #include "pipeline.h"
 
 #include <errno.h>
@@ -20,7 +21,11 @@
 #include <unistd.h>
 
 #define READ_BLOCK 16000
-#define RUN_SAMPLES ((uint64_t)600 * FOLIO_AUDIO_RATE) /* a run ends after 10 min of its file */
+/* A run ends after an eighth of the book's estimated length in its file, but at least one
+ * minute and at most ten: short books still keep every core busy. */
+#define RUN_SHARE 8
+#define RUN_MIN_SEC 60
+#define RUN_MAX_SEC 600
 
 struct folio_transcript {
     VEC(folio_heard_t) words;
@@ -300,6 +305,7 @@ typedef struct {
     size_t decoded_now, done_before; /* chunks recognised in this run, and found finished */
     job_t run;                       /* the run being gathered */
     size_t run_todo;                 /* its chunks to recognise */
+    uint64_t run_samples;            /* how long runs are */
 } run_t;
 
 /* Store finished results, relay worker messages, report progress. With @wait, block until at
@@ -357,7 +363,7 @@ static int end_run(run_t *r)
 }
 
 /* Add speech chunk @c of the file at @pcm_offset in the cache to the run; @done: an earlier run
- * recognised it. A run ends after RUN_SAMPLES of its file. */
+ * recognised it. */
 static int add_to_run(run_t *r, const folio_part_chunk_t *c, uint64_t pcm_offset, bool done)
 {
     int rc;
@@ -371,7 +377,7 @@ static int add_to_run(run_t *r, const folio_part_chunk_t *c, uint64_t pcm_offset
         return FOLIO_ENOMEM;
     }
     r->run_todo += !done;
-    if (c->end - r->run.chunks.items[0].chunk.start >= RUN_SAMPLES) return end_run(r);
+    if (c->end - r->run.chunks.items[0].chunk.start >= r->run_samples) return end_run(r);
     return FOLIO_OK;
 }
 
@@ -652,6 +658,9 @@ int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *co
         }
 
     r = (run_t){.ctx = ctx, .sh = &sh, .part = part, .start_time = start, .total_sec = total};
+    double run_sec = total / RUN_SHARE;
+    run_sec = run_sec < RUN_MIN_SEC ? RUN_MIN_SEC : run_sec > RUN_MAX_SEC ? RUN_MAX_SEC : run_sec;
+    r.run_samples = (uint64_t)(run_sec * FOLIO_AUDIO_RATE);
     samples = calloc(n_audio, sizeof(uint64_t));
     if (!samples) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
     TRY(folio__part_chunks(part, &chunks, &done));
