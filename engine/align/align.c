@@ -793,6 +793,112 @@ fail:
  * when not, or an error. */
 #define OPEN_LEFT 1
 #define OPEN_RIGHT 2
+
+/* A window's grammar: a slot per read token with a pronunciation, except that a source word with
+ * alternative readings that lies whole in the window is one slot, its primary tokens one reading
+ * and each alternative whose words all have a pronunciation another ("1455": "fourteen fifty
+ * five" or "one thousand four hundred fifty five"). Per grammar word: the token it stands for
+ * (for an alternative, its word's first token) and whether it is an alternative's. */
+typedef struct {
+    VEC(const char *) words;
+    VEC(size_t) slot, reading, tok;
+    VEC(bool) alt;
+    VEC(char *) owned; /* copies of the alternatives' words */
+    size_t n_slots;
+} wgram_t;
+
+static void wgram_free(wgram_t *g)
+{
+    VEC_FREE(g->words);
+    VEC_FREE(g->slot);
+    VEC_FREE(g->reading);
+    VEC_FREE(g->tok);
+    VEC_FREE(g->alt);
+    for (size_t i = 0; i < g->owned.len; i++) free(g->owned.items[i]);
+    VEC_FREE(g->owned);
+}
+
+static int wgram_push(wgram_t *g, const char *w, size_t reading, size_t tok, bool alt)
+{
+    if (VEC_PUSH(g->words, w) < 0 || VEC_PUSH(g->slot, g->n_slots) < 0 ||
+        VEC_PUSH(g->reading, reading) < 0 || VEC_PUSH(g->tok, tok) < 0 || VEC_PUSH(g->alt, alt) < 0)
+        return FOLIO_ENOMEM;
+    return FOLIO_OK;
+}
+
+static bool pronounceable(const folio_lexicon_t *lex, const char *w)
+{
+    long li = folio_lexicon_find(lex, w);
+    /* The decoder reports words of at most 63 bytes. */
+    return li >= 0 && folio_lexicon_n_prons(lex, (size_t)li) && strlen(w) < 64;
+}
+
+/* The grammar of tokens [a, b]: the read tokens that have a pronunciation (text nobody reads
+ * aloud, a table of contents say, must not take the time of the words it repeats), with the
+ * alternative readings of whole words. */
+static int window_grammar(aligner_t *A, size_t a, size_t b, wgram_t *g)
+{
+    const folio_lexicon_t *lex = A->in->lex;
+    int rc = FOLIO_OK;
+    for (size_t t = a; t <= b;) {
+        const folio_token_t *tok = folio_book_token(A->book, t);
+        const folio_word_t *w = folio_book_word(A->book, tok->word);
+        size_t end = w->first_token + w->n_tokens;
+        if (!tok->read || !w->n_alternatives || w->first_token != t || end - 1 > b) {
+            if (tok->read && pronounceable(lex, tok->text)) {
+                TRY(wgram_push(g, tok->text, 0, t, false));
+                g->n_slots++;
+            }
+            t++;
+            continue;
+        }
+        size_t reading = 0;
+        for (size_t q = t; q < end; q++)
+            if (pronounceable(lex, folio_book_token(A->book, q)->text)) {
+                TRY(wgram_push(g, folio_book_token(A->book, q)->text, 0, q, false));
+                reading = 1;
+            }
+        for (size_t k = 0; k < w->n_alternatives; k++) {
+            char buf[512];
+            snprintf(buf, sizeof(buf), "%s", folio_book_word_alternative(A->book, tok->word, k));
+            bool ok = *buf != '\0';
+            char *save = NULL;
+            for (char *x = strtok_r(buf, " ", &save); x && ok; x = strtok_r(NULL, " ", &save))
+                ok = pronounceable(lex, x);
+            if (!ok) continue;
+            snprintf(buf, sizeof(buf), "%s", folio_book_word_alternative(A->book, tok->word, k));
+            for (char *x = strtok_r(buf, " ", &save); x; x = strtok_r(NULL, " ", &save)) {
+                char *copy = folio__strdup(x);
+                if (!copy || VEC_PUSH(g->owned, copy) < 0) {
+                    free(copy);
+                    FAIL(NULL, FOLIO_ENOMEM, "oom");
+                }
+                TRY(wgram_push(g, copy, reading, t, true));
+            }
+            reading++;
+        }
+        if (reading) g->n_slots++;
+        t = end;
+    }
+fail:
+    return rc;
+}
+
+/* Whether token @t may take a forced time: it has none, or (with @replace) only a weaker one. */
+static bool may_time(aligner_t *A, size_t t, bool replace)
+{
+    return A->t_start[t] < 0 || (replace && A->t_how[t] != FOLIO_HOW_MATCH);
+}
+
+static void force_time(aligner_t *A, size_t t, size_t file, double ws, double we, float conf)
+{
+    A->t_start[t] = ws;
+    A->t_end[t] = we;
+    A->t_file[t] = file;
+    A->t_conf[t] = conf;
+    A->t_how[t] = FOLIO_HOW_FORCED;
+}
+
 static int force_window(aligner_t *A, size_t a, size_t b, size_t file, double t0, double t1,
                         bool replace, int open)
 {
@@ -806,30 +912,23 @@ static int force_window(aligner_t *A, size_t a, size_t b, size_t file, double t0
     uint64_t first = (uint64_t)(s * FOLIO_SPEECH_RATE);
     size_t n = (size_t)((e - s) * FOLIO_SPEECH_RATE);
     int16_t *pcm = malloc(n * sizeof(int16_t));
-    const char **words = malloc((b - a + 1) * sizeof(char *));
-    size_t *wtok = malloc((b - a + 1) * sizeof(size_t));
+    wgram_t g = {0};
     folio_rec_words_t got = {0};
     int rc = FOLIO_OK;
-    if (!pcm || !words || !wtok) {
+    if (!pcm) {
         rc = FOLIO_ENOMEM;
         goto done;
     }
     if ((rc = in->read_pcm(in->pcm_ud, file, first, n, pcm)) < 0) goto done;
-    size_t nw = 0;
-    /* The grammar: the read tokens that have a pronunciation (text nobody reads aloud, a table
-     * of contents say, must not take the time of the words it repeats). */
-    for (size_t t = a; t <= b; t++) {
-        const folio_token_t *tok = folio_book_token(A->book, t);
-        long li = folio_lexicon_find(in->lex, tok->text);
-        if (!tok->read || li < 0 || !folio_lexicon_n_prons(in->lex, (size_t)li)) continue;
-        wtok[nw] = t;
-        words[nw++] = tok->text;
-    }
-    rc = folio__decoder_align(in->aligner, pcm, n, words, nw, &got);
-    folio__log(
-        A->ctx, FOLIO_LOG_DEBUG,
-        "forced alignment of %zu words (\"%s\"...) in file %zu at %.2f-%.2f s: %s, %zu found", nw,
-        nw ? words[0] : "", file, s, e, rc == FOLIO_ENOMATCH ? "no match" : "ok", got.len);
+    if ((rc = window_grammar(A, a, b, &g)) < 0) goto done;
+    size_t nw = g.words.len;
+    folio_grammar_t grammar = {g.words.items, g.slot.items, g.reading.items, nw};
+    rc = folio__decoder_align(in->aligner, pcm, n, &grammar, &got);
+    folio__log(A->ctx, FOLIO_LOG_DEBUG,
+               "forced alignment of %zu words in %zu slots (\"%s\"...) in file %zu at %.2f-%.2f "
+               "s: %s, %zu found",
+               nw, g.n_slots, nw ? g.words.items[0] : "", file, s, e,
+               rc == FOLIO_ENOMATCH ? "no match" : "ok", got.len);
     if (rc == FOLIO_ENOMATCH) {
         rc = FOLIO_OK; /* the grammar did not fit: keep what the first pass found */
         goto done;
@@ -869,40 +968,50 @@ static int force_window(aligner_t *A, size_t a, size_t b, size_t file, double t0
             hi = k;
             break;
         }
-    /* Walk the found words along the grammar (which allows two skips in a row). */
-    size_t pos = 0;
-    for (size_t k = lo; k < hi && pos < nw; k++) {
-        size_t look = pos;
-        while (look < nw && look < pos + 3 && strcmp(words[look], got.items[k].word) != 0) look++;
-        if (look >= nw || look >= pos + 3) continue;
-        pos = look + 1;
-        size_t t = wtok[look];
-        bool empty = A->t_start[t] < 0;
-        bool weaker = replace && A->t_how[t] != FOLIO_HOW_MATCH;
-        if (empty || weaker) {
-            double ws = off + s + got.items[k].start_frame * 0.01;
-            double we = off + s + (got.items[k].end_frame + 1) * 0.01;
-            float conf = 0.55f + 0.4f * got.items[k].confidence;
-            /* A word far longer than it could be said swallowed speech or silence before it
-             * (grammars do that with what they cannot explain): it starts at most that long
-             * before its end. */
-            double longest = 0.6 + 0.12 * (double)strlen(got.items[k].word);
-            if (we - ws > 2 * longest) {
-                ws = we - longest;
-                conf = 0.35f;
-            }
-            A->t_start[t] = ws;
-            A->t_end[t] = we;
-            A->t_file[t] = file;
-            A->t_conf[t] = conf;
-            A->t_how[t] = FOLIO_HOW_FORCED;
+    /* Each found word is the grammar word the decoder says; the words of an alternative reading
+     * together time their source word, spread evenly over its tokens. */
+    for (size_t k = lo; k < hi; k++) {
+        long gi = got.items[k].gram;
+        if (gi < 0) continue;
+        size_t k2 = k;
+        if (g.alt.items[gi])
+            while (k2 + 1 < hi && got.items[k2 + 1].gram >= 0 &&
+                   g.slot.items[got.items[k2 + 1].gram] == g.slot.items[gi] &&
+                   g.reading.items[got.items[k2 + 1].gram] == g.reading.items[gi])
+                k2++;
+        double ws = off + s + got.items[k].start_frame * 0.01;
+        double we = off + s + (got.items[k2].end_frame + 1) * 0.01;
+        float conf = 0;
+        for (size_t q = k; q <= k2; q++) conf += got.items[q].confidence;
+        conf = 0.55f + 0.4f * conf / (float)(k2 - k + 1);
+        /* A word far longer than it could be said swallowed speech or silence before it
+         * (grammars do that with what they cannot explain): it starts at most that long before
+         * its end. */
+        double first_end = off + s + (got.items[k].end_frame + 1) * 0.01;
+        double longest = 0.6 + 0.12 * (double)strlen(got.items[k].word);
+        if (first_end - ws > 2 * longest) {
+            ws = first_end - longest;
+            conf = 0.35f;
         }
+        size_t t = g.tok.items[gi];
+        if (!g.alt.items[gi]) {
+            if (may_time(A, t, replace)) force_time(A, t, file, ws, we, conf);
+        } else {
+            const folio_word_t *w = folio_book_word(A->book, folio_book_token(A->book, t)->word);
+            bool all = true;
+            for (size_t q = 0; q < w->n_tokens && all; q++)
+                all = may_time(A, w->first_token + q, replace);
+            double piece = (we - ws) / (double)w->n_tokens;
+            for (size_t q = 0; q < w->n_tokens && all; q++)
+                force_time(A, w->first_token + q, file, ws + piece * (double)q,
+                           ws + piece * (double)(q + 1), conf);
+        }
+        k = k2;
     }
     rc = 1;
 done:
     free(pcm);
-    free(words);
-    free(wtok);
+    wgram_free(&g);
     VEC_FREE(got);
     return rc;
 }

@@ -297,6 +297,7 @@ static int collect_words(folio_decoder_t *d, int lback, folio_rec_words_t *out)
         const char *word = ps_seg_word(seg);
         if (!word || word[0] == '<' || word[0] == '[') continue;
         folio_rec_word_t w = {0};
+        w.gram = -1;
         size_t len = strcspn(word, "(");
         if (len >= sizeof(w.word)) len = sizeof(w.word) - 1;
         memcpy(w.word, word, len);
@@ -339,50 +340,180 @@ void folio__decoder_config_align(folio_decoder_config_t *c)
     c->topn = 2;
 }
 
-int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const char *const *words,
-                         size_t n_words, folio_rec_words_t *out)
+/* The grammar as states and arcs. States 0 .. n_slots are the slot boundaries (slot u from state
+ * u to u + 1); a reading of more than one word has states of its own between its words. */
+typedef struct {
+    int32 from, to;
+    size_t word; /* index in the grammar's words */
+} arc_t;
+
+typedef struct {
+    size_t slot, first, len; /* its words: first .. first + len - 1 */
+    int32 inner;             /* state after its first word when len > 1 */
+} path_t;
+
+typedef struct {
+    VEC(path_t) paths;
+    size_t *slot_first; /* per slot (and one past the last): its first path */
+    size_t n_slots;
+    int32 n_states;
+    VEC(arc_t) arcs;
+} lattice_t;
+
+static void lattice_free(lattice_t *L)
+{
+    VEC_FREE(L->paths);
+    VEC_FREE(L->arcs);
+    free(L->slot_first);
+}
+
+/* The state a path reaches after its first word. */
+static int32 path_entry(const path_t *p)
+{
+    return p->len > 1 ? p->inner : (int32)p->slot + 1;
+}
+
+static int lattice_build(const folio_grammar_t *g, lattice_t *L)
+{
+    memset(L, 0, sizeof(*L));
+    for (size_t k = 0; k < g->n_words; k++) {
+        bool start = !k || g->slot[k] != g->slot[k - 1] || g->reading[k] != g->reading[k - 1];
+        if (start) {
+            path_t p = {g->slot[k], k, 0, 0};
+            if (VEC_PUSH(L->paths, p) < 0) return FOLIO_ENOMEM;
+        }
+        L->paths.items[L->paths.len - 1].len++;
+    }
+    L->n_slots = g->n_words ? g->slot[g->n_words - 1] + 1 : 0;
+    L->slot_first = calloc(L->n_slots + 1, sizeof(size_t));
+    if (!L->slot_first) return FOLIO_ENOMEM;
+    L->n_states = (int32)L->n_slots + 1;
+    for (size_t i = L->paths.len; i-- > 0;) L->slot_first[L->paths.items[i].slot] = i;
+    L->slot_first[L->n_slots] = L->paths.len;
+    for (size_t i = 0; i < L->paths.len; i++) {
+        path_t *p = &L->paths.items[i];
+        if (p->len > 1) {
+            p->inner = L->n_states;
+            L->n_states += (int32)(p->len - 1);
+        }
+    }
+    return FOLIO_OK;
+}
+
+/* Add an arc to @fsg and remember it. */
+static int arc_add(fsg_model_t *fsg, lattice_t *L, const folio_grammar_t *g, int32 from, int32 to,
+                   size_t word, int32 logp)
+{
+    fsg_model_trans_add(fsg, from, to, logp, fsg_model_word_add(fsg, g->words[word]));
+    arc_t a = {from, to, word};
+    return VEC_PUSH(L->arcs, a) < 0 ? FOLIO_ENOMEM : FOLIO_OK;
+}
+
+/* Which grammar word each found word was: the path through the lattice that spells them (the
+ * decoder reached the final state, so one does). Segments without a word (pocketsphinx reports
+ * the null transition into the final state as one) are no grammar word. False when no path
+ * spells the words. */
+static bool parse_found(const lattice_t *L, const folio_grammar_t *g, folio_rec_words_t *out)
+{
+    size_t S = (size_t)L->n_states, m = 0;
+    int32 final = (int32)L->n_slots;
+    size_t *at = malloc((out->len + 1) * sizeof(size_t)); /* the found words that are words */
+    if (!at) return false;
+    for (size_t k = 0; k < out->len; k++)
+        if (out->items[k].word[0]) at[m++] = k;
+    /* back[k * S + s]: how state s was reached after k words: an arc, -2 the null arc into the
+     * final state, -3 the start, -1 not at all. */
+    long *back = malloc((m + 1) * S * sizeof(long));
+    if (!back) {
+        free(at);
+        return false;
+    }
+    for (size_t i = 0; i < (m + 1) * S; i++) back[i] = -1;
+    back[0] = -3;
+    for (size_t k = 0; k <= m; k++) {
+        long *row = back + k * S;
+        if (final > 0 && row[final - 1] != -1 && row[final] == -1) row[final] = -2;
+        if (k == m) break;
+        const char *word = out->items[at[k]].word;
+        for (size_t a = 0; a < L->arcs.len; a++) {
+            const arc_t *arc = &L->arcs.items[a];
+            if (row[arc->from] == -1 || back[(k + 1) * S + (size_t)arc->to] != -1) continue;
+            if (strncmp(g->words[arc->word], word, sizeof(out->items[0].word) - 1) != 0) continue;
+            back[(k + 1) * S + (size_t)arc->to] = (long)a;
+        }
+    }
+    bool ok = back[m * S + (size_t) final] != -1;
+    int32 state = final;
+    for (size_t k = m; ok && k > 0;) {
+        long how = back[k * S + (size_t)state];
+        if (how == -2) {
+            state = final - 1;
+            continue;
+        }
+        const arc_t *arc = &L->arcs.items[how];
+        out->items[at[k - 1]].gram = (long)arc->word;
+        state = arc->from;
+        k--;
+    }
+    free(back);
+    free(at);
+    return ok;
+}
+
+int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const folio_grammar_t *g,
+                         folio_rec_words_t *out)
 {
     out->len = 0;
-    if (!n_words || n < 1600) return FOLIO_ENOMATCH;
+    if (!g->n_words || n < 1600) return FOLIO_ENOMATCH;
     folio__speech_log_to(d->ctx);
     int rc = FOLIO_OK;
+    lattice_t L;
+    fsg_model_t *fsg = NULL;
+    if ((rc = lattice_build(g, &L)) < 0) goto done;
     logmath_t *lmath = ps_get_logmath(d->ps);
     float32 lw = (float32)cmd_ln_float32_r(d->config, "-lw");
-    /* States 0..n_words; word i goes from state i to i + 1. */
-    fsg_model_t *fsg = fsg_model_init("align", lmath, lw, (int32)n_words + 1);
+    fsg = fsg_model_init("align", lmath, lw, L.n_states);
     if (!fsg) {
         rc = FOLIO_ENOMEM;
         goto done;
     }
     fsg->start_state = 0;
-    fsg->final_state = (int32)n_words;
+    fsg->final_state = (int32)L.n_slots;
     int32 p_next = logmath_log(lmath, 0.98), p_skip1 = logmath_log(lmath, 0.015),
           p_skip2 = logmath_log(lmath, 0.005);
-    for (size_t i = 0; i < n_words; i++) {
-        int32 w = fsg_model_word_add(fsg, words[i]);
-        fsg_model_trans_add(fsg, (int32)i, (int32)i + 1, p_next, w);
-        /* Skipping word i (saying i+1 straight away), or words i and i+1. */
-        if (i + 1 < n_words)
-            fsg_model_trans_add(fsg, (int32)i, (int32)i + 2, p_skip1,
-                                fsg_model_word_add(fsg, words[i + 1]));
-        if (i + 2 < n_words)
-            fsg_model_trans_add(fsg, (int32)i, (int32)i + 3, p_skip2,
-                                fsg_model_word_add(fsg, words[i + 2]));
+    for (size_t u = 0; u < L.n_slots && rc == FOLIO_OK; u++) {
+        /* Each reading of slot u, from state u to u + 1 through its own states. */
+        for (size_t i = L.slot_first[u]; i < L.slot_first[u + 1] && rc == FOLIO_OK; i++) {
+            const path_t *p = &L.paths.items[i];
+            rc = arc_add(fsg, &L, g, (int32)u, path_entry(p), p->first, p_next);
+            for (size_t k = 1; k < p->len && rc == FOLIO_OK; k++)
+                rc = arc_add(fsg, &L, g, p->inner + (int32)k - 1,
+                             k + 1 < p->len ? p->inner + (int32)k : (int32)u + 1, p->first + k, 0);
+        }
+        /* Skipping slot u (saying a reading of u + 1 straight away), or slots u and u + 1. */
+        for (size_t skip = 1; skip <= 2 && u + skip < L.n_slots && rc == FOLIO_OK; skip++)
+            for (size_t i = L.slot_first[u + skip];
+                 i < L.slot_first[u + skip + 1] && rc == FOLIO_OK; i++) {
+                const path_t *p = &L.paths.items[i];
+                rc = arc_add(fsg, &L, g, (int32)u, path_entry(p), p->first,
+                             skip == 1 ? p_skip1 : p_skip2);
+            }
     }
-    /* The last words may be missing too. */
-    if (n_words >= 1) fsg_model_null_trans_add(fsg, (int32)n_words - 1, (int32)n_words, p_skip1);
+    if (rc < 0) goto done;
+    /* The last slot may be missing too. */
+    fsg_model_null_trans_add(fsg, (int32)L.n_slots - 1, (int32)L.n_slots, p_skip1);
     fsg_model_add_silence(fsg, "<sil>", -1, 0.5f);
     fsg_model_add_silence(fsg, "[NOISE]", -1, 0.02f);
     /* Speech that is not in the window's text, before its first word and after its last (a
      * narrator's announcement before a chapter): absorbed by the model's spoken-noise filler. */
     fsg_model_add_silence(fsg, "[SPEECH]", 0, 0.05f);
-    fsg_model_add_silence(fsg, "[SPEECH]", (int32)n_words, 0.05f);
+    fsg_model_add_silence(fsg, "[SPEECH]", (int32)L.n_slots, 0.05f);
     if (ps_set_fsg(d->ps, "align", fsg) < 0 || ps_set_search(d->ps, "align") < 0) {
-        fsg_model_free(fsg);
         rc = folio__error(d->ctx, FOLIO_EFORMAT, "pocketsphinx rejected an alignment grammar");
         goto done;
     }
     fsg_model_free(fsg); /* the search holds it */
+    fsg = NULL;
     if (!decode_utt(d, pcm, n)) {
         rc = folio__error(d->ctx, FOLIO_EAUDIO, "pocketsphinx failed to align a window");
         goto restore;
@@ -393,11 +524,18 @@ int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const
         goto restore;
     }
     /* Every word of a grammar is as expected as a trigram. */
-    rc = collect_words(d, 3, out);
+    if ((rc = collect_words(d, 3, out)) < 0) goto restore;
+    if (!parse_found(&L, g, out)) {
+        folio__log(d->ctx, FOLIO_LOG_DEBUG, "the words found do not follow the grammar");
+        out->len = 0;
+        rc = FOLIO_ENOMATCH;
+    }
 restore:
     /* A recognition decoder goes back to its language model; "align" is replaced next time. */
     if (d->has_lm) ps_set_search(d->ps, "book");
 done:
+    if (fsg) fsg_model_free(fsg);
+    lattice_free(&L);
     folio__speech_log_to(NULL);
     return rc;
 }

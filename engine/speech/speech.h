@@ -95,6 +95,7 @@ typedef struct {
     int32_t ascr, lscr;
     int lback; /* n-gram order the language model used (1-3) */
     float confidence;
+    long gram; /* forced alignment: the grammar word it was found as (index); else -1 */
 } folio_rec_word_t;
 
 typedef VEC(folio_rec_word_t) folio_rec_words_t;
@@ -108,15 +109,28 @@ int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_r
 /* Recognise with the language model in @lm_path (ARPA; a window of the book's text), mixed with
  * the out-of-book model as the book's model is; NULL goes back to the book's model. */
 int folio__decoder_use_window(folio_decoder_t *d, const char *lm_path);
-/* Forced alignment of @words (dictionary words, in order) to @pcm: an in-memory grammar of the
- * words in a line, each skippable at a low probability (at most two in a row), with optional
- * silence and noise between words and at both ends, and spoken noise before the first word and
- * after the last (speech the window holds that is not its text). The decoder should have been
- * made with alignment beams (folio__decoder_config_align). Returns FOLIO_ENOMATCH when the
- * grammar's final state is not reached; otherwise @out holds the words found, with frames in
- * @pcm. */
-int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const char *const *words,
-                         size_t n_words, folio_rec_words_t *out);
+/* A forced-alignment grammar: slots said in order, each one of its readings, a reading one or
+ * more dictionary words ("1455": "fourteen fifty five" or "one thousand four hundred fifty
+ * five"). All readings' words in one array, slot after slot and reading after reading: word k is
+ * in slot @slot[k] (from 0, non-decreasing, no slot left out) and in reading @reading[k] of it
+ * (from 0; a reading's words are contiguous). */
+typedef struct {
+    const char *const *words;
+    const size_t *slot;
+    const size_t *reading;
+    size_t n_words;
+} folio_grammar_t;
+
+/* Forced alignment of @g to @pcm: an in-memory grammar of the slots in a line, each reading a path
+ * of its own between the same two states, each slot skippable at a low probability (at most two
+ * in a row), with optional silence and noise between words and at both ends, and spoken noise
+ * before the first word and after the last (speech the window holds that is not its text). The
+ * decoder should have been made with alignment beams (folio__decoder_config_align). Returns
+ * FOLIO_ENOMATCH when the grammar's final state is not reached; otherwise @out holds the words
+ * found, with frames in @pcm, and each word's .gram says which word of @g it was found as (so the
+ * reading a slot was said in is known). */
+int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const folio_grammar_t *g,
+                         folio_rec_words_t *out);
 /* Wide beams for forced alignment (in a decoder of its own). */
 void folio__decoder_config_align(folio_decoder_config_t *c);
 

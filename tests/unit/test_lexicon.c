@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 /* Unit tests of the lexicon: property tests against the model's own files, read here
  * independently — the pronouncing dictionary (every dictionary word gets exactly its entries,
- * never letter-to-sound) and the acoustic model's phone list (every phone is one of them). */
+ * never letter-to-sound) and the acoustic model's phone list (every phone is one of them) — over
+ * a small book and over every word of the demo book, hundreds of made-up words and words in
+ * other scripts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 
 #include "fixture.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +217,150 @@ static void non_ascii_and_possessive_words(void **state)
     folio_book_free(book);
 }
 
+/* ---- letter-to-sound over many words ---- */
+
+/* The text of the demo book's XHTML documents with the markup left out, or NULL when the source
+ * tree is not at FOLIO_SOURCE_ROOT. */
+static char *demo_book_text(void)
+{
+    const char *root = getenv("FOLIO_SOURCE_ROOT");
+    if (!root) return NULL;
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/corpora/demo/epub/OEBPS", root);
+    DIR *dh = opendir(dir);
+    if (!dh) return NULL;
+    size_t cap = 1 << 20, n = 0;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    size_t found = 0;
+    for (struct dirent *d; (d = readdir(dh));) {
+        size_t len = strlen(d->d_name);
+        if (len < 7 || strcmp(d->d_name + len - 6, ".xhtml") != 0) continue;
+        char path[2048];
+        snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        found++;
+        bool tag = false;
+        for (int c; (c = fgetc(f)) != EOF && n + 2 < cap;) {
+            if (c == '<') tag = true;
+            if (!tag) out[n++] = (char)c;
+            if (c == '>') {
+                tag = false;
+                out[n++] = ' ';
+            }
+        }
+        out[n++] = '\n';
+        fclose(f);
+    }
+    closedir(dh);
+    out[n] = '\0';
+    if (found < 3) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Made-up words, the same every run: letters drawn with a fixed seed, in shapes letter-to-sound
+ * finds hard (no vowel, one letter, doubled letters, apostrophes, capitals). */
+static void made_up_words(char *out, size_t cap)
+{
+    uint32_t x = 2463534242u;
+    size_t n = 0;
+    for (int w = 0; w < 400 && n + 40 < cap; w++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        size_t len = 1 + x % 12;
+        const char *alphabet = w % 3 == 0 ? "bcdfghjklmnpqrstvwxz" : "abcdefghijklmnopqrstuvwxyz";
+        size_t an = strlen(alphabet);
+        for (size_t k = 0; k < len; k++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            char c = alphabet[x % an];
+            if (k == 0 && w % 5 == 0) c = (char)(c - 'a' + 'A');
+            out[n++] = c;
+            if (w % 7 == 0 && k == len / 2) out[n++] = c; /* doubled */
+        }
+        if (w % 11 == 0) n += (size_t)snprintf(out + n, cap - n, "'s");
+        out[n++] = w % 13 == 0 ? '-' : ' ';
+    }
+    out[n] = '\0';
+}
+
+/* Words in other scripts and with marks, ligatures and letters ASCII lacks. */
+static const char foreign_words[] =
+    "\xc3\x86r\xc3\xb8sk\xc3\xb8"
+    "bing stra\xc3\x9f"
+    "e \xc5\x81\xc3\xb3"
+    "d\xc5\xba "
+    "\xc4\xb0stanbul na\xc3\xafvet\xc3\xa9 \xce\x95\xce\xbb\xce\xbb\xce\xac\xce\xb4\xce\xb1 "
+    "\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 \xe6\x9d\xb1\xe4\xba\xac "
+    "\xef\xac\x81nal Dvo\xc5\x99\xc3\xa1k \xc3\x91"
+    "and\xc3\xba \xd7\xa2\xd7\x91\xd7\xa8\xd7\x99\xd7\xaa "
+    "\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4 "
+    "\xe0\xa4\xb9\xe0\xa4\xbf\xe0\xa4\xa8\xe0\xa5\x8d\xe0\xa4\xa6\xe0\xa5\x80 "
+    "\xca\xbb"
+    "okina Kra\xc5\x9b\xc3\xb3w \xef\xb7\xba e\xcc\x81t\xc3\xa9 \xc3\xbe"
+    "orn \xc3\xb0"
+    "a\xc3\xb0 "
+    "\xc3\xa5ngstr\xc3\xb6m \xc5\x93uvre \xe1\xba\x9e";
+
+/* Every property at once over a book of @text: each word has pronunciations, none empty, every
+ * phone a model phone; a dictionary word has exactly its entries and never letter-to-sound; the
+ * letter-to-sound count is the number of words from it. Returns how many words used it. */
+static size_t check_lexicon_properties(const char *text)
+{
+    folio_book_t *book = folio_book_open(NULL, fx_file("many.txt", text, strlen(text)), NULL, NULL);
+    assert_non_null(book);
+    int err;
+    folio_lexicon_t *lex = folio_lexicon_open(NULL, book, NULL, &err);
+    assert_int_equal(err, FOLIO_OK);
+    assert_non_null(lex);
+    size_t lts = 0;
+    for (size_t i = 0; i < folio_lexicon_n_words(lex); i++) {
+        const char *w = folio_lexicon_word(lex, i);
+        if (folio_lexicon_n_prons(lex, i) == 0) fail_msg("%s: no pronunciation", w);
+        for (size_t k = 0; k < folio_lexicon_n_prons(lex, i); k++) {
+            const char *p = folio_lexicon_pron(lex, i, k);
+            if (!*p) fail_msg("%s: an empty pronunciation", w);
+            while (*p) {
+                size_t n = strcspn(p, " ");
+                if (!is_model_phone(p, n)) fail_msg("%s: phone %.*s", w, (int)n, p);
+                p += n;
+                while (*p == ' ') p++;
+            }
+        }
+        const char *want = dict_prons(w);
+        if (*want) {
+            if (folio_lexicon_source(lex, i) != FOLIO_PRON_DICT)
+                fail_msg("%s: in the dictionary, yet letter-to-sound", w);
+            assert_string_equal(lex_prons(lex, i), want);
+        }
+        lts += folio_lexicon_source(lex, i) == FOLIO_PRON_LTS;
+    }
+    assert_int_equal(folio_lexicon_n_lts(lex), lts);
+    folio_lexicon_free(lex);
+    folio_book_free(book);
+    return lts;
+}
+
+static void letter_to_sound_over_many_words(void **state)
+{
+    (void)state;
+    char *demo = demo_book_text();
+    if (!demo) fail_msg("the demo book's XHTML is missing (set FOLIO_SOURCE_ROOT)");
+    size_t cap = strlen(demo) + 16384;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t n = (size_t)snprintf(text, cap, "%s\n\n", demo);
+    made_up_words(text + n, cap - n);
+    n = strlen(text);
+    snprintf(text + n, cap - n, "\n\n%s\n", foreign_words);
+    /* Hundreds of made-up words cannot all be in the dictionary. */
+    assert_true(check_lexicon_properties(text) > 100);
+    free(text);
+    free(demo);
+}
+
 static void lexicon_rejects_bad_arguments_and_dictionaries(void **state)
 {
     (void)state;
@@ -264,6 +411,7 @@ int main(void)
         cmocka_unit_test(every_phone_is_a_model_phone),
         cmocka_unit_test(dictionary_words_get_exactly_their_entries),
         cmocka_unit_test(non_ascii_and_possessive_words),
+        cmocka_unit_test(letter_to_sound_over_many_words),
         cmocka_unit_test(lexicon_rejects_bad_arguments_and_dictionaries),
     };
     return cmocka_run_group_tests_name("lexicon", tests, setup, teardown);

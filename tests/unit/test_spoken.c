@@ -157,6 +157,167 @@ static void acronyms_and_roman_numerals(void **state)
     folio_book_free(b);
 }
 
+static void roman_numerals_need_their_keyword_or_name(void **state)
+{
+    (void)state;
+    /* Punctuation between keyword and letter: no numeral. */
+    expect("for my part, I think", "for@0-3 my@4-6 part@7-11 i@13-14 think@15-20");
+    expect_alts("for my part, I think", 13, "");
+    /* A single letter after a keyword in running text stays a letter, "one" an alternative. */
+    expect("the book I wrote", "the@0-3 book@4-8 i@9-10 wrote@11-16");
+    expect_alts("the book I wrote", 9, "one");
+    expect("the lesson, mix it", "the@0-3 lesson@4-10 mix@12-15 it@16-18");
+    expect("the lesson mix", "the@0-3 lesson@4-10 mix@11-14");
+    expect("See Appendix C and Section D.",
+           "see@0-3 appendix@4-12 c@13-14 and@15-18 section@19-26 d@27-28");
+    /* Upper case, more than one letter, right after the keyword: a number, the word kept. */
+    expect("in Chapter IV, it", "in@0-2 chapter@3-10 four@11-13 it@15-17");
+    expect_alts("in Chapter IV, it", 11, "iv");
+    /* In a heading a single letter after its keyword is a number too. */
+    expect("Part I\n\nIt began.", "part@0-4 one@5-6 it@8-10 began@11-16");
+    expect_alts("Part I\n\nIt began.", 5, "i");
+}
+
+static void regnal_numbers_after_names_only(void **state)
+{
+    (void)state;
+    expect("World War II ended", "world@0-5 war@6-9 two@10-12 ended@13-18");
+    expect_alts("World War II ended", 10, "the second|ii");
+    expect("after World War I the", "after@0-5 world@6-11 war@12-15 one@16-17 the@18-21");
+    expect_alts("after World War I the", 16, "the first|i");
+    expect("Henry V and Pius X", "henry@0-5 the@6-7 fifth@6-7 and@8-11 pius@12-16 the@17-18 "
+                                 "tenth@17-18");
+    expect_alts("Henry V and Pius X", 6, "five|fifth|v");
+    expect_alts("Henry V and Pius X", 17, "ten|tenth|x");
+    expect_alts("Henry VIII was", 6, "eight|eighth|viii");
+    /* Not a king: "DC" is 600 and no regnal number. */
+    expect("Washington DC", "washington@0-10 d@11-13 c@11-13");
+}
+
+static void saint_before_a_name_street_after_one(void **state)
+{
+    (void)state;
+    expect("on Baker St. The next day", "on@0-2 baker@3-8 street@9-12 the@13-16 next@17-21 "
+                                        "day@22-25");
+    expect_alts("on Baker St. The next day", 9, "saint");
+    expect("on 5th St. near", "on@0-2 fifth@3-6 street@7-10 near@11-15");
+    expect_alts("on 5th St. near", 7, "saint");
+    expect("Main St, then", "main@0-4 street@5-7 then@9-13");
+    expect("St. John and St John", "saint@0-3 john@4-8 and@9-12 saint@13-15 john@16-20");
+    expect_alts("St. John and St John", 0, "street");
+    expect_alts("St. John and St John", 13, "street");
+    expect("Mulholland Dr. The end", "mulholland@0-10 drive@11-14 the@15-18 end@19-22");
+    expect("Then Dr. Ames", "then@0-4 doctor@5-8 ames@9-13");
+}
+
+static void money_with_scale_cents_and_fractions(void **state)
+{
+    (void)state;
+    /* One source word from the sign to the scale word: its tokens all carry that span. */
+    expect("$5 million", "five@0-10 million@0-10 dollars@0-10");
+    expect("\xc2\xa3"
+           "1.5 billion",
+           "one@0-12 point@0-12 five@0-12 billion@0-12 pounds@0-12");
+    expect("50\xc2\xa2 or 1\xc2\xa2", "fifty@0-3 cents@0-3 or@4-6 one@7-9 cent@7-9");
+    expect("\xc2\xbd", "one@0-1 half@0-1");
+    expect_alts("\xc2\xbd", 0, "a half|half");
+    expect("3\xc2\xbd miles", "three@0-2 and@0-2 a@0-2 half@0-2 miles@3-8");
+    expect_alts("3\xc2\xbd miles", 0, "three and one half");
+    expect("\xc2\xbe", "three@0-1 quarters@0-1");
+    expect_alts("\xc2\xbe", 0, "three fourths");
+    expect("\xe2\x85\x93", "one@0-1 third@0-1");
+}
+
+static void powers_signs_and_leading_points(void **state)
+{
+    (void)state;
+    expect("x\xc2\xb2 and 10\xe2\x81\xbb\xc2\xb3",
+           "x@0-1 squared@1-2 and@3-6 ten@7-9 to@9-11 the@9-11 power@9-11 of@9-11 minus@9-11 "
+           "three@9-11");
+    expect_alts("x\xc2\xb2", 1, "to the power of two|to the second|to the two");
+    expect("y\xc2\xb3", "y@0-1 cubed@1-2");
+    /* A superscript after a word is a footnote mark: not said. */
+    expect("word\xc2\xb9 here", "word@0-4 here@6-10");
+    expect("It was -7 today", "it@0-2 was@3-6 minus@7-9 seven@7-9 today@10-15");
+    expect_alts("It was -7 today", 7, "negative seven");
+    expect("\xe2\x88\x92"
+           "3",
+           "minus@0-2 three@0-2");
+    /* A hyphen inside a word is no sign. */
+    expect("won 5-3", "won@0-3 five@4-5 three@6-7");
+    expect("a .5 inch", "a@0-1 point@2-4 five@2-4 inch@5-9");
+    expect_alts("a .5 inch", 2, "zero point five");
+    expect_alts("a .45 gun", 2, "zero point four five|forty five");
+}
+
+static void decades_ranges_phones_and_dates(void **state)
+{
+    (void)state;
+    expect("the 1900s", "the@0-3 nineteen@4-9 hundreds@4-9");
+    expect_alts("the 1900s", 4, "");
+    expect_alts("the 1920s", 4, "");
+    expect("the 60s", "the@0-3 sixties@4-7");
+    expect("pp. 5-7", "pages@0-3 five@4-5 to@5-6 seven@6-7");
+    expect_alts("pp. 5-7", 5, "through");
+    expect("1914-1918", "nineteen@0-4 fourteen@0-4 to@4-5 nineteen@5-9 eighteen@5-9");
+    expect("1914\xe2\x80\x93"
+           "18",
+           "nineteen@0-4 fourteen@0-4 to@4-5 eighteen@5-7");
+    expect("Call 555-1234 now", "call@0-4 five@5-8 five@5-8 five@5-8 one@9-13 two@9-13 "
+                                "three@9-13 four@9-13 now@14-17");
+    expect_alts("Call 555-1234 now", 9, "twelve thirty four");
+    expect("(800) 555-0199",
+           "eight@1-4 hundred@1-4 five@6-9 five@6-9 five@6-9 zero@10-14 one@10-14 "
+           "nine@10-14 nine@10-14");
+    expect_alts("(800) 555-0199", 10, "oh one nine nine");
+    expect("On 3 May 1999", "on@0-2 the@3-4 third@3-4 of@3-4 may@5-8 nineteen@9-13 ninety@9-13 "
+                            "nine@9-13");
+    expect_alts("On 3 May 1999", 3, "three|third|the third");
+    expect("May 3", "may@0-3 third@4-5");
+    expect_alts("May 3", 4, "three|the third");
+}
+
+static void labels_symbols_and_full_width(void **state)
+{
+    (void)state;
+    expect("No. 5", "number@0-3 five@4-5");
+    expect_alts("No. 5", 0, "numero");
+    expect("Room 237", "room@0-4 two@5-8 hundred@5-8 thirty@5-8 seven@5-8");
+    expect_alts("Room 237", 5, "two hundred and thirty seven|two three seven|two thirty seven");
+    expect_alts("No. 1455", 4,
+                "one thousand four hundred and fifty five|one four five five|fourteen fifty five");
+    expect("cows &c. went", "cows@0-4 et@5-8 cetera@5-8 went@9-13");
+    /* Full-width letters are an acronym after NFKC, as their ASCII forms would be. */
+    expect("\xef\xbc\xa2\xef\xbc\xa2\xef\xbc\xa3 news", "b@0-3 b@0-3 c@0-3 news@4-8");
+    expect_alts("\xef\xbc\xa2\xef\xbc\xa2\xef\xbc\xa3 news", 0, "bbc");
+}
+
+/* U+FDFA is one code point that NFKC makes eighteen: a word of them outgrows any fixed ratio. */
+static void nfkc_expansion_beyond_any_ratio(void **state)
+{
+    (void)state;
+    static const size_t counts[] = {2, 50, 300};
+    for (size_t c = 0; c < 3; c++) {
+        size_t n = counts[c];
+        char *text = malloc(n * 3 + 1);
+        assert_non_null(text);
+        for (size_t k = 0; k < n; k++) memcpy(text + 3 * k, "\xef\xb7\xba", 3);
+        text[n * 3] = '\0';
+        folio_book_t *b = text_book(text);
+        /* Each gives four words; neighbours join at the seam ("...وسلمصلى..."). */
+        assert_int_equal(folio_book_n_tokens(b), 3 * n + 1);
+        const folio_token_t *first = folio_book_token(b, 0);
+        assert_string_equal(first->text, "\xd8\xb5\xd9\x84\xd9\x89");
+        assert_string_equal(folio_book_token(b, 3 * n)->text, "\xd9\x88\xd8\xb3\xd9\x84\xd9\x85");
+        for (size_t i = 0; i < folio_book_n_tokens(b); i++) {
+            assert_int_equal(folio_book_token(b, i)->start_char, 0);
+            assert_int_equal(folio_book_token(b, i)->end_char, n);
+        }
+        folio_book_free(b);
+        free(text);
+    }
+}
+
 static void unread_blocks_keep_flagged_tokens(void **state)
 {
     (void)state;
@@ -206,6 +367,14 @@ int main(void)
         cmocka_unit_test(currency_and_percent),
         cmocka_unit_test(abbreviations_inside_sentences),
         cmocka_unit_test(acronyms_and_roman_numerals),
+        cmocka_unit_test(roman_numerals_need_their_keyword_or_name),
+        cmocka_unit_test(regnal_numbers_after_names_only),
+        cmocka_unit_test(saint_before_a_name_street_after_one),
+        cmocka_unit_test(money_with_scale_cents_and_fractions),
+        cmocka_unit_test(powers_signs_and_leading_points),
+        cmocka_unit_test(decades_ranges_phones_and_dates),
+        cmocka_unit_test(labels_symbols_and_full_width),
+        cmocka_unit_test(nfkc_expansion_beyond_any_ratio),
         cmocka_unit_test(unread_blocks_keep_flagged_tokens),
         cmocka_unit_test(words_cover_their_tokens),
     };
