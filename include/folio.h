@@ -556,8 +556,10 @@ const char *folio_default_model_dir(void);
 
 /**
  * folio_transcribe - recognise the speech of @n_audio files against @book.
- * @ctx: context for the log, progress (stages "reading audio", "recognising"; done and total in
- *   seconds of audio) and the error message; may be NULL. Callbacks run on the calling thread.
+ * @ctx: context for the log, progress (stage "recognising": done and total in seconds of audio;
+ *   the total is the files' length as their headers say until all are decoded, and the last
+ *   report has done == total) and the error message; may be NULL. Callbacks run on the calling
+ *   thread.
  * @book: the book (borrowed during the call).
  * @audio: the files, in order (copied).
  * @work_path: the work file (copied); its folder must be writable.
