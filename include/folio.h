@@ -35,7 +35,10 @@
  * Threads: a folio_t is used by one thread at a time; use one per thread. A folio_book_t is
  * immutable once opened: any number of threads may read it at once. The library has no mutable
  * global state of its own; where a dependency has some (libxml2's parser initialisation), Folio
- * initialises it once, thread-safely.
+ * initialises it once, thread-safely. The logs of sphinxbase and FFmpeg are process-wide: Folio
+ * installs its own hook in each, once, replacing any other, and hands their messages to the log
+ * of the context in use on the calling thread (FFmpeg's at the info and debug levels: Folio
+ * reports what they mean itself).
  *
  * The library never prints and never exits: diagnostics go to the context's log callback.
  */
@@ -517,9 +520,10 @@ size_t folio_lexicon_n_lts(const folio_lexicon_t *lex);
  * unread blocks count less), mixed at a small weight with a closed out-of-book vocabulary (the
  * generic model's most frequent words and the phrases of audiobook preambles and announcements).
  *
- * Audio: WAV, FLAC, OGG/Vorbis, Opus and MP3 through libsndfile; M4B/M4A/AAC through FFmpeg
- * (chosen by content). Files are decoded in the order given, down-mixed and resampled to 16 kHz;
- * times are (file, seconds in file) and global seconds, each file as long as Folio decoded it.
+ * Audio: WAV, FLAC, OGG/Vorbis and Opus through libsndfile; M4B/M4A/AAC and MP3 through FFmpeg
+ * (MP3 through libsndfile in a build without FFmpeg), chosen by content, not by name. Files are
+ * decoded in the order given, down-mixed and resampled to 16 kHz; times are (file, seconds in
+ * file) and global seconds, each file as long as Folio decoded it.
  *
  * The audio is cut into chunks of at most 30 s at silences found by Folio's own energy-based voice
  * activity detection (where there is none, at the quietest point with an overlap whose words are
@@ -569,8 +573,10 @@ const char *folio_default_model_dir(void);
 
 /**
  * folio_transcribe - recognise the speech of @n_audio files against @book.
- * @ctx: context for the log, progress (stages "reading audio", "recognising"; done and total in
- *   seconds of audio) and the error message; may be NULL. Callbacks run on the calling thread.
+ * @ctx: context for the log, progress (stage "recognising": done and total in seconds of audio;
+ *   the total is the files' length as their headers say until all are decoded, and the last
+ *   report has done == total) and the error message; may be NULL. Callbacks run on the calling
+ *   thread.
  * @book: the book (borrowed during the call only).
  * @audio: the files, in order (the array and its strings borrowed during the call only).
  * @work_path: the work file (borrowed during the call only); its folder must be writable.
@@ -580,8 +586,9 @@ const char *folio_default_model_dir(void);
  *   FOLIO_EINVAL, FOLIO_EIO (unreadable file, unwritable work file, missing model), FOLIO_EAUDIO
  *   (a file that is not audio, empty, or an unsupported codec), FOLIO_ECANCELLED (the progress
  *   callback asked to stop: the work file is kept for resuming), FOLIO_ENOMEM.
- * Corrupt or truncated audio is decoded up to the damage, with a warning naming the file and the
- * position.
+ * Damaged audio is skipped where the decoder can go on after it (FFmpeg) and otherwise decoded up
+ * to the damage, with a warning naming the file and the position; a file that ends well before
+ * its header says (cut off) gets a warning too, and so does a file without speech.
  */
 folio_transcript_t *folio_transcribe(folio_t *ctx, const folio_book_t *book,
                                      const char *const *audio, size_t n_audio,

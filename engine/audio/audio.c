@@ -3,7 +3,10 @@
 #include "audio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/log.h>
 #endif
 
 #define BLOCK 4096
@@ -27,6 +31,7 @@ struct folio_audio_file {
     int rate, channels;
     /* one of the two decoders */
     SNDFILE *sf;
+    bool is_mpeg; /* libsndfile took it for MPEG audio */
 #ifdef FOLIO_WITH_FFMPEG
     AVFormatContext *fmt;
     AVCodecContext *dec;
@@ -34,6 +39,11 @@ struct folio_audio_file {
     AVFrame *frame;
     int stream;
     bool dec_eof;
+    bool damaged;      /* in a stretch of damaged data (warned about once) */
+    int n_damaged;     /* damaged stretches so far */
+    int errors_in_row; /* decoding errors since the last good frame */
+    int64_t next_pts;  /* where the next frame should start (samples), if known */
+    bool have_next;
 #endif
     soxr_t soxr;
     float *in; /* mono input block at the native rate */
@@ -43,6 +53,8 @@ struct folio_audio_file {
     bool eof, flushed, truncated;
     double decoded_sec; /* native samples decoded so far, in seconds */
     double estimate;
+    bool estimate_rough; /* from the bit rate, not the header's count of samples */
+    bool checked_length; /* the end was compared with the estimate */
     VEC(folio_audio_chapter_t) chapters;
 };
 
@@ -90,7 +102,15 @@ static int ensure(float **buf, size_t *cap, size_t need)
 static int open_sndfile(folio_audio_file_t *f)
 {
     SF_INFO info = {0};
-    f->sf = sf_open(f->path, SFM_READ, &info);
+    if (folio__audio_has_ffmpeg()) {
+        /* By descriptor, libsndfile judges by content alone: it does not hand any file named
+         * .mp3 to mpg123 (which prints to stderr); MPEG audio goes to FFmpeg. */
+        int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        /* libsndfile owns the descriptor from here: it closes it on failure, too. */
+        f->sf = fd >= 0 ? sf_open_fd(fd, SFM_READ, &info, SF_TRUE) : NULL;
+    } else {
+        f->sf = sf_open(f->path, SFM_READ, &info);
+    }
     if (!f->sf) return FOLIO_ENOTFOUND;
     if (info.channels < 1 || info.samplerate < 1000 || info.samplerate > 768000) {
         sf_close(f->sf);
@@ -100,6 +120,7 @@ static int open_sndfile(folio_audio_file_t *f)
     }
     f->rate = info.samplerate;
     f->channels = info.channels;
+    f->is_mpeg = (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
     f->estimate = info.frames > 0 ? (double)info.frames / info.samplerate : 0;
     SF_FORMAT_INFO fi = {.format = info.format & SF_FORMAT_TYPEMASK};
     sf_command(f->sf, SFC_GET_FORMAT_INFO, &fi, sizeof(fi));
@@ -134,29 +155,60 @@ static long decode_sndfile(folio_audio_file_t *f)
 /* ---- FFmpeg ---- */
 
 #ifdef FOLIO_WITH_FFMPEG
+/* FFmpeg's log is process-wide: one callback, installed once, hands each message to the context
+ * of the thread that is calling FFmpeg (set around every call into it), or drops it. Folio
+ * reports what the messages mean (damage, an unreadable file) in its own words, so they go to
+ * the detail levels. */
+static pthread_once_t avlog_once = PTHREAD_ONCE_INIT;
+static _Thread_local folio_t *av_log_ctx;
+
+static void av_log_hook(void *avcl, int level, const char *fmt, va_list vl)
+{
+    folio_t *ctx = av_log_ctx;
+    if (!ctx || level > AV_LOG_VERBOSE) return;
+    folio_log_level_t to = level <= AV_LOG_ERROR ? FOLIO_LOG_INFO : FOLIO_LOG_DEBUG;
+    if (!folio__logs(ctx, to)) return;
+    char line[1024];
+    int prefix = 1;
+    av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &prefix);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    if (n) folio__log(ctx, to, "ffmpeg: %s", line);
+}
+
+static void install_av_log(void)
+{
+    av_log_set_callback(av_log_hook);
+}
+
+static void av_log_to(folio_t *ctx)
+{
+    pthread_once(&avlog_once, install_av_log);
+    av_log_ctx = ctx;
+}
+
 static int open_ffmpeg(folio_audio_file_t *f)
 {
-    AVDictionary *opts = NULL;
-    if (avformat_open_input(&f->fmt, f->path, NULL, &opts) < 0) {
-        av_dict_free(&opts);
-        return FOLIO_ENOTFOUND;
-    }
-    av_dict_free(&opts);
+    if (avformat_open_input(&f->fmt, f->path, NULL, NULL) < 0) return FOLIO_ENOTFOUND;
     if (avformat_find_stream_info(f->fmt, NULL) < 0)
         return folio__error(f->ctx, FOLIO_EAUDIO, "%s: cannot read the audio streams", f->path);
-    const AVCodec *codec = NULL;
-    f->stream = av_find_best_stream(f->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+    /* The best audio stream, decodable or not: a codec FFmpeg lacks is named as such. */
+    f->stream = av_find_best_stream(f->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
     if (f->stream < 0)
         return folio__error(f->ctx, FOLIO_EAUDIO, "%s: no audio stream in the file", f->path);
+    AVCodecParameters *par = f->fmt->streams[f->stream]->codecpar;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
     if (!codec) {
-        AVCodecParameters *par = f->fmt->streams[f->stream]->codecpar;
+        if (par->codec_id == AV_CODEC_ID_NONE)
+            return folio__error(f->ctx, FOLIO_EAUDIO,
+                                "%s: unsupported audio codec (unknown, format tag 0x%04x)", f->path,
+                                (unsigned)par->codec_tag);
         return folio__error(f->ctx, FOLIO_EAUDIO, "%s: unsupported audio codec %s", f->path,
                             avcodec_get_name(par->codec_id));
     }
     f->dec = avcodec_alloc_context3(codec);
     if (!f->dec) return FOLIO_ENOMEM;
-    if (avcodec_parameters_to_context(f->dec, f->fmt->streams[f->stream]->codecpar) < 0 ||
-        avcodec_open2(f->dec, codec, NULL) < 0)
+    if (avcodec_parameters_to_context(f->dec, par) < 0 || avcodec_open2(f->dec, codec, NULL) < 0)
         return folio__error(f->ctx, FOLIO_EAUDIO, "%s: cannot open the %s decoder", f->path,
                             codec->name);
     f->pkt = av_packet_alloc();
@@ -165,6 +217,7 @@ static int open_ffmpeg(folio_audio_file_t *f)
     f->rate = f->dec->sample_rate;
     f->channels = f->dec->ch_layout.nb_channels;
     f->estimate = f->fmt->duration > 0 ? (double)f->fmt->duration / AV_TIME_BASE : 0;
+    f->estimate_rough = f->fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE;
     if (f->rate < 1000 || f->channels < 1)
         return folio__error(f->ctx, FOLIO_EAUDIO, "%s: unsupported audio (%d channels at %d Hz)",
                             f->path, f->channels, f->rate);
@@ -211,6 +264,42 @@ static float sample_at(const AVFrame *fr, int ch, int i, int channels)
     }
 }
 
+/* Damaged data where FFmpeg could not decode a packet: skip it, as players do, and say where
+ * once per damaged stretch. Returns false when there is so much in a row that decoding stops. */
+static bool skip_damage(folio_audio_file_t *f)
+{
+    enum { MAX_WARNINGS = 10, MAX_IN_ROW = 10000 };
+    if (!f->damaged) {
+        f->damaged = true;
+        if (++f->n_damaged <= MAX_WARNINGS)
+            folio__warn(f->ctx, "%s: damaged audio at %.1f s skipped%s", f->path, f->decoded_sec,
+                        f->n_damaged == MAX_WARNINGS ? " (further damage is not reported)" : "");
+    }
+    if (++f->errors_in_row < MAX_IN_ROW) return true;
+    f->truncated = true;
+    folio__warn(f->ctx, "%s: undecodable from %.1f s on; decoded what came before", f->path,
+                f->decoded_sec);
+    return false;
+}
+
+/* Samples of silence to put before a frame of @n samples so that the audio after skipped damage
+ * stays where its timestamps say (the frames lost to the damage): 0 where nothing was skipped, so
+ * undamaged audio is decoded exactly as it is. */
+static size_t damage_gap(folio_audio_file_t *f, int n)
+{
+    int64_t ts = f->frame->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE) {
+        f->next_pts += n;
+        return 0;
+    }
+    int64_t at = av_rescale_q(ts, f->fmt->streams[f->stream]->time_base, (AVRational){1, f->rate});
+    int64_t gap = f->damaged && f->have_next ? at - f->next_pts : 0;
+    f->next_pts = at + n;
+    f->have_next = true;
+    /* A minute at most: a timestamp that jumps further is itself damaged. */
+    return gap > 0 && gap <= (int64_t)60 * f->rate ? (size_t)gap : 0;
+}
+
 static long decode_ffmpeg(folio_audio_file_t *f)
 {
     for (;;) {
@@ -218,23 +307,28 @@ static long decode_ffmpeg(folio_audio_file_t *f)
         if (r == 0) {
             int n = f->frame->nb_samples, ch = f->frame->ch_layout.nb_channels;
             if (ch < 1) ch = f->channels;
-            if (ensure(&f->in, &f->in_cap, (size_t)n) < 0) return FOLIO_ENOMEM;
+            size_t gap = damage_gap(f, n);
+            if (ensure(&f->in, &f->in_cap, gap + (size_t)n) < 0) return FOLIO_ENOMEM;
+            memset(f->in, 0, gap * sizeof(float));
             for (int i = 0; i < n; i++) {
                 float sum = 0;
                 for (int c = 0; c < ch; c++) sum += sample_at(f->frame, c, i, ch);
-                f->in[i] = sum / (float)ch;
+                f->in[gap + (size_t)i] = sum / (float)ch;
             }
+            n += (int)gap;
             f->in_len = (size_t)n;
             f->decoded_sec += (double)n / f->rate;
+            f->damaged = false;
+            f->errors_in_row = 0;
             av_frame_unref(f->frame);
             return n;
         }
         if (r == AVERROR_EOF) return 0;
+        if (r == AVERROR(ENOMEM)) return FOLIO_ENOMEM;
         if (r != AVERROR(EAGAIN)) {
-            f->truncated = true;
-            folio__warn(f->ctx, "%s: corrupt audio at %.1f s; decoded what came before", f->path,
-                        f->decoded_sec);
-            return 0;
+            /* The decoder could not decode a frame; it goes on with the next packet. */
+            if (!skip_damage(f)) return 0;
+            continue;
         }
         if (f->dec_eof) return 0;
         r = av_read_frame(f->fmt, f->pkt);
@@ -248,10 +342,16 @@ static long decode_ffmpeg(folio_audio_file_t *f)
             f->dec_eof = true;
             continue;
         }
-        if (f->pkt->stream_index == f->stream && avcodec_send_packet(f->dec, f->pkt) < 0) {
-            /* A damaged packet: skip it, as players do, and say so once. */
-            if (!f->truncated)
-                folio__warn(f->ctx, "%s: damaged audio at %.1f s skipped", f->path, f->decoded_sec);
+        if (f->pkt->stream_index == f->stream) {
+            r = avcodec_send_packet(f->dec, f->pkt);
+            if (r == AVERROR(ENOMEM)) {
+                av_packet_unref(f->pkt);
+                return FOLIO_ENOMEM;
+            }
+            if (r < 0 && r != AVERROR(EAGAIN) && !skip_damage(f)) {
+                av_packet_unref(f->pkt);
+                return 0;
+            }
         }
         av_packet_unref(f->pkt);
     }
@@ -261,21 +361,62 @@ static long decode_ffmpeg(folio_audio_file_t *f)
 static long decode(folio_audio_file_t *f)
 {
 #ifdef FOLIO_WITH_FFMPEG
-    if (f->fmt) return decode_ffmpeg(f);
+    if (f->fmt) {
+        av_log_to(f->ctx);
+        long got = decode_ffmpeg(f);
+        av_log_to(NULL);
+        return got;
+    }
 #endif
     return decode_sndfile(f);
 }
 
 /* ---- opening ---- */
 
-static bool is_mp4(const char *path)
+typedef enum { KIND_OTHER, KIND_MP4, KIND_ADTS, KIND_MPEG } kind_t;
+
+/* What the file's first bytes say it is (after an ID3v2 tag, which MP3 and AAC files may start
+ * with): an MP4 container, raw AAC in ADTS frames, MPEG audio frames (MP2/MP3), or something for
+ * libsndfile to recognise. */
+static kind_t probe(const char *path)
 {
-    unsigned char head[12] = {0};
+    unsigned char h[12] = {0};
     FILE *fp = fopen(path, "rb");
-    if (!fp) return false;
-    size_t n = fread(head, 1, sizeof(head), fp);
+    if (!fp) return KIND_OTHER;
+    size_t n = fread(h, 1, sizeof(h), fp);
+    if (n == 12 && memcmp(h + 4, "ftyp", 4) == 0) {
+        fclose(fp);
+        return KIND_MP4;
+    }
+    if (n >= 10 && memcmp(h, "ID3", 3) == 0) {
+        long tag = 10 + ((long)(h[6] & 0x7f) << 21 | (long)(h[7] & 0x7f) << 14 |
+                         (long)(h[8] & 0x7f) << 7 | (long)(h[9] & 0x7f));
+        if (h[5] & 0x10) tag += 10; /* a footer */
+        n = fseek(fp, tag, SEEK_SET) == 0 ? fread(h, 1, 4, fp) : 0;
+    }
     fclose(fp);
-    return n == 12 && memcmp(head + 4, "ftyp", 4) == 0;
+    if (n < 4 || h[0] != 0xff) return KIND_OTHER;
+    /* ADTS: 12 sync bits and layer 00, which MPEG audio never uses; a valid sampling rate. */
+    if ((h[1] & 0xf6) == 0xf0) return (h[2] >> 2 & 0xf) < 13 ? KIND_ADTS : KIND_OTHER;
+    /* MPEG audio: 11 sync bits, a version, a layer, a bit rate and a sampling rate. */
+    if ((h[1] & 0xe0) == 0xe0 && (h[1] >> 3 & 3) != 1 && (h[1] >> 1 & 3) != 0 && (h[2] >> 4) != 0 &&
+        (h[2] >> 4) != 15 && (h[2] >> 2 & 3) != 3)
+        return KIND_MPEG;
+    return KIND_OTHER;
+}
+
+/* Open @f with FFmpeg; FOLIO_ENOTFOUND when it does not know the file either. */
+static int try_ffmpeg(folio_audio_file_t *f)
+{
+#ifdef FOLIO_WITH_FFMPEG
+    av_log_to(f->ctx);
+    int rc = open_ffmpeg(f);
+    av_log_to(NULL);
+    return rc;
+#else
+    (void)f;
+    return FOLIO_ENOTFOUND;
+#endif
 }
 
 folio_audio_file_t *folio__audio_open(folio_t *ctx, const char *path, int *err)
@@ -287,25 +428,46 @@ folio_audio_file_t *folio__audio_open(folio_t *ctx, const char *path, int *err)
     if (stat(path, &st) != 0) FAIL(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) FAIL(ctx, FOLIO_EIO, "%s: is a directory, not an audio file", path);
     if (st.st_size == 0) FAIL(ctx, FOLIO_EAUDIO, "%s: the file is empty", path);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) FAIL(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
-    fclose(probe);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) FAIL(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
+    fclose(fp);
     f = calloc(1, sizeof(*f));
     if (!f || !(f->path = folio__strdup(path))) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
     f->ctx = ctx;
-    /* MP4 containers go to FFmpeg; everything else tries libsndfile first. */
-    rc = is_mp4(path) ? FOLIO_ENOTFOUND : open_sndfile(f);
+    kind_t kind = probe(path);
+    bool ffmpeg = folio__audio_has_ffmpeg();
+    if ((kind == KIND_MP4 || kind == KIND_ADTS) && !ffmpeg)
+        FAIL(ctx, FOLIO_EAUDIO, "%s: %s audio, and this Folio was built without FFmpeg", path,
+             kind == KIND_MP4 ? "MP4/M4B" : "AAC (ADTS)");
+    /* MP4 and AAC go to FFmpeg, and so does MP3 when FFmpeg is built in: it skips damaged frames
+     * and goes on where libsndfile's mpg123 stops for good (and prints to stderr). Everything
+     * else tries libsndfile first. */
+    rc = FOLIO_ENOTFOUND;
+    if (kind != KIND_OTHER) rc = try_ffmpeg(f);
     if (rc < 0 && rc != FOLIO_ENOTFOUND) goto fail;
-#ifdef FOLIO_WITH_FFMPEG
-    if (rc == FOLIO_ENOTFOUND) rc = open_ffmpeg(f);
-    if (rc < 0 && rc != FOLIO_ENOTFOUND) goto fail;
-#endif
+    if (rc == FOLIO_ENOTFOUND && kind == KIND_MP4)
+        FAIL(ctx, FOLIO_EAUDIO, "%s: a damaged or truncated MP4/M4B file (FFmpeg cannot read it)",
+             path);
+    if (rc == FOLIO_ENOTFOUND && kind == KIND_ADTS)
+        FAIL(ctx, FOLIO_EAUDIO, "%s: a damaged AAC (ADTS) file (FFmpeg cannot read it)", path);
     if (rc == FOLIO_ENOTFOUND) {
-        const char *why = is_mp4(path) && !folio__audio_has_ffmpeg()
-                              ? "an MP4/M4B file, and this build has no FFmpeg"
-                              : "not an audio format Folio reads (WAV, FLAC, OGG, Opus, MP3, M4B)";
-        FAIL(ctx, FOLIO_EAUDIO, "%s: %s", path, why);
+        rc = open_sndfile(f);
+        if (rc < 0 && rc != FOLIO_ENOTFOUND) goto fail;
     }
+    if (rc == FOLIO_OK && f->sf && f->is_mpeg && ffmpeg && kind == KIND_OTHER) {
+        /* MPEG audio the probe missed (junk before the first frame): FFmpeg, as above, if it
+         * reads it. */
+        sf_close(f->sf);
+        f->sf = NULL;
+        rc = try_ffmpeg(f);
+        if (rc == FOLIO_ENOTFOUND) rc = open_sndfile(f);
+        if (rc < 0) goto fail;
+    }
+    if (rc == FOLIO_ENOTFOUND && kind == KIND_OTHER) rc = try_ffmpeg(f);
+    if (rc < 0 && rc != FOLIO_ENOTFOUND) goto fail;
+    if (rc == FOLIO_ENOTFOUND)
+        FAIL(ctx, FOLIO_EAUDIO,
+             "%s: not an audio format Folio reads (WAV, FLAC, OGG, Opus, MP3, M4B)", path);
     soxr_error_t e = NULL;
     soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
     soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
@@ -318,6 +480,19 @@ fail:
     folio__audio_close(f);
     if (err) *err = rc;
     return NULL;
+}
+
+/* At the end of the stream: a file that ends well before its header says is probably cut off
+ * (a download that stopped). Damage already reported is not reported again. */
+static void check_length(folio_audio_file_t *f)
+{
+    if (f->checked_length) return;
+    f->checked_length = true;
+    double slack = f->estimate_rough ? fmax(1.0, 0.1 * f->estimate) : 1.0;
+    if (!f->truncated && f->estimate > 0 && f->decoded_sec < f->estimate - slack)
+        folio__warn(f->ctx,
+                    "%s: the audio ends at %.1f s, but the file says it lasts %.1f s: truncated?",
+                    f->path, f->decoded_sec, f->estimate);
 }
 
 long folio__audio_read(folio_audio_file_t *f, int16_t *out, size_t n)
@@ -341,7 +516,10 @@ long folio__audio_read(folio_audio_file_t *f, int16_t *out, size_t n)
         if (!f->eof) {
             got = decode(f);
             if (got < 0) return got;
-            if (got == 0) f->eof = true;
+            if (got == 0) {
+                f->eof = true;
+                check_length(f);
+            }
         }
         /* Feed the resampler; at the end, flush it with a NULL input. */
         size_t est = (size_t)((double)(got ? got : BLOCK) * FOLIO_AUDIO_RATE / f->rate) + 256;
@@ -362,10 +540,12 @@ void folio__audio_close(folio_audio_file_t *f)
     if (!f) return;
     if (f->sf) sf_close(f->sf);
 #ifdef FOLIO_WITH_FFMPEG
+    av_log_to(f->ctx);
     av_packet_free(&f->pkt);
     av_frame_free(&f->frame);
     avcodec_free_context(&f->dec);
     if (f->fmt) avformat_close_input(&f->fmt);
+    av_log_to(NULL);
 #endif
     if (f->soxr) soxr_delete(f->soxr);
     for (size_t i = 0; i < f->chapters.len; i++) free(f->chapters.items[i].title);

@@ -16,13 +16,15 @@ typedef struct {
     double start, end;
 } folio_audio_chapter_t;
 
-/* Open @path, choosing the decoder by content: libsndfile (WAV, FLAC, OGG/Vorbis, Opus, MP3), else
- * FFmpeg (M4B/M4A/AAC and anything else it knows) when built with it. */
+/* Open @path, choosing the decoder by content: FFmpeg for MP4 (M4B/M4A), AAC in ADTS frames and
+ * MPEG audio (MP3); libsndfile for the rest (WAV, FLAC, OGG/Vorbis, Opus), then FFmpeg for what
+ * libsndfile does not know. Without FFmpeg, MP3 goes to libsndfile and MP4/AAC is an error. */
 folio_audio_file_t *folio__audio_open(folio_t *ctx, const char *path, int *err);
 
 /* Read up to @n samples at 16 kHz mono into @out. Returns the number read, 0 at the end, or a
- * negative code. Corrupt data after a valid start ends the stream with a warning naming the file
- * and the position, so what was valid is kept. */
+ * negative code. Damaged data is skipped (FFmpeg) or ends the stream (libsndfile), with a warning
+ * naming the file and the position, so what was valid is kept. At the end, a stream well short of
+ * the header's length gets a warning (a cut-off file). */
 long folio__audio_read(folio_audio_file_t *f, int16_t *out, size_t n);
 
 /* The file's length as its header says (0 if unknown): for progress estimates only. */
@@ -35,7 +37,7 @@ const char *folio__audio_describe(const folio_audio_file_t *f);
 size_t folio__audio_n_chapters(const folio_audio_file_t *f);
 const folio_audio_chapter_t *folio__audio_chapter(const folio_audio_file_t *f, size_t i);
 
-/* Whether decoding stopped early at corrupt data. */
+/* Whether decoding stopped early at corrupt data (skipped damage does not count). */
 bool folio__audio_truncated(const folio_audio_file_t *f);
 
 void folio__audio_close(folio_audio_file_t *f);

@@ -416,6 +416,10 @@ static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uin
     f = folio__audio_open(r->ctx, path, &rc);
     if (!f) goto fail;
     folio__info(r->ctx, "%s: %s", path, folio__audio_describe(f));
+    for (size_t k = 0; k < folio__audio_n_chapters(f); k++) {
+        const folio_audio_chapter_t *c = folio__audio_chapter(f, k);
+        folio__info(r->ctx, "%s: chapter mark %zu at %.3f s: %s", path, k + 1, c->start, c->title);
+    }
     for (;;) {
         long got = folio__audio_read(f, buf, READ_BLOCK);
         if (got < 0) FAIL(r->ctx, (int)got, "%s: decoding failed", path);
@@ -694,6 +698,8 @@ int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *co
         if (!more) break;
     }
     TRY(drain(&r, false));
+    /* Done counts the chunks' spans, not the silence between them: the last report is whole. */
+    TRY(folio__progress(ctx, "recognising", r.total_sec, r.total_sec, start));
     folio__info(ctx, "recognised %zu chunks in this run; %zu were finished by an earlier run",
                 r.decoded_now, r.done_before);
     TRY(build_transcript(ctx, part, samples, n_audio, &result));

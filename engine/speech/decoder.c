@@ -540,6 +540,18 @@ done:
     return rc;
 }
 
+typedef struct {
+    int32 score;
+    int32 wid;
+} uni_t;
+
+static int cmp_uni(const void *a, const void *b)
+{
+    const uni_t *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->wid > y->wid) - (x->wid < y->wid);
+}
+
 int folio__generic_top_words(folio_t *ctx, const char *model_dir, size_t n, folio_strs_t *out)
 {
     char path[1100];
@@ -555,14 +567,12 @@ int folio__generic_top_words(folio_t *ctx, const char *model_dir, size_t n, foli
         rc = folio__error(ctx, FOLIO_EFORMAT, "%s: cannot read the generic language model", path);
         goto done;
     }
-    /* Keep the @n most probable unigrams (a small heap would do; a sorted array is plenty). */
-    typedef struct {
-        int32 score;
-        int32 wid;
-    } uni_t;
+    /* Keep the @n most probable unigrams. */
     VEC(uni_t) all = {0};
-    /* Debian's sphinxbase exports no n-gram iterator: score every word as a unigram. */
-    int32 size = ngram_model_get_size(lm);
+    /* Debian's sphinxbase exports no n-gram iterator: score every word as a unigram. The number
+     * of words is the count of 1-grams (ngram_model_get_size() is the model's order). */
+    const uint32 *counts = ngram_model_get_counts(lm);
+    int32 size = counts ? (int32)counts[0] : 0;
     for (int32 wid = 0; wid < size; wid++) {
         int32 used = 0;
         uni_t u = {ngram_ng_score(lm, wid, NULL, 0, &used), wid};
@@ -571,17 +581,9 @@ int folio__generic_top_words(folio_t *ctx, const char *model_dir, size_t n, foli
             goto done;
         }
     }
-    /* Selection by score, ties by word id: deterministic. */
-    for (size_t k = 0; k < n && k < all.len; k++) {
-        size_t best = k;
-        for (size_t i = k + 1; i < all.len; i++)
-            if (all.items[i].score > all.items[best].score ||
-                (all.items[i].score == all.items[best].score &&
-                 all.items[i].wid < all.items[best].wid))
-                best = i;
-        uni_t t = all.items[k];
-        all.items[k] = all.items[best];
-        all.items[best] = t;
+    /* By score, ties by word id: deterministic. */
+    if (all.len) qsort(all.items, all.len, sizeof(uni_t), cmp_uni);
+    for (size_t k = 0; k < all.len && out->len < n; k++) {
         const char *w = ngram_word(lm, all.items[k].wid);
         if (!w || w[0] == '<') continue;
         char *copy = folio__strdup(w);

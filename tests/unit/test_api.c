@@ -1,5 +1,6 @@
 /* The public API's contract: every function with every invalid argument, the context's log
- * filtering and error messages (opus' test_opus_api in spirit). */
+ * filtering and error messages (opus' test_opus_api in spirit), and transcription's progress,
+ * cancelling and warnings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,9 @@
 #include "fixture.h"
 
 #include <math.h>
+#include <sndfile.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -248,6 +251,100 @@ static void transcribe_rejects_invalid_arguments(void **state)
     folio_free(ctx);
 }
 
+/* @seconds of 16 kHz mono: tones that come and go (1.5 s on, 1.5 s off), or silence. */
+static const char *write_wav(const char *name, double seconds, bool tones)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "%s/%s", fx_dir(), name);
+    SF_INFO info = {.samplerate = 16000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    if (!f) fail_msg("cannot write %s", path);
+    size_t n = (size_t)(seconds * 16000);
+    short *buf = calloc(n, sizeof(short));
+    for (size_t i = 0; tones && i < n; i++) {
+        double t = (double)i / 16000;
+        if (fmod(t, 3.0) > 1.5) continue;
+        double v = 0;
+        for (int h = 1; h <= 8; h++) v += sin(2 * M_PI * 140 * h * t) / h;
+        buf[i] = (short)(6000 * v * (0.6 + 0.4 * sin(2 * M_PI * 3 * t)));
+    }
+    sf_writef_short(f, buf, (sf_count_t)n);
+    sf_close(f);
+    free(buf);
+    return path;
+}
+
+typedef struct {
+    int calls, cancel_at;
+    double done, total;
+} progress_seen_t;
+
+static int on_progress(void *ud, const folio_progress_t *p)
+{
+    progress_seen_t *s = ud;
+    s->calls++;
+    s->done = p->done;
+    s->total = p->total;
+    assert_string_equal(p->stage, "recognising");
+    return s->cancel_at && s->calls >= s->cancel_at;
+}
+
+static void transcribe_reports_progress_cancels_and_warns(void **state)
+{
+    (void)state;
+    char mdef[1024];
+    snprintf(mdef, sizeof(mdef), "%s/en-us/mdef", folio_default_model_dir());
+    if (access(mdef, R_OK) != 0) {
+        skip(); /* no pocketsphinx model */
+        return;
+    }
+    const char t[] = "The keeper wrote in the ledger every night, and the ledger kept the keeper.";
+    folio_book_t *book = folio_book_open(NULL, fx_file("pr.txt", t, sizeof(t) - 1), NULL, NULL);
+    char work[512];
+    snprintf(work, sizeof(work), "%s/progress.part", fx_dir());
+    char tones[512];
+    snprintf(tones, sizeof(tones), "%s", write_wav("tones.wav", 9.0, true));
+    const char *audio[] = {tones};
+    folio_transcribe_options_t o;
+    folio_transcribe_options_init(&o);
+    o.threads = 1;
+    folio_t *ctx = fx_context();
+    int err;
+
+    /* Cancelled at the first report: FOLIO_ECANCELLED, and the work file is kept. */
+    progress_seen_t seen = {.cancel_at = 1};
+    assert_int_equal(folio_set_progress(ctx, on_progress, &seen), FOLIO_OK);
+    assert_null(folio_transcribe(ctx, book, audio, 1, work, &o, &err));
+    assert_int_equal(err, FOLIO_ECANCELLED);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(access(work, F_OK), 0);
+    assert_int_equal(folio_work_remove(work), FOLIO_OK);
+    assert_int_equal(access(work, F_OK), -1);
+
+    /* A whole run: the last report is the whole audio, pauses included. */
+    seen = (progress_seen_t){0};
+    folio_transcript_t *tr = folio_transcribe(ctx, book, audio, 1, work, &o, &err);
+    assert_non_null(tr);
+    assert_true(seen.calls > 1);
+    assert_float_equal(seen.total, 9.0, 0.01);
+    assert_float_equal(seen.done, seen.total, 1e-9);
+    folio_transcript_free(tr);
+    folio_work_remove(work);
+
+    /* Silence: a transcript without words, and a warning naming the file. */
+    folio_set_progress(ctx, NULL, NULL);
+    fx_log_clear();
+    audio[0] = write_wav("silence.wav", 3.0, false);
+    tr = folio_transcribe(ctx, book, audio, 1, work, &o, &err);
+    assert_non_null(tr);
+    assert_int_equal(folio_transcript_n_words(tr), 0);
+    if (!fx_logged("silence.wav: no speech")) fail_msg("no warning: %s", fx_log_text());
+    folio_transcript_free(tr);
+    folio_work_remove(work);
+    folio_book_free(book);
+    folio_free(ctx);
+}
+
 static void index_rejects_invalid_arguments(void **state)
 {
     (void)state;
@@ -457,6 +554,7 @@ int main(void)
         cmocka_unit_test(transcribe_rejects_invalid_arguments),
         cmocka_unit_test(index_rejects_invalid_arguments),
         cmocka_unit_test(lookups_reject_invalid_arguments),
+        cmocka_unit_test(transcribe_reports_progress_cancels_and_warns),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, fx_teardown);
 }

@@ -1,7 +1,7 @@
 /* Unit tests of the audio module: every format decodes to the same 16 kHz samples as the WAV
  * (cross-correlation lag within 1 ms, SNR over 20 dB), 44.1 kHz stereo lands on the same timeline,
- * M4B chapter marks are read, and bad files fail cleanly. Test signals are made here with
- * libsndfile and Debian's ffmpeg. */
+ * M4B chapter marks are read, formats are told by content, and bad files fail cleanly or decode
+ * what is valid with a warning. Test signals are made here with libsndfile and Debian's ffmpeg. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +11,14 @@
 #include "../../engine/audio/audio.h"
 #include "fixture.h"
 
+#include <errno.h>
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SECONDS 6.0
 
@@ -55,10 +58,10 @@ static const char *write_signal(const char *name, int rate, int channels, int fo
     return o;
 }
 
-static int16_t *decode_all(const char *path, size_t *n)
+static int16_t *decode_with(folio_t *ctx, const char *path, size_t *n)
 {
     int err;
-    folio_audio_file_t *f = folio__audio_open(NULL, path, &err);
+    folio_audio_file_t *f = folio__audio_open(ctx, path, &err);
     if (!f) fail_msg("cannot open %s: %d", path, err);
     size_t cap = 16000 * 20, len = 0;
     int16_t *s = malloc(cap * sizeof(int16_t));
@@ -68,6 +71,35 @@ static int16_t *decode_all(const char *path, size_t *n)
     folio__audio_close(f);
     *n = len;
     return s;
+}
+
+static int16_t *decode_all(const char *path, size_t *n)
+{
+    return decode_with(NULL, path, n);
+}
+
+static bool have_ffmpeg_cli(void)
+{
+    return system("command -v ffmpeg >/dev/null") == 0;
+}
+
+/* The bytes of @path (caller frees). */
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot read %s", path);
+    char *buf = malloc(1 << 22);
+    *n = fread(buf, 1, 1 << 22, f);
+    fclose(f);
+    return buf;
+}
+
+/* Mean square of @n samples from @at. */
+static double power(const int16_t *s, size_t at, size_t n)
+{
+    double p = 0;
+    for (size_t i = at; i < at + n; i++) p += (double)s[i] * s[i];
+    return p / (double)n;
 }
 
 /* Best lag of @b against @a within +-40 ms, and the SNR (dB) of @b at that lag. */
@@ -230,19 +262,221 @@ static void bad_audio_fails_cleanly(void **state)
     assert_non_null(strstr(folio_errmsg(ctx), "fake.mp3"));
     assert_null(folio__audio_open(ctx, fx_dir(), &err));
     assert_int_equal(err, FOLIO_EIO);
-    /* A truncated MP3: what is there decodes, with a warning or a clean end. */
+    /* A truncated MP3: what is there decodes, with a warning naming the file and where it ends
+     * (the header, a Xing frame, says how long the whole is). */
     const char *mp3 =
         write_signal("whole.mp3", 44100, 1, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
-    FILE *f = fopen(mp3, "rb");
-    char *buf = malloc(1 << 20);
-    size_t n = fread(buf, 1, 1 << 20, f);
-    fclose(f);
+    size_t n;
+    char *buf = slurp(mp3, &n);
     const char *cut = fx_file("cut.mp3", buf, n / 2);
     free(buf);
     size_t got;
-    int16_t *s = decode_all(cut, &got);
+    fx_log_clear();
+    int16_t *s = decode_with(ctx, cut, &got);
     assert_true(got > 16000 * SECONDS / 2 - 16000 && got < 16000 * SECONDS / 2 + 16000);
+    if (!fx_logged("cut.mp3") || !fx_logged("truncated"))
+        fail_msg("no warning about the truncated file: %s", fx_log_text());
     free(s);
+    /* The whole file gets no such warning. */
+    fx_log_clear();
+    s = decode_with(ctx, mp3, &got);
+    assert_false(fx_logged("truncated"));
+    free(s);
+    folio_free(ctx);
+}
+
+static void unreadable_file_is_an_io_error(void **state)
+{
+    (void)state;
+    if (geteuid() == 0) {
+        skip(); /* root reads any file */
+        return;
+    }
+    const char *wav = write_signal("locked.wav", 16000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    assert_int_equal(chmod(wav, 0), 0);
+    folio_t *ctx = fx_context();
+    int err;
+    assert_null(folio__audio_open(ctx, wav, &err));
+    assert_int_equal(err, FOLIO_EIO);
+    assert_non_null(strstr(folio_errmsg(ctx), "locked.wav"));
+    assert_non_null(strstr(folio_errmsg(ctx), strerror(EACCES)));
+    chmod(wav, 0644);
+    folio_free(ctx);
+}
+
+static void mp3_damaged_mid_file_keeps_the_audio_after_the_damage(void **state)
+{
+    (void)state;
+    /* 3 kB of noise bytes in the middle of an MP3, then the rest of the file. */
+    const char *mp3 =
+        write_signal("sound.mp3", 44100, 2, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
+    size_t n;
+    char *buf = slurp(mp3, &n);
+    char *bad = malloc(n + 3000);
+    memcpy(bad, buf, n / 2);
+    uint32_t x = 99;
+    for (size_t i = 0; i < 3000; i++) {
+        x = x * 1664525u + 1013904223u;
+        bad[n / 2 + i] = (char)(x >> 24);
+    }
+    memcpy(bad + n / 2 + 3000, buf + n / 2, n - n / 2);
+    const char *damaged = fx_file("damaged.mp3", bad, n + 3000);
+    free(buf);
+    free(bad);
+    folio_t *ctx = fx_context();
+    size_t whole, got;
+    int16_t *ref = decode_all(mp3, &whole);
+    int16_t *s = decode_with(ctx, damaged, &got);
+    if (!fx_logged("damaged.mp3")) fail_msg("no warning naming the file: %s", fx_log_text());
+    if (folio__audio_has_ffmpeg()) {
+        /* Only a frame or two around the damage is lost, and the signal goes on to the end. */
+        if (labs((long)got - (long)whole) > 16000 / 10)
+            fail_msg("%zu samples decoded of %zu", got, whole);
+        assert_true(fx_logged("damaged audio at 3."));
+        /* The last speech-like stretch (5.0-5.6 s) is there. */
+        assert_true(power(s, 80000, 8000) > 0.25 * power(ref, 80000, 8000));
+    } else {
+        /* libsndfile stops at the damage, with an error or as if the file ended there: what
+         * came before is kept, with a warning either way. */
+        assert_true(got > 16000 * 2);
+        if (!fx_logged("corrupt audio at") && !fx_logged("truncated?"))
+            fail_msg("%s", fx_log_text());
+    }
+    free(ref);
+    free(s);
+    folio_free(ctx);
+}
+
+static void m4b_damaged_mid_file_keeps_its_timeline(void **state)
+{
+    (void)state;
+    if (!folio__audio_has_ffmpeg() || !have_ffmpeg_cli()) {
+        skip();
+        return;
+    }
+    /* The index (moov) first, then 2 kB of the audio data overwritten: the packets there do not
+     * decode, and what follows stays where the container's timestamps put it. */
+    const char *wav = write_signal("tl-src.wav", 16000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    char m4b[512], cmd[2048];
+    snprintf(m4b, sizeof(m4b), "%s/tl.m4b", fx_dir());
+    snprintf(cmd, sizeof(cmd),
+             "ffmpeg -v error -y -i '%s' -c:a aac -b:a 64k -movflags +faststart '%s'", wav, m4b);
+    assert_int_equal(system(cmd), 0);
+    size_t n;
+    char *buf = slurp(m4b, &n);
+    uint32_t x = 7;
+    for (size_t i = n / 2; i < n / 2 + 2000; i++) {
+        x = x * 1664525u + 1013904223u;
+        buf[i] = (char)(x >> 24);
+    }
+    const char *damaged = fx_file("tl-damaged.m4b", buf, n);
+    free(buf);
+    folio_t *ctx = fx_context();
+    size_t whole, got;
+    int16_t *ref = decode_all(m4b, &whole);
+    int16_t *s = decode_with(ctx, damaged, &got);
+    if (!fx_logged("tl-damaged.m4b: damaged audio at")) fail_msg("%s", fx_log_text());
+    assert_int_equal(got, whole);
+    /* After the damage, the same samples at the same places. */
+    int lag;
+    double snr;
+    compare(ref + 64000, whole - 64000, s + 64000, got - 64000, &lag, &snr);
+    if (lag != 0 || snr < 20) fail_msg("after the damage: lag %d, SNR %.1f dB", lag, snr);
+    free(ref);
+    free(s);
+    folio_free(ctx);
+}
+
+static void formats_are_told_by_content(void **state)
+{
+    (void)state;
+    if (!have_ffmpeg_cli()) {
+        skip();
+        return;
+    }
+    /* Raw AAC in ADTS frames, named .mp3. */
+    const char *wav = write_signal("adts-src.wav", 16000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    char adts[512], cmd[2048];
+    snprintf(adts, sizeof(adts), "%s/adts-really.mp3", fx_dir());
+    snprintf(cmd, sizeof(cmd), "ffmpeg -v error -y -i '%s' -c:a aac -b:a 64k -f adts '%s'", wav,
+             adts);
+    assert_int_equal(system(cmd), 0);
+    folio_t *ctx = fx_context();
+    int err;
+    if (folio__audio_has_ffmpeg()) {
+        size_t got;
+        int16_t *s = decode_with(ctx, adts, &got);
+        if (labs((long)got - (long)(SECONDS * 16000)) > 16000 / 10)
+            fail_msg("ADTS: %zu samples decoded", got);
+        free(s);
+        folio_audio_file_t *f = folio__audio_open(ctx, adts, &err);
+        assert_non_null(f);
+        assert_non_null(strstr(folio__audio_describe(f), "aac"));
+        folio__audio_close(f);
+    } else {
+        assert_null(folio__audio_open(ctx, adts, &err));
+        assert_int_equal(err, FOLIO_EAUDIO);
+        assert_non_null(strstr(folio_errmsg(ctx), "without FFmpeg"));
+    }
+    folio_free(ctx);
+}
+
+static void unsupported_codec_is_named(void **state)
+{
+    (void)state;
+    /* A WAV whose format tag (0x1234) no decoder knows: libsndfile refuses it, FFmpeg finds an
+     * audio stream it cannot decode. */
+    unsigned char wav[44 + 3200] = {0};
+    uint32_t data = 3200, riff = 36 + data, rate = 16000, bytes = 32000, fmt = 16;
+    memcpy(wav, "RIFF", 4);
+    memcpy(wav + 4, &riff, 4);
+    memcpy(wav + 8, "WAVEfmt ", 8);
+    memcpy(wav + 16, &fmt, 4);
+    wav[20] = 0x34, wav[21] = 0x12; /* format tag */
+    wav[22] = 1;                    /* channels */
+    memcpy(wav + 24, &rate, 4);
+    memcpy(wav + 28, &bytes, 4);
+    wav[32] = 2, wav[34] = 16; /* block align, bits */
+    memcpy(wav + 36, "data", 4);
+    memcpy(wav + 40, &data, 4);
+    const char *path = fx_file("odd-codec.wav", wav, sizeof(wav));
+    folio_t *ctx = fx_context();
+    int err;
+    assert_null(folio__audio_open(ctx, path, &err));
+    assert_int_equal(err, FOLIO_EAUDIO);
+    assert_non_null(strstr(folio_errmsg(ctx), "odd-codec.wav"));
+    if (folio__audio_has_ffmpeg()) {
+        if (!strstr(folio_errmsg(ctx), "unsupported audio codec") ||
+            !strstr(folio_errmsg(ctx), "0x1234"))
+            fail_msg("%s", folio_errmsg(ctx));
+    }
+    folio_free(ctx);
+}
+
+static void truncated_mp4_is_called_damaged(void **state)
+{
+    (void)state;
+    if (!have_ffmpeg_cli()) {
+        skip();
+        return;
+    }
+    /* ffmpeg writes the moov atom (the index) last: half the file has none. */
+    const char *wav = write_signal("mp4-src.wav", 16000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    char m4b[512], cmd[2048];
+    snprintf(m4b, sizeof(m4b), "%s/whole.m4b", fx_dir());
+    snprintf(cmd, sizeof(cmd), "ffmpeg -v error -y -i '%s' -c:a aac -b:a 64k '%s'", wav, m4b);
+    assert_int_equal(system(cmd), 0);
+    size_t n;
+    char *buf = slurp(m4b, &n);
+    const char *cut = fx_file("half.m4b", buf, n / 2);
+    free(buf);
+    folio_t *ctx = fx_context();
+    int err;
+    assert_null(folio__audio_open(ctx, cut, &err));
+    assert_int_equal(err, FOLIO_EAUDIO);
+    assert_non_null(strstr(folio_errmsg(ctx), "half.m4b"));
+    const char *want = folio__audio_has_ffmpeg() ? "damaged or truncated" : "without FFmpeg";
+    if (!strstr(folio_errmsg(ctx), want)) fail_msg("%s", folio_errmsg(ctx));
     folio_free(ctx);
 }
 
@@ -253,6 +487,12 @@ int main(void)
         cmocka_unit_test(stereo_44k_lands_on_the_same_timeline),
         cmocka_unit_test(m4b_chapter_marks_are_read),
         cmocka_unit_test(bad_audio_fails_cleanly),
+        cmocka_unit_test(unreadable_file_is_an_io_error),
+        cmocka_unit_test(mp3_damaged_mid_file_keeps_the_audio_after_the_damage),
+        cmocka_unit_test(m4b_damaged_mid_file_keeps_its_timeline),
+        cmocka_unit_test(formats_are_told_by_content),
+        cmocka_unit_test(unsupported_codec_is_named),
+        cmocka_unit_test(truncated_mp4_is_called_damaged),
     };
     return cmocka_run_group_tests_name("audio", tests, NULL, fx_teardown);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static folio_lm_t *toy(double w2)
 {
@@ -176,12 +177,48 @@ static void vad_cuts_at_silences_and_overlaps_elsewhere(void **state)
     free(s);
 }
 
+static void generic_top_words_are_the_most_frequent_words(void **state)
+{
+    (void)state;
+    char lm[1024];
+    snprintf(lm, sizeof(lm), "%s/en-us.lm.bin", folio_default_model_dir());
+    if (access(lm, R_OK) != 0) {
+        skip();
+        return;
+    }
+    folio_strs_t top = {0};
+    assert_int_equal(folio__generic_top_words(NULL, folio_default_model_dir(), 1500, &top),
+                     FOLIO_OK);
+    /* As many as asked (more than models.c's OOB_TOP_WORDS): the model has tens of thousands of
+     * words, and the list must not stop at its order (3). */
+    assert_int_equal(top.len, 1500);
+    bool the = false, and = false, markers = false;
+    for (size_t i = 0; i < top.len; i++) {
+        the |= strcmp(top.items[i], "the") == 0;
+        and |= strcmp(top.items[i], "and") == 0;
+        markers |= top.items[i][0] == '<';
+    }
+    assert_true(the);
+    assert_true(and);
+    assert_false(markers);
+    /* The first words are the first of a longer list: the order is by probability alone. */
+    folio_strs_t few = {0};
+    assert_int_equal(folio__generic_top_words(NULL, folio_default_model_dir(), 20, &few), FOLIO_OK);
+    assert_int_equal(few.len, 20);
+    for (size_t i = 0; i < few.len; i++) assert_string_equal(few.items[i], top.items[i]);
+    for (size_t i = 0; i < top.len; i++) free(top.items[i]);
+    for (size_t i = 0; i < few.len; i++) free(few.items[i]);
+    VEC_FREE(top);
+    VEC_FREE(few);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lm_matches_hand_computation),
         cmocka_unit_test(lm_distributions_sum_to_one),
         cmocka_unit_test(vad_cuts_at_silences_and_overlaps_elsewhere),
+        cmocka_unit_test(generic_top_words_are_the_most_frequent_words),
     };
     return cmocka_run_group_tests_name("speech", tests, NULL, fx_teardown);
 }

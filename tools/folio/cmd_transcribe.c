@@ -3,10 +3,33 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The work file of a run without -o: in $TMPDIR (else /tmp), named by a hash of the user and the
+ * absolute paths of the book and the audio, so the same command run again finds and resumes it.
+ * (The work file's own fingerprint decides whether its contents still apply.) */
+static void default_work_path(const cli_book_audio_t *a, char *out, size_t n)
+{
+    uint64_t h = 14695981039346656037u; /* FNV-1a */
+    char line[64];
+    snprintf(line, sizeof(line), "uid %ld\n", (long)getuid());
+    for (const char *p = line; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
+    for (size_t i = 0; i <= a->audio.len; i++) {
+        const char *path = i == 0 ? a->book : a->audio.items[i - 1];
+        char *abs = realpath(path, NULL);
+        for (const char *p = abs ? abs : path; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211u;
+        h = (h ^ '\n') * 1099511628211u;
+        free(abs);
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(out, n, "%s/folio-transcribe-%016llx.part", tmp && *tmp ? tmp : "/tmp",
+             (unsigned long long)h);
+}
 
 static int write_tsv(const folio_transcript_t *t, FILE *f)
 {
@@ -38,12 +61,11 @@ int cmd_transcribe(int argc, char **argv)
         cli_error(ctx, rc);
         goto done;
     }
-    /* The work file lives next to the output, so a killed run resumes; without -o, in /tmp. */
+    /* The work file lives next to the output, so a killed run resumes; without -o, in $TMPDIR. */
     if (out)
         snprintf(work, sizeof(work), "%s.part", out);
     else
-        snprintf(work, sizeof(work), "%s/folio-transcribe-%ld.part",
-                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+        default_work_path(&args, work, sizeof(work));
     cli_progress_t prog;
     cli_progress_start(&prog, ctx, &args.log);
     t = folio_transcribe(ctx, book, (const char *const *)args.audio.items, args.audio.len, work,
@@ -51,7 +73,7 @@ int cmd_transcribe(int argc, char **argv)
     cli_progress_end(&prog);
     if (!t) {
         cli_error(ctx, rc);
-        if (out && rc != FOLIO_EINVAL)
+        if (rc != FOLIO_EINVAL && access(work, F_OK) == 0)
             fprintf(stderr,
                     "folio: the finished work is kept in %s: run the same command again "
                     "to resume\n",

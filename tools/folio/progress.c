@@ -29,7 +29,7 @@ static int on_progress(void *ud, const folio_progress_t *p)
         c->shown = false;
     }
     /* Recognition counts seconds of audio; the later stages count steps. */
-    bool audio = strcmp(p->stage, "recognising") == 0 || strcmp(p->stage, "reading audio") == 0;
+    bool audio = strcmp(p->stage, "recognising") == 0;
     char done[32], total[32], eta[48] = "", what[160] = "";
     clock_text(p->done, done, sizeof(done));
     clock_text(p->total, total, sizeof(total));
