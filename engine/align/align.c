@@ -59,7 +59,8 @@ typedef struct {
     float *t_conf;
     uint8_t *t_how;
     bool *rec_used;
-    bool *chapter_start; /* the token is its chapter's first */
+    bool *chapter_start;   /* the token is its chapter's first */
+    uint32_t *chapters_to; /* chapter starts at or before each token */
     /* n-gram index */
     ngram_t *ng;
     size_t ng_cap;
@@ -212,6 +213,9 @@ static int find_anchors(aligner_t *A, cands_t *cands, chains_t *chains)
                 if (j - ch->j1 > OPEN_WORDS && ch->j1 < j) continue; /* stale: drop */
                 open.items[o++] = open.items[q];
                 if (ch->j1 >= j || ch->p1 >= p) continue;
+                /* A chain does not run into the next chapter: the announcement before a chapter
+                 * ("Chapter thirty one of …") says its heading too, and would take it. */
+                if (A->chapters_to[p] != A->chapters_to[ch->p1]) continue;
                 double dj = (double)(j - ch->j1), dp = (double)(p - ch->p1);
                 double d = fabs(dp - dj);
                 if (d <= 10 + 0.5 * dj && d < best_d) best_d = d, best = open.items[q];
@@ -1340,6 +1344,48 @@ static int force_boundary(aligner_t *A, size_t char_off)
     return rc < 0 ? rc : FOLIO_OK;
 }
 
+/* ---- chapter headings ---- */
+
+/* An audiobook announces a chapter ("Chapter thirty six of Sense and Sensibility. This is …") and
+ * then reads its heading: both say the heading's words. The one read as the heading is the one
+ * just before the chapter's first sentence; when the heading took an earlier one and its words
+ * are heard again (at least two thirds of them, in order) between there and the chapter's first
+ * timed word, the heading moves to the later one. */
+static void fix_headings(aligner_t *A)
+{
+    const folio_book_t *book = A->book;
+    const folio_heard_t *h = A->in->heard;
+    for (size_t t0 = 0; t0 < A->n_tok; t0++) {
+        if (!A->chapter_start[t0] || A->tok_rec[t0] < 0) continue;
+        const folio_token_t *tok0 = folio_book_token(book, t0);
+        if (folio_book_block(book, tok0->block)->kind != FOLIO_BLOCK_HEADING) continue;
+        size_t t1 = t0; /* the heading's tokens: [t0, t1) */
+        while (t1 < A->n_tok && folio_book_token(book, t1)->block == tok0->block && t1 - t0 < 16)
+            t1++;
+        size_t L = t1 - t0, body = t1;
+        while (body < A->n_tok && body < t1 + 8 && A->tok_rec[body] < 0) body++;
+        if (body >= A->n_tok || A->tok_rec[body] < 0) continue;
+        /* (Some of the heading's words may already sit on the later reading.) */
+        size_t from = (size_t)A->tok_rec[t0] + 1, to = (size_t)A->tok_rec[body];
+        if (from + L > to || h[to].file != h[from - 1].file || h[to].time - h[from - 1].time < 3.0)
+            continue;
+        /* The latest place in (from, to) where the heading is heard again. */
+        size_t best = SIZE_MAX;
+        for (size_t j = from; j + L <= to; j++) {
+            size_t hits = 0;
+            for (size_t k = 0; k < L; k++)
+                hits += similarity(A, A->tok_id[t0 + k], A->rec_id[j + k]) >= SIM_ACCEPT;
+            if (3 * hits >= 2 * L && hits >= (L < 2 ? L : 2)) best = j;
+        }
+        if (best == SIZE_MAX) continue;
+        for (size_t k = 0; k < L; k++) untime(A, t0 + k);
+        for (size_t k = 0; k < L; k++) {
+            float sim = similarity(A, A->tok_id[t0 + k], A->rec_id[best + k]);
+            if (sim >= SIM_ACCEPT) assign(A, t0 + k, best + k, sim);
+        }
+    }
+}
+
 /* ---- words read another way ---- */
 
 /* A word with alternative readings ("1455": "fourteen fifty five" or "one thousand four hundred
@@ -1619,6 +1665,10 @@ int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t 
         size_t t = first_token_at(&A, folio_book_chapter(book, c)->start_char);
         if (t != SIZE_MAX) A.chapter_start[t] = true;
     }
+    A.chapters_to = malloc(nt * sizeof(uint32_t));
+    if (!A.chapters_to) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    for (size_t t = 0; t < A.n_tok; t++)
+        A.chapters_to[t] = (t ? A.chapters_to[t - 1] : 0) + A.chapter_start[t];
     for (size_t t = 0; t < A.n_tok; t++) {
         TRY(vocab_id(&A, folio_book_token(book, t)->text, &A.tok_id[t]));
         A.tok_rec[t] = -1;
@@ -1643,6 +1693,7 @@ int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t 
                 accepted);
     TRY(folio__progress(ctx, "aligning", 1, 3, in->start_time));
     fix_alternatives(&A);
+    fix_headings(&A);
     drop_crowded(&A);
     /* Each pass can give the next its anchors (a long stretch at a file's start is forced
      * EDGE_MAX tokens at a time). */
@@ -1680,6 +1731,7 @@ fail:
     free(A.t_how);
     free(A.rec_used);
     free(A.chapter_start);
+    free(A.chapters_to);
     free(A.ng);
     VEC_FREE(cands);
     VEC_FREE(chains);

@@ -19,6 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define READ_BLOCK 16000
 /* A run ends after an eighth of the book's estimated length in its file, but at least one
@@ -271,6 +274,11 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&sh->lock);
         }
         free_job(&job);
+#ifdef __GLIBC__
+        /* Every window model builds and frees a search: give the freed memory back, or the
+         * allocator's fragments make a long book's peak memory creep up run after run. */
+        malloc_trim(0);
+#endif
     }
     goto done;
 fail:
