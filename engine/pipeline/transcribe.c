@@ -264,6 +264,11 @@ static void *worker(void *arg)
             }
             if ((rc = recognise(&w, pcm, n, &at, &words)) < 0 || (rc = words_tsv(&words, &tsv)) < 0)
                 goto fail;
+#ifdef __GLIBC__
+            /* Every window model builds and frees a search: give the freed memory back, or the
+             * allocator's fragments make a long book's peak memory creep up. */
+            malloc_trim(0);
+#endif
             result_t r = {rk->chunk.file, rk->chunk.start, n, folio__str_take(&tsv)};
             pthread_mutex_lock(&sh->lock);
             if (!r.tsv || VEC_PUSH(sh->results, r) < 0) {
@@ -274,11 +279,6 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&sh->lock);
         }
         free_job(&job);
-#ifdef __GLIBC__
-        /* Every window model builds and frees a search: give the freed memory back, or the
-         * allocator's fragments make a long book's peak memory creep up run after run. */
-        malloc_trim(0);
-#endif
     }
     goto done;
 fail:
