@@ -150,6 +150,19 @@ typedef struct {
     folio_decoder_t *dec, *careful; /* careful: for noisy chunks, made when the first one comes */
 } worker_t;
 
+/* Where the words @w of a chunk of @sec seconds leave the narrator: in the window after *@at if
+ * they fit it, else wherever the whole book places them. Used on fresh words and on the words an
+ * earlier run found alike, so a resumed run follows the same places. */
+static void follow(const folio_guide_t *g, folio_guide_state_t *at, double sec,
+                   const folio_rec_words_t *w)
+{
+    folio_guide_state_t next;
+    if (folio__guide_in_window(g, at, sec, w, &next))
+        *at = next;
+    else
+        folio__guide_locate(g, at, w, at);
+}
+
 /* Recognise @pcm with a model of the window after @at. */
 static int run_window(worker_t *w, folio_decoder_t *d, const folio_guide_state_t *at,
                       const int16_t *pcm, size_t n, folio_rec_words_t *words)
@@ -195,10 +208,7 @@ static int recognise(worker_t *w, int16_t *pcm, size_t n, folio_guide_state_t *a
     if ((rc = folio__decoder_use_window(d, NULL)) < 0 ||
         (rc = folio__decoder_run(d, pcm, n, words)) < 0)
         return rc;
-    if (folio__guide_in_window(sh->guide, at, sec, words, &next))
-        *at = next;
-    else
-        folio__guide_locate(sh->guide, at, words, at);
+    follow(sh->guide, at, sec, words);
     folio__debug(w->ctx, "a chunk of %.1f s recognised with the book's model: %s", sec,
                  at->known ? "placed" : "not placed");
     return FOLIO_OK;
@@ -237,13 +247,9 @@ static void *worker(void *arg)
         for (size_t k = 0; k < job.chunks.len; k++) {
             const run_chunk_t *rk = &job.chunks.items[k];
             if (rk->done) { /* finished by an earlier run: follow its words */
-                folio_guide_state_t next;
                 if ((rc = parse_words(rk->done, &words)) < 0) goto fail;
-                double sec = (double)(rk->chunk.end - rk->chunk.start) / FOLIO_AUDIO_RATE;
-                if (folio__guide_in_window(sh->guide, &at, sec, &words, &next))
-                    at = next;
-                else
-                    folio__guide_locate(sh->guide, &at, &words, &at);
+                follow(sh->guide, &at, (double)(rk->chunk.end - rk->chunk.start) / FOLIO_AUDIO_RATE,
+                       &words);
                 continue;
             }
             pthread_mutex_lock(&sh->lock);

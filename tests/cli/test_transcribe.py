@@ -47,6 +47,18 @@ def rows(path):
     return out
 
 
+
+def finished_chunks(part, otherwise):
+    """How many chunks a running transcription's work file holds finished (@otherwise while it
+    cannot be read)."""
+    try:
+        db = sqlite3.connect(f"file:{part}?mode=ro", uri=True, timeout=1)
+        n = db.execute("SELECT count(*) FROM chunks WHERE words IS NOT NULL").fetchone()[0]
+        db.close()
+        return n
+    except sqlite3.Error:
+        return otherwise
+
 class Transcribe(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -124,12 +136,7 @@ class Transcribe(unittest.TestCase):
         deadline = time.time() + 120
         while time.time() < deadline and done < 3:
             time.sleep(0.2)
-            try:
-                db = sqlite3.connect(f"file:{part}?mode=ro", uri=True, timeout=1)
-                done = db.execute("SELECT count(*) FROM chunks WHERE words IS NOT NULL").fetchone()[0]
-                db.close()
-            except sqlite3.Error:
-                pass
+            done = finished_chunks(part, done)
         p.send_signal(signal.SIGKILL)
         p.wait()
         self.assertGreaterEqual(done, 3, "the run finished no chunk in time")
@@ -346,12 +353,7 @@ class Transcribe(unittest.TestCase):
             if not parts:
                 continue
             part = os.path.join(tmp, parts[0])
-            try:
-                db = sqlite3.connect(f"file:{part}?mode=ro", uri=True, timeout=1)
-                done = db.execute("SELECT count(*) FROM chunks WHERE words IS NOT NULL").fetchone()[0]
-                db.close()
-            except sqlite3.Error:
-                pass
+            done = finished_chunks(part, done)
         p.send_signal(signal.SIGKILL)
         p.wait()
         self.assertGreaterEqual(done, 2, "the run finished no chunk in time")

@@ -84,6 +84,27 @@ def rms(data, rate, start, end):
     return math.sqrt(sum(x * x for x in seg) / len(seg)) if len(seg) else 0.0
 
 
+def check_word_times(test, truth):
+    """Read words' times lie inside their file, in order, on the global timeline; unread words
+    have none. Returns how many read words there are."""
+    durations = [a["duration"] for a in truth["audio"]]
+    last, n = {}, 0
+    for w in truth["words"]:
+        if not w["read"]:
+            test.assertIsNone(w["file_time"])
+            test.assertIsNone(w["time"])
+            continue
+        f = w["file"]
+        test.assertLessEqual(0, w["file_time"])
+        test.assertLess(w["file_time"], w["end_file_time"])
+        test.assertLessEqual(w["end_file_time"], durations[f])
+        test.assertGreaterEqual(w["file_time"], last.get(f, 0.0) - 1e-6)
+        last[f] = w["end_file_time"]
+        test.assertAlmostEqual(w["time"], truth["audio"][f]["offset"] + w["file_time"], places=4)
+        n += 1
+    return n
+
+
 class Truth(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -163,20 +184,7 @@ class Truth(unittest.TestCase):
             self.assertAlmostEqual(w["end_file_time"], e, delta=2e-5, msg=w)
 
     def test_word_times_are_monotonic_and_inside_their_file(self):
-        durations = [a["duration"] for a in self.truth["audio"]]
-        last = {}
-        for w in self.truth["words"]:
-            if not w["read"]:
-                self.assertIsNone(w["file_time"])
-                self.assertIsNone(w["time"])
-                continue
-            f = w["file"]
-            self.assertLessEqual(0, w["file_time"])
-            self.assertLess(w["file_time"], w["end_file_time"])
-            self.assertLessEqual(w["end_file_time"], durations[f])
-            self.assertGreaterEqual(w["file_time"], last.get(f, 0.0) - 1e-6)
-            last[f] = w["end_file_time"]
-            self.assertAlmostEqual(w["time"], self.truth["audio"][f]["offset"] + w["file_time"], places=4)
+        check_word_times(self, self.truth)
 
     def test_words_start_where_there_is_sound(self):
         # Independent of flite's segment times: the audio itself must carry energy in the 150 ms
@@ -298,22 +306,7 @@ class Mp3(unittest.TestCase):
             offset += a["duration"]
 
     def test_word_times_are_monotonic_and_inside_their_file(self):
-        durations = [a["duration"] for a in self.truth["audio"]]
-        last, n = {}, 0
-        for w in self.truth["words"]:
-            if not w["read"]:
-                self.assertIsNone(w["file_time"])
-                continue
-            f = w["file"]
-            self.assertLessEqual(0, w["file_time"])
-            self.assertLess(w["file_time"], w["end_file_time"])
-            self.assertLessEqual(w["end_file_time"], durations[f])
-            self.assertGreaterEqual(w["file_time"], last.get(f, 0.0) - 1e-6)
-            last[f] = w["end_file_time"]
-            self.assertAlmostEqual(w["time"], self.truth["audio"][f]["offset"] + w["file_time"],
-                                   places=4)
-            n += 1
-        self.assertGreater(n, 1000)
+        self.assertGreater(check_word_times(self, self.truth), 1000)
 
     def test_words_start_where_there_is_sound(self):
         # Speech energy within 50 ms after a word's start: a 10 ms frame there reaching 1% of the

@@ -59,6 +59,24 @@ static void assert_range(const folio_book_t *b, size_t start, size_t end, const 
     free(got);
 }
 
+/* The book's blocks are exactly @want: kind, read flag and text. */
+typedef struct {
+    folio_block_kind_t kind;
+    int read;
+    const char *text;
+} want_block_t;
+
+static void assert_blocks(const folio_book_t *b, const want_block_t *want, size_t n)
+{
+    assert_int_equal(folio_book_n_blocks(b), n);
+    for (size_t i = 0; i < n; i++) {
+        const folio_block_t *bl = folio_book_block(b, i);
+        assert_int_equal(bl->kind, want[i].kind);
+        assert_int_equal(bl->read, want[i].read);
+        assert_range(b, bl->start_char, bl->end_char, want[i].text);
+    }
+}
+
 /* ---- extraction ---- */
 
 static void extraction_collapses_space_and_skips_unread_inline(void **state)
@@ -228,23 +246,13 @@ static void blocks_have_kinds_and_read_flags(void **state)
                      "<p>Appendix text.</p>"},
         .linear = {NULL, NULL, "no"}};
     folio_book_t *b = open_ok(ctx, fx_epub("kinds.epub", &e));
-    struct {
-        folio_block_kind_t kind;
-        int read;
-        const char *text;
-    } want[] = {
+    const want_block_t want[] = {
         {FOLIO_BLOCK_TOC, 0, "Contents"},          {FOLIO_BLOCK_TOC, 0, "Go"},
         {FOLIO_BLOCK_FRONTMATTER, 0, "Big Title"}, {FOLIO_BLOCK_HEADING, 1, "Heading"},
         {FOLIO_BLOCK_PARAGRAPH, 1, "Body text."},  {FOLIO_BLOCK_FOOTNOTE, 0, "A footnote."},
         {FOLIO_BLOCK_ASIDE, 0, "Side note."},      {FOLIO_BLOCK_ENDNOTE, 0, "End note."},
         {FOLIO_BLOCK_BACKMATTER, 0, "Colophon."},  {FOLIO_BLOCK_PARAGRAPH, 0, "Appendix text."}};
-    assert_int_equal(folio_book_n_blocks(b), sizeof(want) / sizeof(want[0]));
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        const folio_block_t *bl = folio_book_block(b, i);
-        assert_int_equal(bl->kind, want[i].kind);
-        assert_int_equal(bl->read, want[i].read);
-        assert_range(b, bl->start_char, bl->end_char, want[i].text);
-    }
+    assert_blocks(b, want, sizeof(want) / sizeof(want[0]));
     assert_int_equal(folio_book_block(b, 3)->level, 2);
     assert_int_equal(folio_book_block(b, 4)->section, 2);
     assert_string_equal(folio_book_meta(b, FOLIO_META_TITLE), "Test Book");
@@ -294,22 +302,12 @@ static void epub2_guide_gives_document_kinds(void **state)
                                 "<p id=\"start\">Story.</p>", "<p>A note.</p>", "<p>Colophon.</p>",
                                 "<p>Contents.</p>", "<p>After.</p>"}};
     folio_book_t *b = open_ok(ctx, fx_epub("guide.epub", &e));
-    struct {
-        folio_block_kind_t kind;
-        int read;
-        const char *text;
-    } want[] = {
+    const want_block_t want[] = {
         {FOLIO_BLOCK_FRONTMATTER, 0, "Cover."},     {FOLIO_BLOCK_FRONTMATTER, 0, "Title."},
         {FOLIO_BLOCK_FRONTMATTER, 0, "Copyright."}, {FOLIO_BLOCK_PARAGRAPH, 1, "Story."},
         {FOLIO_BLOCK_ENDNOTE, 0, "A note."},        {FOLIO_BLOCK_BACKMATTER, 0, "Colophon."},
         {FOLIO_BLOCK_TOC, 0, "Contents."},          {FOLIO_BLOCK_PARAGRAPH, 1, "After."}};
-    assert_int_equal(folio_book_n_blocks(b), sizeof(want) / sizeof(want[0]));
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        const folio_block_t *bl = folio_book_block(b, i);
-        assert_int_equal(bl->kind, want[i].kind);
-        assert_int_equal(bl->read, want[i].read);
-        assert_range(b, bl->start_char, bl->end_char, want[i].text);
-    }
+    assert_blocks(b, want, sizeof(want) / sizeof(want[0]));
     folio_book_free(b);
     folio_free(ctx);
 }
