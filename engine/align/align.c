@@ -10,6 +10,7 @@
 #include "align.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -789,12 +790,11 @@ fail:
 
 /* ---- forced alignment of windows ---- */
 
-/* Force-align tokens [a, b] (inclusive) in file @file between global times @t0 and @t1, and give
- * the found times to tokens that have none (or, with @replace, that only @replace them). @open
- * says which end of the window no timed word holds (OPEN_LEFT, OPEN_RIGHT, or 0): there, found
- * words cut off from the rest by a long pause are not trusted (the grammar may have put them on
- * speech that is not the book's). Returns 1 when the grammar fitted and its times were used, 0
- * when not, or an error. */
+/* A window forces tokens [a, b] (inclusive) in file @file between global times @t0 and @t1, and
+ * gives the found times to tokens that have none (or, with @replace, that have only forced or
+ * interpolated ones). @open says which end of the window no timed word holds (OPEN_LEFT,
+ * OPEN_RIGHT, or 0): there, found words cut off from the rest by a long pause are not trusted
+ * (the grammar may have put them on speech that is not the book's). */
 #define OPEN_LEFT 1
 #define OPEN_RIGHT 2
 
@@ -903,108 +903,214 @@ static void force_time(aligner_t *A, size_t t, size_t file, double ws, double we
     A->t_how[t] = FOLIO_HOW_FORCED;
 }
 
-static int force_window(aligner_t *A, size_t a, size_t b, size_t file, double t0, double t1,
-                        bool replace, int open)
+/* ---- forced windows, decoded in parallel ---- */
+
+/* A window to force: tokens [a, b] of @file between global times t0 and t1, planned on the main
+ * thread (its grammar and its bounds in the file), decoded by any alignment decoder, then
+ * applied on the main thread in the order planned, as if one after the other. */
+typedef struct {
+    size_t a, b, file;
+    bool replace;
+    int open;
+    size_t boundary; /* a boundary window: the token trusted less if the window confirms nothing;
+                        else SIZE_MAX */
+    bool skip;       /* nothing to decode (no audio, or too little or too much of it) */
+    double s, e;     /* seconds in the file */
+    wgram_t g;
+    folio_rec_words_t got;
+    int rc;
+    char err[256]; /* the decoder's message when rc is an error */
+} force_job_t;
+
+typedef VEC(force_job_t) force_jobs_t;
+
+static void force_jobs_free(force_jobs_t *jobs)
+{
+    for (size_t i = 0; i < jobs->len; i++) {
+        wgram_free(&jobs->items[i].g);
+        VEC_FREE(jobs->items[i].got);
+    }
+    VEC_FREE(*jobs);
+}
+
+static int force_plan(aligner_t *A, force_jobs_t *jobs, size_t a, size_t b, size_t file, double t0,
+                      double t1, bool replace, int open, size_t boundary)
 {
     const folio_align_input_t *in = A->in;
-    if (!in->aligner || !in->read_pcm || b < a) return FOLIO_OK;
+    force_job_t j = {.a = a,
+                     .b = b,
+                     .file = file,
+                     .replace = replace,
+                     .open = open,
+                     .boundary = boundary,
+                     .skip = !in->n_aligners || !in->read_pcm || b < a};
     double off = in->offset[file];
-    double s = t0 - off, e = t1 - off;
-    if (s < 0) s = 0;
-    if (e > in->duration[file]) e = in->duration[file];
-    if (e - s < 0.3 || e - s > 120) return FOLIO_OK;
-    uint64_t first = (uint64_t)(s * FOLIO_SPEECH_RATE);
-    size_t n = (size_t)((e - s) * FOLIO_SPEECH_RATE);
-    int16_t *pcm = malloc(n * sizeof(int16_t));
-    wgram_t g = {0};
-    folio_rec_words_t got = {0};
-    int rc = FOLIO_OK;
-    if (!pcm) {
-        rc = FOLIO_ENOMEM;
-        goto done;
+    j.s = t0 - off;
+    j.e = t1 - off;
+    if (j.s < 0) j.s = 0;
+    if (j.e > in->duration[file]) j.e = in->duration[file];
+    if (j.e - j.s < 0.3 || j.e - j.s > 120) j.skip = true;
+    int rc = j.skip ? FOLIO_OK : window_grammar(A, a, b, &j.g);
+    if (rc < 0 || VEC_PUSH(*jobs, j) < 0) {
+        wgram_free(&j.g);
+        return rc < 0 ? rc : FOLIO_ENOMEM;
     }
-    if ((rc = in->read_pcm(in->pcm_ud, file, first, n, pcm)) < 0) goto done;
-    if ((rc = window_grammar(A, a, b, &g)) < 0) goto done;
-    size_t nw = g.words.len;
-    folio_grammar_t grammar = {g.words.items, g.slot.items, g.reading.items, nw};
-    rc = folio__decoder_align(in->aligner, pcm, n, &grammar, &got);
+    return FOLIO_OK;
+}
+
+typedef struct {
+    const folio_align_input_t *in;
+    force_jobs_t *jobs;
+    size_t next; /* the next job to take (under lock) */
+    pthread_mutex_t lock;
+} force_run_t;
+
+static void force_decode(const folio_align_input_t *in, folio_decoder_t *d, force_job_t *j)
+{
+    uint64_t first = (uint64_t)(j->s * FOLIO_SPEECH_RATE);
+    size_t n = (size_t)((j->e - j->s) * FOLIO_SPEECH_RATE);
+    int16_t *pcm = malloc(n * sizeof(int16_t));
+    if (!pcm)
+        j->rc = FOLIO_ENOMEM;
+    else if ((j->rc = in->read_pcm(in->pcm_ud, j->file, first, n, pcm)) >= 0) {
+        folio_grammar_t grammar = {j->g.words.items, j->g.slot.items, j->g.reading.items,
+                                   j->g.words.len};
+        j->rc = folio__decoder_align(d, pcm, n, &grammar, &j->got);
+        if (j->rc < 0 && j->rc != FOLIO_ENOMATCH)
+            snprintf(j->err, sizeof(j->err), "%s", folio_errmsg(folio__decoder_context(d)));
+    }
+    free(pcm);
+}
+
+typedef struct {
+    force_run_t *run;
+    folio_decoder_t *d;
+} force_worker_t;
+
+static void *force_worker(void *arg)
+{
+    force_worker_t *w = arg;
+    force_run_t *r = w->run;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        size_t i = r->next++;
+        pthread_mutex_unlock(&r->lock);
+        if (i >= r->jobs->len) break;
+        if (!r->jobs->items[i].skip) force_decode(r->in, w->d, &r->jobs->items[i]);
+    }
+    return NULL;
+}
+
+/* Decode every planned window, with as many threads as there are alignment decoders. */
+static void force_decode_all(aligner_t *A, force_jobs_t *jobs)
+{
+    const folio_align_input_t *in = A->in;
+    force_run_t r = {.in = in, .jobs = jobs};
+    size_t todo = 0;
+    for (size_t i = 0; i < jobs->len; i++) todo += !jobs->items[i].skip;
+    size_t n = in->n_aligners < todo ? in->n_aligners : todo;
+    pthread_t threads[FOLIO_ALIGN_MAX_THREADS];
+    force_worker_t workers[FOLIO_ALIGN_MAX_THREADS];
+    if (n > FOLIO_ALIGN_MAX_THREADS) n = FOLIO_ALIGN_MAX_THREADS;
+    pthread_mutex_init(&r.lock, NULL);
+    size_t started = 0;
+    for (size_t k = 1; k < n; k++) { /* the calling thread is the first worker */
+        workers[k] = (force_worker_t){&r, in->aligners[k]};
+        if (pthread_create(&threads[k], NULL, force_worker, &workers[k]) != 0) break;
+        started = k;
+    }
+    if (n) {
+        workers[0] = (force_worker_t){&r, in->aligners[0]};
+        force_worker(&workers[0]);
+    }
+    for (size_t k = 1; k <= started; k++) pthread_join(threads[k], NULL);
+    pthread_mutex_destroy(&r.lock);
+}
+
+/* Use a decoded window: returns 1 when the grammar fitted and its times were used, 0 when not,
+ * or an error. */
+static int force_apply(aligner_t *A, force_job_t *j)
+{
+    if (j->skip) return 0;
+    const folio_align_input_t *in = A->in;
+    double off = in->offset[j->file], s = j->s, e = j->e;
+    size_t file = j->file;
+    wgram_t *g = &j->g;
+    folio_rec_words_t *got = &j->got;
     folio__log(A->ctx, FOLIO_LOG_DEBUG,
                "forced alignment of %zu words in %zu slots (\"%s\"...) in file %zu at %.2f-%.2f "
                "s: %s, %zu found",
-               nw, g.n_slots, nw ? g.words.items[0] : "", file, s, e,
-               rc == FOLIO_ENOMATCH ? "no match" : "ok", got.len);
-    if (rc == FOLIO_ENOMATCH) {
-        rc = FOLIO_OK; /* the grammar did not fit: keep what the first pass found */
-        goto done;
-    }
-    if (rc < 0) goto done;
+               g->words.len, g->n_slots, g->words.len ? g->words.items[0] : "", file, s, e,
+               j->rc == FOLIO_ENOMATCH ? "no match" : "ok", got->len);
+    if (j->rc == FOLIO_ENOMATCH) return 0; /* the grammar did not fit: keep the first pass */
+    if (j->rc < 0) return folio__error(A->ctx, j->rc, "%s", j->err[0] ? j->err : "out of memory");
     if (folio__logs(A->ctx, FOLIO_LOG_DEBUG)) {
         folio_str_t l = {0};
-        for (size_t k = 0; k < got.len; k++)
-            folio__str_printf(&l, " %s@%.2f-%.2f", got.items[k].word,
-                              off + s + got.items[k].start_frame * 0.01,
-                              off + s + (got.items[k].end_frame + 1) * 0.01);
+        for (size_t k = 0; k < got->len; k++)
+            folio__str_printf(&l, " %s@%.2f-%.2f", got->items[k].word,
+                              off + s + got->items[k].start_frame * 0.01,
+                              off + s + (got->items[k].end_frame + 1) * 0.01);
         folio__log(A->ctx, FOLIO_LOG_DEBUG, "  found:%s", l.data ? l.data : "");
         folio__str_free(&l);
     }
     /* A grammar forced onto audio that does not hold its words stretches some words over seconds
      * and squeezes others into a frame or two: when many are like that, keep the first pass. */
     size_t odd = 0;
-    for (size_t k = 0; k < got.len; k++) {
-        double dur = (got.items[k].end_frame + 1 - got.items[k].start_frame) * 0.01;
-        if (dur < 0.04 || dur > 2 * (0.6 + 0.12 * (double)strlen(got.items[k].word))) odd++;
+    for (size_t k = 0; k < got->len; k++) {
+        double dur = (got->items[k].end_frame + 1 - got->items[k].start_frame) * 0.01;
+        if (dur < 0.04 || dur > 2 * (0.6 + 0.12 * (double)strlen(got->items[k].word))) odd++;
     }
-    if (got.len >= 3 && odd * 4 > got.len) {
+    if (got->len >= 3 && odd * 4 > got->len) {
         folio__log(A->ctx, FOLIO_LOG_DEBUG,
                    "forced alignment in file %zu at %.2f-%.2f s: %zu of %zu words implausible; "
                    "kept the first pass",
-                   file, s, e, odd, got.len);
-        goto done;
+                   file, s, e, odd, got->len);
+        return 0;
     }
-    size_t lo = 0, hi = got.len;
-    for (size_t k = got.len; (open & OPEN_LEFT) && k > 1; k--)
-        if ((got.items[k - 1].start_frame - got.items[k - 2].end_frame) * 0.01 > 1.5) {
+    size_t lo = 0, hi = got->len;
+    for (size_t k = got->len; (j->open & OPEN_LEFT) && k > 1; k--)
+        if ((got->items[k - 1].start_frame - got->items[k - 2].end_frame) * 0.01 > 1.5) {
             lo = k - 1;
             break;
         }
-    for (size_t k = lo + 1; (open & OPEN_RIGHT) && k < hi; k++)
-        if ((got.items[k].start_frame - got.items[k - 1].end_frame) * 0.01 > 1.5) {
+    for (size_t k = lo + 1; (j->open & OPEN_RIGHT) && k < hi; k++)
+        if ((got->items[k].start_frame - got->items[k - 1].end_frame) * 0.01 > 1.5) {
             hi = k;
             break;
         }
     /* Each found word is the grammar word the decoder says; the words of an alternative reading
      * together time their source word, spread evenly over its tokens. */
     for (size_t k = lo; k < hi; k++) {
-        long gi = got.items[k].gram;
+        long gi = got->items[k].gram;
         if (gi < 0) continue;
         size_t k2 = k;
-        if (g.alt.items[gi])
-            while (k2 + 1 < hi && got.items[k2 + 1].gram >= 0 &&
-                   g.slot.items[got.items[k2 + 1].gram] == g.slot.items[gi] &&
-                   g.reading.items[got.items[k2 + 1].gram] == g.reading.items[gi])
+        if (g->alt.items[gi])
+            while (k2 + 1 < hi && got->items[k2 + 1].gram >= 0 &&
+                   g->slot.items[got->items[k2 + 1].gram] == g->slot.items[gi] &&
+                   g->reading.items[got->items[k2 + 1].gram] == g->reading.items[gi])
                 k2++;
-        double ws = off + s + got.items[k].start_frame * 0.01;
-        double we = off + s + (got.items[k2].end_frame + 1) * 0.01;
+        double ws = off + s + got->items[k].start_frame * 0.01;
+        double we = off + s + (got->items[k2].end_frame + 1) * 0.01;
         float conf = 0;
-        for (size_t q = k; q <= k2; q++) conf += got.items[q].confidence;
+        for (size_t q = k; q <= k2; q++) conf += got->items[q].confidence;
         conf = 0.55f + 0.4f * conf / (float)(k2 - k + 1);
         /* A word far longer than it could be said swallowed speech or silence before it
          * (grammars do that with what they cannot explain): it starts at most that long before
          * its end. */
-        double first_end = off + s + (got.items[k].end_frame + 1) * 0.01;
-        double longest = 0.6 + 0.12 * (double)strlen(got.items[k].word);
+        double first_end = off + s + (got->items[k].end_frame + 1) * 0.01;
+        double longest = 0.6 + 0.12 * (double)strlen(got->items[k].word);
         if (first_end - ws > 2 * longest) {
             ws = first_end - longest;
             conf = 0.35f;
         }
-        size_t t = g.tok.items[gi];
-        if (!g.alt.items[gi]) {
-            if (may_time(A, t, replace)) force_time(A, t, file, ws, we, conf);
+        size_t t = g->tok.items[gi];
+        if (!g->alt.items[gi]) {
+            if (may_time(A, t, j->replace)) force_time(A, t, file, ws, we, conf);
         } else {
             const folio_word_t *w = folio_book_word(A->book, folio_book_token(A->book, t)->word);
             bool all = true;
             for (size_t q = 0; q < w->n_tokens && all; q++)
-                all = may_time(A, w->first_token + q, replace);
+                all = may_time(A, w->first_token + q, j->replace);
             double piece = (we - ws) / (double)w->n_tokens;
             for (size_t q = 0; q < w->n_tokens && all; q++)
                 force_time(A, w->first_token + q, file, ws + piece * (double)q,
@@ -1012,12 +1118,22 @@ static int force_window(aligner_t *A, size_t a, size_t b, size_t file, double t0
         }
         k = k2;
     }
-    rc = 1;
-done:
-    free(pcm);
-    wgram_free(&g);
-    VEC_FREE(got);
-    return rc;
+    return 1;
+}
+
+/* Decode the planned windows and apply them in order; a boundary window that confirms nothing
+ * leaves the first pass's time standing, trusted less. */
+static int force_run(aligner_t *A, force_jobs_t *jobs)
+{
+    force_decode_all(A, jobs);
+    int rc = FOLIO_OK;
+    for (size_t i = 0; i < jobs->len && rc >= 0; i++) {
+        force_job_t *j = &jobs->items[i];
+        rc = force_apply(A, j);
+        if (rc == 0 && j->boundary != SIZE_MAX) A->t_conf[j->boundary] *= 0.7f;
+    }
+    force_jobs_free(jobs);
+    return rc < 0 ? rc : FOLIO_OK;
 }
 
 #define EDGE_MAX 30       /* tokens forced at a file's start or end */
@@ -1248,6 +1364,7 @@ static size_t read_run_before(aligner_t *A, size_t next, size_t limit)
 static int force_gaps(aligner_t *A)
 {
     int rc = FOLIO_OK;
+    force_jobs_t jobs = {0};
     size_t prev = SIZE_MAX;
     for (size_t t = 0; t <= A->n_tok && rc >= 0; t++) {
         if (t < A->n_tok && A->t_start[t] < 0) continue;
@@ -1260,27 +1377,32 @@ static int force_gaps(aligner_t *A)
              * gap would re-decode a sixth of the audio for little. */
             bool small = missing <= 2 && same_sentence(A, prev, t);
             if (!small && read * 2 >= missing && room >= 0.12 * (double)missing && room < 90)
-                rc = force_window(A, prev, t, A->t_file[t], A->t_end[prev] - 0.3,
-                                  A->t_start[t] + 0.3, false, 0);
+                rc = force_plan(A, &jobs, prev, t, A->t_file[t], A->t_end[prev] - 0.3,
+                                A->t_start[t] + 0.3, false, 0, SIZE_MAX);
         } else if (t > (prev == SIZE_MAX ? 0 : prev + 1) &&
                    (prev == SIZE_MAX || t == A->n_tok || A->t_file[t] != A->t_file[prev])) {
             /* The two sides are in different files (or one is missing). */
             if (prev != SIZE_MAX) {
                 size_t n = read_run_after(A, prev, t);
                 if (n)
-                    rc = force_window(A, prev, prev + n, A->t_file[prev], A->t_start[prev] - 0.1,
-                                      open_end(A, prev, n), false, OPEN_RIGHT);
+                    rc = force_plan(A, &jobs, prev, prev + n, A->t_file[prev],
+                                    A->t_start[prev] - 0.1, open_end(A, prev, n), false, OPEN_RIGHT,
+                                    SIZE_MAX);
             }
             if (rc >= 0 && t < A->n_tok) {
                 size_t n = read_run_before(A, t, prev);
                 if (n)
-                    rc = force_window(A, t - n, t, A->t_file[t], open_start(A, t, n),
-                                      A->t_end[t] + 0.1, false, OPEN_LEFT);
+                    rc = force_plan(A, &jobs, t - n, t, A->t_file[t], open_start(A, t, n),
+                                    A->t_end[t] + 0.1, false, OPEN_LEFT, SIZE_MAX);
             }
         }
         prev = t;
     }
-    return rc < 0 ? rc : FOLIO_OK;
+    if (rc < 0) {
+        force_jobs_free(&jobs);
+        return rc;
+    }
+    return force_run(A, &jobs);
 }
 
 /* The first read token at or after @char_off (in text order), or SIZE_MAX. */
@@ -1303,7 +1425,7 @@ static size_t first_token_at(aligner_t *A, size_t char_off)
  * a grammar must be able to explain all the speech in its window, or it squeezes its words into
  * the wrong place. With no timed word before the boundary, the window opens earlier and the
  * grammar's leading filler takes what is not its words. */
-static int force_boundary(aligner_t *A, size_t char_off)
+static int force_boundary(aligner_t *A, force_jobs_t *jobs, size_t char_off)
 {
     size_t first = first_token_at(A, char_off);
     if (first == SIZE_MAX) return FOLIO_OK;
@@ -1337,11 +1459,12 @@ static int force_boundary(aligner_t *A, size_t char_off)
     }
     if (A->t_end[b] < A->t_end[heard]) b = heard;
     double t0 = lead != SIZE_MAX ? A->t_start[lead] - 0.15 : open_start(A, t, t - a);
-    int rc =
-        force_window(A, a, b, file, t0, A->t_end[b] + 0.15, true, lead == SIZE_MAX ? OPEN_LEFT : 0);
-    /* Unconfirmed: the first pass's time stands, trusted less. */
-    if (rc == 0) A->t_conf[t] *= 0.7f;
-    return rc < 0 ? rc : FOLIO_OK;
+    /* A chapter that starts a page has one window. */
+    for (size_t i = 0; i < jobs->len; i++)
+        if (jobs->items[i].boundary == t && jobs->items[i].a == a && jobs->items[i].b == b)
+            return FOLIO_OK;
+    return force_plan(A, jobs, a, b, file, t0, A->t_end[b] + 0.15, true,
+                      lead == SIZE_MAX ? OPEN_LEFT : 0, t);
 }
 
 /* ---- chapter headings ---- */
@@ -1704,10 +1827,15 @@ int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t 
         for (size_t t = 0; t < A.n_tok; t++) after += A.t_start[t] >= 0;
         if (after == before) break;
     }
-    for (size_t p = 0; p < folio_book_n_pages(book); p++)
-        TRY(force_boundary(&A, folio_book_page(book, p)->start_char));
-    for (size_t c = 0; c < folio_book_n_chapters(book); c++)
-        TRY(force_boundary(&A, folio_book_chapter(book, c)->start_char));
+    /* Boundaries are far apart: their windows are planned at once and decoded in parallel. */
+    force_jobs_t bounds = {0};
+    for (size_t p = 0; p < folio_book_n_pages(book) && rc >= 0; p++)
+        rc = force_boundary(&A, &bounds, folio_book_page(book, p)->start_char);
+    for (size_t c = 0; c < folio_book_n_chapters(book) && rc >= 0; c++)
+        rc = force_boundary(&A, &bounds, folio_book_chapter(book, c)->start_char);
+    if (rc < 0) force_jobs_free(&bounds);
+    TRY(rc);
+    TRY(force_run(&A, &bounds));
     TRY(folio__progress(ctx, "aligning", 2, 3, in->start_time));
     enforce_order(&A);
     interpolate(&A);

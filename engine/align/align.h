@@ -54,9 +54,14 @@ typedef struct {
     const double *duration, *offset;
     folio_pcm_read_fn read_pcm; /* NULL: no forced alignment */
     void *pcm_ud;
-    folio_decoder_t *aligner;   /* a decoder for alignment grammars; NULL: none */
+    /* Decoders for alignment grammars (folio__decoder_config_align), each with a context of its
+     * own: windows are forced by as many threads at once. None: no forced alignment. */
+    folio_decoder_t *const *aligners;
+    size_t n_aligners;
     double start_time;          /* for progress */
 } folio_align_input_t;
+
+#define FOLIO_ALIGN_MAX_THREADS 64
 
 int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t *out);
 void folio__alignment_free(folio_alignment_t *a);

@@ -264,6 +264,26 @@ static float sample_at(const AVFrame *fr, int ch, int i, int channels)
     }
 }
 
+/* The mean of @fr's @ch channels into @dst. Planar float (MP3, AAC, Vorbis, Opus in FFmpeg) goes
+ * channel by channel; the sums are the same, in the same order, as sample by sample. */
+static void mix_down(const AVFrame *fr, int ch, int n, float *dst)
+{
+    if (fr->format == AV_SAMPLE_FMT_FLTP) {
+        for (int i = 0; i < n; i++) dst[i] = 0;
+        for (int c = 0; c < ch; c++) {
+            const float *src = (const float *)fr->extended_data[c];
+            for (int i = 0; i < n; i++) dst[i] += src[i];
+        }
+        for (int i = 0; i < n; i++) dst[i] /= (float)ch;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        float sum = 0;
+        for (int c = 0; c < ch; c++) sum += sample_at(fr, c, i, ch);
+        dst[i] = sum / (float)ch;
+    }
+}
+
 /* Damaged data where FFmpeg could not decode a packet: skip it, as players do, and say where
  * once per damaged stretch. Returns false when there is so much in a row that decoding stops. */
 static bool skip_damage(folio_audio_file_t *f)
@@ -310,11 +330,7 @@ static long decode_ffmpeg(folio_audio_file_t *f)
             size_t gap = damage_gap(f, n);
             if (ensure(&f->in, &f->in_cap, gap + (size_t)n) < 0) return FOLIO_ENOMEM;
             memset(f->in, 0, gap * sizeof(float));
-            for (int i = 0; i < n; i++) {
-                float sum = 0;
-                for (int c = 0; c < ch; c++) sum += sample_at(f->frame, c, i, ch);
-                f->in[gap + (size_t)i] = sum / (float)ch;
-            }
+            mix_down(f->frame, ch, n, f->in + gap);
             n += (int)gap;
             f->in_len = (size_t)n;
             f->decoded_sec += (double)n / f->rate;

@@ -13,8 +13,8 @@
 
 #define NO_ID UINT32_MAX
 #define BACK 60           /* tokens before the place the window starts */
-#define AHEAD_BASE 250    /* read tokens after the place, plus ... */
-#define AHEAD_PER_SEC 8.0 /* ... this many a second of the chunk (speech is 2-4 a second) */
+#define AHEAD_BASE 200    /* read tokens after the place (a skipped paragraph), plus ... */
+#define AHEAD_PER_SEC 5.0 /* ... this many a second of the chunk (speech is 2-4 a second) */
 #define COMMON_TRIPLE 16  /* triples found more often than this do not vote */
 #define MATCH 3
 #define MISMATCH (-2)

@@ -169,7 +169,11 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
     if (opts) o = *opts;
     folio_models_t models = {0};
     folio_transcript_t *tr = NULL;
-    folio_decoder_t *aligner = NULL;
+    /* Alignment decoders: the first reports to @ctx (it runs on this thread), the others, each
+     * on a thread of its own, to contexts of their own. */
+    folio_decoder_t *aligners[FOLIO_ALIGN_MAX_THREADS] = {0};
+    folio_t *aligner_ctx[FOLIO_ALIGN_MAX_THREADS] = {0};
+    size_t n_aligners = 0;
     folio_alignment_t al = {0};
     folio_part_t *part = NULL;
     pcm_t pcm = {.fd = -1};
@@ -214,8 +218,18 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
     acfg.lm_path = NULL;
     acfg.oob_path = NULL;
     if (pcm.fd >= 0) {
-        aligner = folio__decoder_new(ctx, &acfg, &rc);
-        if (!aligner) goto fail;
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t want =
+            o.transcribe.threads ? (size_t)o.transcribe.threads : (size_t)(cores > 0 ? cores : 1);
+        if (want > FOLIO_ALIGN_MAX_THREADS) want = FOLIO_ALIGN_MAX_THREADS;
+        for (; n_aligners < want; n_aligners++) {
+            folio_t *c = n_aligners ? (aligner_ctx[n_aligners] = folio_new()) : ctx;
+            if (!c) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+            if (!(aligners[n_aligners] = folio__decoder_new(c, &acfg, &rc))) {
+                if (c != ctx) folio__error(ctx, rc, "%s", folio_errmsg(c));
+                goto fail;
+            }
+        }
     } else {
         folio__warn(ctx, "%s: %s; page starts keep the first pass's times", pcm_path,
                     strerror(errno));
@@ -231,7 +245,8 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
         .offset = offset,
         .read_pcm = pcm.fd >= 0 ? read_pcm : NULL,
         .pcm_ud = &pcm,
-        .aligner = aligner,
+        .aligners = aligners,
+        .n_aligners = n_aligners,
         .start_time = start,
     };
     double align_start = folio__now();
@@ -391,7 +406,8 @@ fail:
     free(offset);
     folio__part_close(part);
     if (pcm.fd >= 0) close(pcm.fd);
-    folio__decoder_free(aligner);
+    for (size_t i = 0; i < n_aligners; i++) folio__decoder_free(aligners[i]);
+    for (size_t i = 0; i < FOLIO_ALIGN_MAX_THREADS; i++) folio_free(aligner_ctx[i]);
     folio__alignment_free(&al);
     folio_transcript_free(tr);
     folio__models_free(&models);

@@ -19,6 +19,7 @@ typedef struct {
     folio_decoder_config_t decoder;
     int noisy_topn; /* the decoder for chunks the denoiser worked on scores more Gaussians */
     double unread_weight, alt_weight; /* how the book's models count unread text, alternatives */
+    double phrase_weight;             /* how a window's model counts each announcement phrase */
     char lm_path[4200], oob_path[4200], dict_path[4200];
     char model_dir[4096];
     folio_str_t config; /* the configuration, for the fingerprint */

@@ -2,10 +2,10 @@
  * chunks, recognition by worker threads (one decoder each), and every finished chunk stored in the
  * work file as soon as it is done, by the calling thread.
  *
- * Chunks go to the workers in runs: an eighth of the book's estimated length (one to ten minutes)
- * of a file. A worker follows the narrator through its run (guide.c): the run's first chunk is
- * recognised with the book's model, the next ones with a model of the text after the place the
- * previous chunk ended, and a chunk whose words do not fit that window again with the book's.
+ * Chunks go to the workers in runs: an eighth of the book's estimated length (one to fifteen
+ * minutes) of a file. A worker follows the narrator through its run (guide.c): the run's first
+ * chunk is recognised with the book's model, the next ones with a model of the text after the place
+ * the previous chunk ended, and a chunk whose words do not fit that window again with the book's.
  * Where a run is cut depends on the audio alone, and what a worker does with a chunk on the words
  * of the run's earlier chunks alone (a resumed run replays those from the work file), so results
  * do not depend on the number of threads. */
@@ -25,10 +25,11 @@
 
 #define READ_BLOCK 16000
 /* A run ends after an eighth of the book's estimated length in its file, but at least one
- * minute and at most ten: short books still keep every core busy. */
+ * minute and at most fifteen: short books still keep every core busy, and few runs start
+ * unplaced (a run's first chunk, recognised with the whole book's model, costs twice another). */
 #define RUN_SHARE 8
 #define RUN_MIN_SEC 60
-#define RUN_MAX_SEC 600
+#define RUN_MAX_SEC 900
 
 struct folio_transcript {
     VEC(folio_heard_t) words;
@@ -147,7 +148,9 @@ typedef struct {
     folio_t *ctx;
     shared_t *sh;
     char lm_path[4300];
-    folio_decoder_t *dec, *careful; /* careful: for noisy chunks, made when the first one comes */
+    /* dec: window models; book: the book's model; careful: noisy chunks, either model (made when
+     * the first one comes) */
+    folio_decoder_t *dec, *book, *careful;
 } worker_t;
 
 /* Where the words @w of a chunk of @sec seconds leave the narrator: in the window after *@at if
@@ -174,7 +177,8 @@ static int run_window(worker_t *w, folio_decoder_t *d, const folio_guide_state_t
     folio_lm_t *lm = folio__lm_from_tokens(sh->book, sh->models->lex, from, to,
                                            sh->models->unread_weight, sh->models->alt_weight, &rc);
     if (!lm) return rc;
-    rc = folio__lm_write_arpa(lm, w->lm_path);
+    if ((rc = folio__lm_add_phrases(lm, sh->models->oob_lex, sh->models->phrase_weight)) >= 0)
+        rc = folio__lm_write_arpa(lm, w->lm_path);
     folio__lm_free(lm);
     if (rc < 0) return folio__error(w->ctx, rc, "%s: cannot write a window model", w->lm_path);
     if ((rc = folio__decoder_use_window(d, w->lm_path)) < 0) return rc;
@@ -205,6 +209,7 @@ static int recognise(worker_t *w, int16_t *pcm, size_t n, folio_guide_state_t *a
         }
         folio__debug(w->ctx, "a chunk of %.1f s does not fit its window: the book's model", sec);
     }
+    if (!noisy) d = w->book;
     if ((rc = folio__decoder_use_window(d, NULL)) < 0 ||
         (rc = folio__decoder_run(d, pcm, n, words)) < 0)
         return rc;
@@ -217,20 +222,25 @@ static int recognise(worker_t *w, int16_t *pcm, size_t n, folio_guide_state_t *a
 static void *worker(void *arg)
 {
     shared_t *sh = arg;
-    worker_t w = {folio_new(), sh, "", NULL, NULL};
+    worker_t w = {folio_new(), sh, "", NULL, NULL, NULL};
     if (w.ctx) folio_set_log(w.ctx, worker_log, sh, FOLIO_LOG_DEBUG);
     int rc;
     pthread_mutex_lock(&sh->lock);
     size_t me = sh->n_workers++;
     pthread_mutex_unlock(&sh->lock);
     snprintf(w.lm_path, sizeof(w.lm_path), "%s.window%zu.lm", sh->work_path, me);
-    w.dec = folio__decoder_new(w.ctx, &sh->dcfg, &rc);
+    /* Phone lookahead guides a search through a large vocabulary; a window's is small, and
+     * there the lookahead only costs time (a sixteenth of it). */
+    folio_decoder_config_t wc = sh->dcfg;
+    wc.pl_window = 0;
+    w.dec = folio__decoder_new(w.ctx, &wc, &rc);
+    if (w.dec) w.book = folio__decoder_new(w.ctx, &sh->dcfg, &rc);
     int16_t *pcm = NULL;
     size_t pcm_cap = 0;
     folio_rec_words_t words = {0};
     folio_str_t tsv = {0};
     job_t job = {0};
-    if (!w.dec) goto fail;
+    if (!w.dec || !w.book) goto fail;
     for (;;) {
         pthread_mutex_lock(&sh->lock);
         while (sh->job_head == sh->jobs.len && !sh->closing && !sh->cancel && !sh->error)
@@ -299,6 +309,7 @@ fail:
 done:
     free_job(&job);
     folio__decoder_free(w.dec);
+    folio__decoder_free(w.book);
     folio__decoder_free(w.careful);
     unlink(w.lm_path);
     free(pcm);

@@ -195,6 +195,11 @@ void folio__decoder_free(folio_decoder_t *d)
     free(d);
 }
 
+folio_t *folio__decoder_context(const folio_decoder_t *d)
+{
+    return d->ctx;
+}
+
 int folio__decoder_use_window(folio_decoder_t *d, const char *lm_path)
 {
     if (!d->has_lm) return FOLIO_EINVAL;
@@ -213,17 +218,6 @@ int folio__decoder_use_window(folio_decoder_t *d, const char *lm_path)
         goto done;
     }
     ngram_model_t *lm = win;
-    if (d->oob) {
-        ngram_model_t *models[2] = {win, d->oob};
-        const char *names[2] = {"window", "oob"};
-        float32 weights[2] = {1.0f - d->oob_weight, d->oob_weight};
-        lm = ngram_model_set_init(d->config, models, (char **)names, weights, 2);
-        ngram_model_free(win);
-        if (!lm) {
-            rc = folio__error(d->ctx, FOLIO_EFORMAT, "cannot combine the language models");
-            goto done;
-        }
-    }
     /* Replacing a search frees the old one: never replace the one in use. */
     const char *name = strcmp(d->search, "window-a") == 0 ? "window-b" : "window-a";
     if (ps_set_lm(d->ps, name, lm) < 0 || ps_set_search(d->ps, name) < 0)

@@ -61,34 +61,51 @@ int folio__denoise(int16_t *pcm, size_t n, bool *applied)
     *applied = false;
     if (n < 4 * N) return FOLIO_OK;
     size_t frames = (n - N) / H + 1;
-    double *power = malloc(frames * BINS * sizeof(double));
+    double *power = NULL, *out = NULL;
     double *energy = malloc(frames * sizeof(double)), *sorted = malloc(frames * sizeof(double));
-    double *out = calloc(n, sizeof(double));
-    cpx_t *spec = malloc(frames * BINS * sizeof(cpx_t));
+    cpx_t *spec = NULL;
     cpx_t buf[N];
     double win[N], noise[BINS] = {0}, gain[BINS], prev[BINS] = {0};
     int rc = FOLIO_OK;
-    if (!power || !energy || !sorted || !out || !spec) {
+    if (!energy || !sorted) {
         rc = FOLIO_ENOMEM;
         goto done;
     }
     for (int i = 0; i < N; i++) win[i] = sqrt(0.5 - 0.5 * cos(2 * M_PI * i / N));
+    /* Frame energies (the power of the half spectrum, bins 0 to N/2) in the time domain, so
+     * clean chunks (most) never need a transform: by Parseval's theorem and the symmetry of a
+     * real signal's spectrum, that power is (N * sum x^2 + X[0]^2 + X[N/2]^2) / 2, where X[0] is
+     * the sum of the samples and X[N/2] their sum with alternating signs. */
     for (size_t f = 0; f < frames; f++) {
-        for (int i = 0; i < N; i++) buf[i] = (cpx_t){win[i] * pcm[f * H + i], 0};
-        fft(buf, false);
-        double e = 0;
-        for (int k = 0; k < BINS; k++) {
-            spec[f * BINS + k] = buf[k];
-            double p = buf[k].re * buf[k].re + buf[k].im * buf[k].im;
-            power[f * BINS + k] = p;
-            e += p;
+        double e = 0, dc = 0, nyquist = 0;
+        for (int i = 0; i < N; i++) {
+            double x = win[i] * pcm[f * H + i];
+            e += x * x;
+            dc += x;
+            nyquist += (i & 1) ? -x : x;
         }
+        e = (N * e + dc * dc + nyquist * nyquist) / 2;
         energy[f] = 10 * log10(e / N + 1);
         sorted[f] = energy[f];
     }
     qsort(sorted, frames, sizeof(double), cmp_double);
     double quiet = sorted[frames / 10], loud = sorted[frames * 9 / 10];
     if (loud - quiet >= CLEAN_DB) goto done;
+    power = malloc(frames * BINS * sizeof(double));
+    out = calloc(n, sizeof(double));
+    spec = malloc(frames * BINS * sizeof(cpx_t));
+    if (!power || !out || !spec) {
+        rc = FOLIO_ENOMEM;
+        goto done;
+    }
+    for (size_t f = 0; f < frames; f++) {
+        for (int i = 0; i < N; i++) buf[i] = (cpx_t){win[i] * pcm[f * H + i], 0};
+        fft(buf, false);
+        for (int k = 0; k < BINS; k++) {
+            spec[f * BINS + k] = buf[k];
+            power[f * BINS + k] = buf[k].re * buf[k].re + buf[k].im * buf[k].im;
+        }
+    }
     /* The noise spectrum: the mean of the quietest tenth of the frames. */
     size_t used = 0;
     for (size_t f = 0; f < frames; f++) {

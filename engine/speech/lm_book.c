@@ -57,6 +57,21 @@ static bool pronounceable(const folio_lexicon_t *lex, const char *w)
     return i >= 0 && folio_lexicon_n_prons(lex, (size_t)i) > 0;
 }
 
+int folio__lm_add_phrases(folio_lm_t *lm, const folio_lexicon_t *lex, double weight)
+{
+    int rc = FOLIO_OK;
+    for (const char *const *p = folio__out_of_book_phrases; *p && rc >= 0; p++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", *p);
+        const char *toks[32];
+        size_t n = split(buf, toks, 32), kept = 0;
+        for (size_t i = 0; i < n; i++)
+            if (pronounceable(lex, toks[i])) toks[kept++] = toks[i];
+        if (kept) rc = folio__lm_add(lm, toks, kept, weight, true, true);
+    }
+    return rc;
+}
+
 folio_lm_t *folio__lm_from_book(const folio_book_t *book, const folio_lexicon_t *lex,
                                 double unread_weight, double alt_weight, int *err)
 {

@@ -40,6 +40,8 @@ folio_lm_t *folio__lm_from_tokens(const folio_book_t *book, const folio_lexicon_
 /* Phrases that audiobooks say and books do not hold (LibriVox preambles, chapter announcements,
  * credits), NULL-terminated. */
 extern const char *const folio__out_of_book_phrases[];
+/* Count those phrases into @lm as sentences of @weight, each with its words @lex pronounces. */
+int folio__lm_add_phrases(folio_lm_t *lm, const folio_lexicon_t *lex, double weight);
 
 /* ---- voice activity chunking (vad.c) ---- */
 
@@ -103,11 +105,15 @@ typedef VEC(folio_rec_word_t) folio_rec_words_t;
 typedef struct folio_decoder folio_decoder_t;
 folio_decoder_t *folio__decoder_new(folio_t *ctx, const folio_decoder_config_t *c, int *err);
 void folio__decoder_free(folio_decoder_t *d);
+/* The context the decoder reports to (its errors' messages). */
+folio_t *folio__decoder_context(const folio_decoder_t *d);
 /* Recognise one chunk as a whole utterance (cepstral mean over the chunk alone, so results do not
  * depend on what was decoded before). Fillers and silences are left out. */
 int folio__decoder_run(folio_decoder_t *d, const int16_t *pcm, size_t n, folio_rec_words_t *out);
-/* Recognise with the language model in @lm_path (ARPA; a window of the book's text), mixed with
- * the out-of-book model as the book's model is; NULL goes back to the book's model. */
+/* Recognise with the language model in @lm_path (ARPA; a window of the book's text) alone; NULL
+ * goes back to the book's model (mixed with the out-of-book model). A window model carries the
+ * announcement phrases itself (folio__lm_add_phrases): the out-of-book model's generic words
+ * would double the search's vocabulary, and cost a fifth of its speed, for no read word found. */
 int folio__decoder_use_window(folio_decoder_t *d, const char *lm_path);
 /* A forced-alignment grammar: slots said in order, each one of its readings, a reading one or
  * more dictionary words ("1455": "fourteen fifty five" or "one thousand four hundred fifty

@@ -2,9 +2,10 @@
 """CLI tests of `folio index` and `folio export` on a small synthetic audiobook built by mkcorpus
 (preamble, outro, front matter, a footnote, a skipped paragraph, an added sentence, a long
 silence): the export follows the contract, pages start where the truth says (within 0.5 s),
-nothing unread gets a time, the index opens from a read-only folder, no work files are left, CSV
-and WebVTT agree with the JSON, the EPUB with Media Overlays is the book with clips where the
-truth says, and audio that is not the book fails cleanly.
+nothing unread gets a time, one thread gives the same index as two, the index opens from a
+read-only folder, no work files are left, CSV and WebVTT agree with the JSON, the EPUB with Media
+Overlays is the book with clips where the truth says, and audio that is not the book fails
+cleanly.
 
 usage: test_index.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
 """
@@ -60,6 +61,19 @@ class Index(unittest.TestCase):
         r = folio("book", cls.book, "--text")
         assert r.returncode == 0
         cls.text = r.stdout.decode()
+
+    def test_one_thread_gives_the_same_index(self):
+        """Recognition and forced alignment both share their work among threads (forced windows
+        are planned first and applied in order): one thread must give the same export."""
+        one = os.path.join(WORK, "mini-one-thread.folio")
+        for p in (one, one + ".part"):
+            if os.path.exists(p):
+                os.remove(p)
+        r = folio("index", self.book, *audio(self.truth), "-o", one, "--threads", "1", "-q")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        r = folio("export", one, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(json.loads(r.stdout), self.doc)
 
     def test_no_work_files_left(self):
         self.assertEqual(os.listdir(OUT), ["mini.folio"])

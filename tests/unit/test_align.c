@@ -200,7 +200,8 @@ static void aligner_times_a_number_heard_another_way(void **state)
                               .duration = &duration,
                               .offset = &offset,
                               .read_pcm = read_pcm,
-                              .aligner = decoder};
+                              .aligners = &decoder,
+                              .n_aligners = 1};
     folio_alignment_t al;
     assert_int_equal(folio__align(NULL, &in, &al), FOLIO_OK);
     const folio_timing_t *x = &al.words[number_word()];

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../../engine/lexicon/lexicon.h"
 #include "../../engine/speech/speech.h"
 #include "fixture.h"
 
@@ -212,6 +213,131 @@ static void generic_top_words_are_the_most_frequent_words(void **state)
     VEC_FREE(few);
 }
 
+
+/* Every probability the two models give over @words (and sentence ends), in every context of up
+ * to two of them, is the same. */
+static void assert_same_lm(folio_lm_t *a, folio_lm_t *b, const char *const *words, size_t n)
+{
+    assert_int_equal(folio__lm_vocab_size(a), folio__lm_vocab_size(b));
+    for (size_t u = 0; u <= n + 1; u++)
+        for (size_t v = 0; v <= n + 1; v++)
+            for (size_t w = 0; w <= n; w++) {
+                const char *hu = u < n ? words[u] : u == n ? "<s>" : NULL;
+                const char *hv = v < n ? words[v] : v == n ? "<s>" : NULL;
+                const char *x = w < n ? words[w] : "</s>";
+                if (!hv) hu = NULL;
+                double pa = folio__lm_prob(a, hu, hv, x), pb = folio__lm_prob(b, hu, hv, x);
+                if (fabs(pa - pb) > 1e-12)
+                    fail_msg("P(%s | %s %s): %g, expected %g", x, hu ? hu : "-", hv ? hv : "-",
+                             pa, pb);
+            }
+}
+
+static void phrases_enter_a_model_at_their_weight(void **state)
+{
+    (void)state;
+    char dict[1024];
+    snprintf(dict, sizeof(dict), "%s/cmudict-en-us.dict", folio_default_model_dir());
+    if (access(dict, R_OK) != 0) {
+        skip();
+        return;
+    }
+    /* A lexicon of a few of the phrases' words: the others are left out of each phrase. */
+    const char *known[] = {"this", "is", "a", "recording", "read", "by", "chapter", "end", "of"};
+    size_t n_known = sizeof(known) / sizeof(known[0]);
+    int rc;
+    folio_lexicon_t *lex = folio__lexicon_open_words(NULL, known, n_known, dict, &rc);
+    assert_non_null(lex);
+    folio_lm_t *got = folio__lm_new(), *want = folio__lm_new();
+    assert_int_equal(folio__lm_add_phrases(got, lex, 0.25), FOLIO_OK);
+    /* The expected model, counted phrase by phrase from the words the test knows. */
+    size_t phrases = 0;
+    for (const char *const *p = folio__out_of_book_phrases; *p; p++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", *p);
+        const char *toks[32];
+        size_t n = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
+            for (size_t k = 0; k < n_known; k++)
+                if (strcmp(t, known[k]) == 0) toks[n++] = t;
+        if (n) assert_int_equal(folio__lm_add(want, toks, n, 0.25, true, true), FOLIO_OK);
+        phrases += n > 0;
+    }
+    /* "this is a librivox recording", "read by", "end of chapter" at least. */
+    assert_true(phrases >= 3);
+    assert_int_equal(folio__lm_finish(got), FOLIO_OK);
+    assert_int_equal(folio__lm_finish(want), FOLIO_OK);
+    assert_same_lm(got, want, known, n_known);
+    assert_true(folio__lm_prob(got, "this", "is", "a") > 0.1);
+    assert_float_equal(folio__lm_prob(got, NULL, NULL, "librivox"), 0.0, 1e-15);
+    folio__lm_free(got);
+    folio__lm_free(want);
+    folio_lexicon_free(lex);
+}
+
+/* ---- noise reduction ---- */
+
+#define DN_N 512
+#define DN_H 256
+
+/* What denoise.c measures of a frame, computed here the long way: the power of bins 0 to N/2 of
+ * the DFT of the frame under a square-root Hann window, as 10 log10(power / N + 1). */
+static double frame_db(const int16_t *x)
+{
+    double power = 0;
+    for (int k = 0; k <= DN_N / 2; k++) {
+        double re = 0, im = 0;
+        for (int i = 0; i < DN_N; i++) {
+            double w = sqrt(0.5 - 0.5 * cos(2 * M_PI * i / DN_N)) * x[i];
+            re += w * cos(2 * M_PI * k * i / DN_N);
+            im -= w * sin(2 * M_PI * k * i / DN_N);
+        }
+        power += re * re + im * im;
+    }
+    return 10 * log10(power / DN_N + 1);
+}
+
+/* Two seconds of a tone, then two of a constant offset (a quiet frame whose power sits in bin 0,
+ * where a measure that forgot that bin's weight would be off by 2.6 dB). */
+static int16_t *tone_then_offset(size_t n, int offset)
+{
+    int16_t *x = malloc(n * sizeof(int16_t));
+    for (size_t i = 0; i < n; i++)
+        x[i] = i < n / 2 ? (int16_t)lrint(12000 * sin(2 * M_PI * 440 * (double)i / 16000))
+                         : (int16_t)offset;
+    return x;
+}
+
+static void denoise_leaves_clean_chunks_alone(void **state)
+{
+    (void)state;
+    size_t n = 64000;
+    /* The tone's frames against a quiet frame of offset 1, found by the long way: the offsets that
+     * put the quiet frames 27.3 and 28.7 dB below the tone, either side of the 28 dB line. */
+    int16_t *probe = tone_then_offset(n, 1);
+    double loud = frame_db(probe + DN_H * 10), quiet1 = frame_db(probe + n - DN_N - DN_H * 10);
+    free(probe);
+    for (int side = 0; side < 2; side++) {
+        double target = side ? 28.7 : 27.3;
+        /* power grows with the offset squared: quiet(o) = 10 log10(o^2 (10^(q1/10) - 1) + 1) */
+        double o = sqrt((pow(10, (loud - target) / 10) - 1) / (pow(10, quiet1 / 10) - 1));
+        int16_t *x = tone_then_offset(n, (int)lrint(o));
+        int16_t *copy = malloc(n * sizeof(int16_t));
+        memcpy(copy, x, n * sizeof(int16_t));
+        double gap = frame_db(x + DN_H * 10) - frame_db(x + n - DN_N - DN_H * 10);
+        assert_true(side ? gap > 28.2 : gap < 27.8);
+        bool applied = true;
+        assert_int_equal(folio__denoise(x, n, &applied), FOLIO_OK);
+        if (applied != (gap < 28.0))
+            fail_msg("quiet frames %.2f dB below the tone: denoised %d", gap, applied);
+        /* Left alone means untouched, sample for sample. */
+        if (!applied) assert_memory_equal(x, copy, n * sizeof(int16_t));
+        free(x);
+        free(copy);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +345,8 @@ int main(void)
         cmocka_unit_test(lm_distributions_sum_to_one),
         cmocka_unit_test(vad_cuts_at_silences_and_overlaps_elsewhere),
         cmocka_unit_test(generic_top_words_are_the_most_frequent_words),
+        cmocka_unit_test(phrases_enter_a_model_at_their_weight),
+        cmocka_unit_test(denoise_leaves_clean_chunks_alone),
     };
     return cmocka_run_group_tests_name("speech", tests, NULL, fx_teardown);
 }
