@@ -65,6 +65,7 @@ typedef struct {
     /* n-gram index */
     ngram_t *ng;
     size_t ng_cap;
+    VEC(uint64_t) tried; /* the gap windows decoded so far (force_plan) */
 } aligner_t;
 
 /* ---- vocabulary and similarity ---- */
@@ -797,6 +798,7 @@ fail:
  * (the grammar may have put them on speech that is not the book's). */
 #define OPEN_LEFT 1
 #define OPEN_RIGHT 2
+#define OPEN_SLOTS 8 /* slots an open end may leave unsaid */
 
 /* A window's grammar: a slot per read token with a pronunciation, except that a source word with
  * alternative readings that lies whole in the window is one slot, its primary tokens one reading
@@ -944,6 +946,13 @@ static int force_plan(aligner_t *A, force_jobs_t *jobs, size_t a, size_t b, size
                      .open = open,
                      .boundary = boundary,
                      .skip = !in->n_aligners || !in->read_pcm || b < a};
+    if (boundary == SIZE_MAX) { /* a gap's window that did not fit once will not fit again */
+        uint64_t key = ((uint64_t)a * 0x9E3779B97F4A7C15u) ^ ((uint64_t)b << 20) ^ file ^
+                       ((uint64_t)llround(t0 * 100) << 40) ^ (uint64_t)llround(t1 * 100);
+        for (size_t i = 0; i < A->tried.len; i++)
+            if (A->tried.items[i] == key) return FOLIO_OK;
+        if (VEC_PUSH(A->tried, key) < 0) return FOLIO_ENOMEM;
+    }
     double off = in->offset[file];
     j.s = t0 - off;
     j.e = t1 - off;
@@ -973,8 +982,14 @@ static void force_decode(const folio_align_input_t *in, folio_decoder_t *d, forc
     if (!pcm)
         j->rc = FOLIO_ENOMEM;
     else if ((j->rc = in->read_pcm(in->pcm_ud, j->file, first, n, pcm)) >= 0) {
-        folio_grammar_t grammar = {j->g.words.items, j->g.slot.items, j->g.reading.items,
-                                   j->g.words.len};
+        /* At an open end the window's audio may not hold the first (or last) slots' words. */
+        size_t open = j->g.n_slots / 3 < OPEN_SLOTS ? j->g.n_slots / 3 : OPEN_SLOTS;
+        folio_grammar_t grammar = {j->g.words.items,
+                                   j->g.slot.items,
+                                   j->g.reading.items,
+                                   j->g.words.len,
+                                   j->open & OPEN_LEFT ? open : 0,
+                                   j->open & OPEN_RIGHT ? open : 0};
         j->rc = folio__decoder_align(d, pcm, n, &grammar, &j->got);
         if (j->rc < 0 && j->rc != FOLIO_ENOMATCH)
             snprintf(j->err, sizeof(j->err), "%s", folio_errmsg(folio__decoder_context(d)));
@@ -1137,6 +1152,8 @@ static int force_run(aligner_t *A, force_jobs_t *jobs)
 }
 
 #define EDGE_MAX 30       /* tokens forced at a file's start or end */
+#define OPEN_MARGIN 1.5   /* seconds an open window reaches past the heard words */
+#define FORCE_PASSES 3    /* passes at most: an edge grows by up to 90 tokens */
 #define SEC_PER_TOKEN 0.4 /* audio allowed per token when only one end is known */
 
 /* Whether tokens @a and @b lie in one sentence of the book. */
@@ -1173,7 +1190,9 @@ static size_t heard_at(aligner_t *A, double time)
 
 /* Where a window should open for @n untimed tokens said just before timed token @t: back across
  * the heard words nothing explains yet, as long as speech goes on (no pause over 1.2 s) and
- * within what @n tokens could take; with none, a guess from the speaking rate. */
+ * within what @n tokens could take, and OPEN_MARGIN more (a heading before a pause must not be
+ * squeezed onto the sentence after it: the grammar's fillers take what is not its words); with
+ * none, a guess from the speaking rate. */
 static double open_start(aligner_t *A, size_t t, size_t n)
 {
     double budget = 0.6 * (double)n + 1.0, guess = A->t_start[t] - SEC_PER_TOKEN * (double)n - 0.5;
@@ -1187,7 +1206,7 @@ static double open_start(aligner_t *A, size_t t, size_t n)
         first = j - 1;
         j--;
     }
-    return first == SIZE_MAX ? guess : h[first].time - 0.3;
+    return first == SIZE_MAX ? guess : h[first].time - 0.3 - OPEN_MARGIN;
 }
 
 /* The same after timed token @prev, for @n untimed tokens said after it. */
@@ -1203,7 +1222,7 @@ static double open_end(aligner_t *A, size_t prev, size_t n)
         at = h[j].time + h[j].file_end - h[j].file_time;
         j++;
     }
-    return last == SIZE_MAX ? guess : at + 0.3;
+    return last == SIZE_MAX ? guess : at + 0.3 + OPEN_MARGIN;
 }
 
 /* ---- chance matches in garbled speech ---- */
@@ -1336,13 +1355,76 @@ static void drop_crowded(aligner_t *A)
     }
 }
 
+/* ---- stretches that go back in time ---- */
+
+#define REVERSAL_SECONDS 1.0 /* the time going back this much between neighbours in the text */
+#define REVERSAL_RATIO 4     /* one side this many times the timed tokens of the other */
+
+/* The timed tokens from @t on in text order, in one file and going forward in time: how many
+ * (counting at most @cap), and the last one in *@last. */
+static size_t stretch_forward(aligner_t *A, size_t t, size_t cap, size_t *last)
+{
+    size_t n = 1, prev = t;
+    for (size_t u = t + 1; u < A->n_tok && n < cap; u++) {
+        if (A->t_start[u] < 0) continue;
+        if (A->t_file[u] != A->t_file[prev] || A->t_start[u] < A->t_end[prev] - REVERSAL_SECONDS)
+            break;
+        prev = u;
+        n++;
+    }
+    *last = prev;
+    return n;
+}
+
+/* A file's words are said in the order they are written. Where the time goes back between two
+ * timed neighbours in the text, of the stretch before (timed tokens of that file in time order)
+ * and the one after, a stretch with a quarter of the other's tokens or fewer is a chance match
+ * elsewhere in the book (a phrase said in two stories) and loses its times, so that the larger
+ * one's edges can grow into the text it held. */
+static void drop_reversed(aligner_t *A)
+{
+    size_t start = SIZE_MAX, count = 0, prev = SIZE_MAX;
+    for (size_t t = 0; t < A->n_tok; t++) {
+        if (A->t_start[t] < 0) continue;
+        bool reversal = prev != SIZE_MAX && A->t_file[t] == A->t_file[prev] &&
+                        A->t_start[t] < A->t_end[prev] - REVERSAL_SECONDS;
+        if (prev == SIZE_MAX || A->t_file[t] != A->t_file[prev] || reversal) {
+            if (reversal) {
+                size_t last, after = stretch_forward(A, t, REVERSAL_RATIO * count + 1, &last);
+                if (after >= REVERSAL_RATIO * count) {
+                    folio__debug(A->ctx,
+                                 "alignment: %zu words from \"%s\" at %.2f s go back in "
+                                 "time before %zu more: a chance match",
+                                 count, folio_book_token(A->book, start)->text, A->t_start[start],
+                                 after);
+                    for (size_t u = start; u <= prev; u++)
+                        if (A->t_start[u] >= 0) untime(A, u);
+                } else if (count >= REVERSAL_RATIO * after) {
+                    folio__debug(A->ctx,
+                                 "alignment: %zu words from \"%s\" at %.2f s go back in "
+                                 "time after %zu more: a chance match",
+                                 after, folio_book_token(A->book, t)->text, A->t_start[t], count);
+                    for (size_t u = t; u <= last; u++)
+                        if (A->t_start[u] >= 0) untime(A, u);
+                    t = last; /* go on after them, from the same stretch */
+                    continue;
+                }
+            }
+            start = t;
+            count = 0;
+        }
+        count++;
+        prev = t;
+    }
+}
+
 /* Read tokens after timed token @prev, up to (not including) @limit: how many untimed ones of its
- * block follow (at most EDGE_MAX). */
+ * chapter follow it without a break (at most EDGE_MAX). */
 static size_t read_run_after(aligner_t *A, size_t prev, size_t limit)
 {
-    size_t k = prev + 1, block = folio_book_token(A->book, prev)->block;
+    size_t k = prev + 1;
     while (k < limit && k - prev <= EDGE_MAX && folio_book_token(A->book, k)->read &&
-           folio_book_token(A->book, k)->block == block && A->t_start[k] < 0)
+           A->chapters_to[k] == A->chapters_to[prev] && A->t_start[k] < 0)
         k++;
     return k - prev - 1;
 }
@@ -1350,17 +1432,42 @@ static size_t read_run_after(aligner_t *A, size_t prev, size_t limit)
 /* The same before timed token @next, back to (not including) @limit. */
 static size_t read_run_before(aligner_t *A, size_t next, size_t limit)
 {
-    size_t k = next, block = folio_book_token(A->book, next)->block;
+    size_t k = next;
     while (k > 0 && (limit == SIZE_MAX || k - 1 > limit) && next - k < EDGE_MAX &&
            folio_book_token(A->book, k - 1)->read &&
-           folio_book_token(A->book, k - 1)->block == block && A->t_start[k - 1] < 0)
+           A->chapters_to[k - 1] == A->chapters_to[next] && A->t_start[k - 1] < 0)
         k--;
     return next - k;
 }
 
 /* Gaps: stretches of read tokens left without time between timed tokens of the same file, with
  * audio enough for them; and read tokens left at the end of a file's stretch of the book (before
- * the next file, or where the book moves elsewhere) or at the start of one. */
+ * the next file, or where the book moves elsewhere) or at the start of one. A gap longer than a
+ * window (90 s) and the ends of a file's stretch grow from their timed sides, EDGE_MAX tokens of
+ * the same chapter a pass: each pass's found words are the next one's timed sides. Only a few
+ * passes: forced alignment finds its words in any speech, so an edge must stay near what the
+ * recogniser heard (audio in another language would otherwise be "explained" pass by pass). A
+ * window once decoded is not decoded again. */
+/* Plan the windows that grow the timed tokens @prev forward and @next backward (either may be
+ * SIZE_MAX: none) into the untimed ones between them. */
+static int force_edges(aligner_t *A, force_jobs_t *jobs, size_t prev, size_t next)
+{
+    int rc = FOLIO_OK;
+    if (prev != SIZE_MAX) {
+        size_t n = read_run_after(A, prev, next == SIZE_MAX ? A->n_tok : next);
+        if (n)
+            rc = force_plan(A, jobs, prev, prev + n, A->t_file[prev], A->t_start[prev] - 0.1,
+                            open_end(A, prev, n), false, OPEN_RIGHT, SIZE_MAX);
+    }
+    if (rc >= 0 && next != SIZE_MAX) {
+        size_t n = read_run_before(A, next, prev);
+        if (n)
+            rc = force_plan(A, jobs, next - n, next, A->t_file[next], open_start(A, next, n),
+                            A->t_end[next] + 0.1, false, OPEN_LEFT, SIZE_MAX);
+    }
+    return rc;
+}
+
 static int force_gaps(aligner_t *A)
 {
     int rc = FOLIO_OK;
@@ -1379,22 +1486,12 @@ static int force_gaps(aligner_t *A)
             if (!small && read * 2 >= missing && room >= 0.12 * (double)missing && room < 90)
                 rc = force_plan(A, &jobs, prev, t, A->t_file[t], A->t_end[prev] - 0.3,
                                 A->t_start[t] + 0.3, false, 0, SIZE_MAX);
+            else if (room >= 90 && missing > 2 * EDGE_MAX)
+                rc = force_edges(A, &jobs, prev, t);
         } else if (t > (prev == SIZE_MAX ? 0 : prev + 1) &&
                    (prev == SIZE_MAX || t == A->n_tok || A->t_file[t] != A->t_file[prev])) {
             /* The two sides are in different files (or one is missing). */
-            if (prev != SIZE_MAX) {
-                size_t n = read_run_after(A, prev, t);
-                if (n)
-                    rc = force_plan(A, &jobs, prev, prev + n, A->t_file[prev],
-                                    A->t_start[prev] - 0.1, open_end(A, prev, n), false, OPEN_RIGHT,
-                                    SIZE_MAX);
-            }
-            if (rc >= 0 && t < A->n_tok) {
-                size_t n = read_run_before(A, t, prev);
-                if (n)
-                    rc = force_plan(A, &jobs, t - n, t, A->t_file[t], open_start(A, t, n),
-                                    A->t_end[t] + 0.1, false, OPEN_LEFT, SIZE_MAX);
-            }
+            rc = force_edges(A, &jobs, prev, t < A->n_tok ? t : SIZE_MAX);
         }
         prev = t;
     }
@@ -1818,9 +1915,10 @@ int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t 
     fix_alternatives(&A);
     fix_headings(&A);
     drop_crowded(&A);
-    /* Each pass can give the next its anchors (a long stretch at a file's start is forced
+    drop_reversed(&A);
+    /* Each pass can give the next its timed sides (a long stretch at a file's start is forced
      * EDGE_MAX tokens at a time). */
-    for (int pass = 0; pass < 3; pass++) {
+    for (int pass = 0; pass < FORCE_PASSES; pass++) {
         size_t before = 0, after = 0;
         for (size_t t = 0; t < A.n_tok; t++) before += A.t_start[t] >= 0;
         TRY(force_gaps(&A));
@@ -1861,6 +1959,7 @@ fail:
     free(A.chapter_start);
     free(A.chapters_to);
     free(A.ng);
+    VEC_FREE(A.tried);
     VEC_FREE(cands);
     VEC_FREE(chains);
     if (rc < 0) folio__alignment_free(out);

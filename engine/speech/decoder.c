@@ -415,8 +415,9 @@ static bool parse_found(const lattice_t *L, const folio_grammar_t *g, folio_rec_
     if (!at) return false;
     for (size_t k = 0; k < out->len; k++)
         if (out->items[k].word[0]) at[m++] = k;
-    /* back[k * S + s]: how state s was reached after k words: an arc, -2 the null arc into the
-     * final state, -3 the start, -1 not at all. */
+    /* back[k * S + s]: how state s was reached after k words: an arc, -3 the start (or a null
+     * arc from it), NULL_FROM - u the null arc from state u into the final state, -1 not at all. */
+    enum { NULL_FROM = -10 };
     long *back = malloc((m + 1) * S * sizeof(long));
     if (!back) {
         free(at);
@@ -424,9 +425,13 @@ static bool parse_found(const lattice_t *L, const folio_grammar_t *g, folio_rec_
     }
     for (size_t i = 0; i < (m + 1) * S; i++) back[i] = -1;
     back[0] = -3;
+    for (size_t u = 1; u <= g->open_start && u < L->n_slots; u++) back[u] = -3;
+    size_t exits = g->open_end > 1 ? g->open_end : 1; /* slots that may be missing at the end */
     for (size_t k = 0; k <= m; k++) {
         long *row = back + k * S;
-        if (final > 0 && row[final - 1] != -1 && row[final] == -1) row[final] = -2;
+        for (size_t e = 1; e <= exits && (int32)e <= final; e++)
+            if (row[final - (int32)e] != -1 && row[final] == -1)
+                row[final] = NULL_FROM - (long)(final - (int32)e);
         if (k == m) break;
         const char *word = out->items[at[k]].word;
         for (size_t a = 0; a < L->arcs.len; a++) {
@@ -440,8 +445,8 @@ static bool parse_found(const lattice_t *L, const folio_grammar_t *g, folio_rec_
     int32 state = final;
     for (size_t k = m; ok && k > 0;) {
         long how = back[k * S + (size_t)state];
-        if (how == -2) {
-            state = final - 1;
+        if (how <= NULL_FROM) {
+            state = (int32)(NULL_FROM - how);
             continue;
         }
         const arc_t *arc = &L->arcs.items[how];
@@ -494,8 +499,13 @@ int folio__decoder_align(folio_decoder_t *d, const int16_t *pcm, size_t n, const
             }
     }
     if (rc < 0) goto done;
-    /* The last slot may be missing too. */
+    /* The last slot may be missing too; at an open end, more of them. */
     fsg_model_null_trans_add(fsg, (int32)L.n_slots - 1, (int32)L.n_slots, p_skip1);
+    int32 p_open = logmath_log(lmath, 0.002);
+    for (size_t u = 1; u <= g->open_start && u < L.n_slots; u++)
+        fsg_model_null_trans_add(fsg, 0, (int32)u, p_open);
+    for (size_t k = 2; k <= g->open_end && k < L.n_slots; k++)
+        fsg_model_null_trans_add(fsg, (int32)(L.n_slots - k), (int32)L.n_slots, p_open);
     fsg_model_add_silence(fsg, "<sil>", -1, 0.5f);
     fsg_model_add_silence(fsg, "[NOISE]", -1, 0.02f);
     /* Speech that is not in the window's text, before its first word and after its last (a

@@ -125,6 +125,9 @@ typedef struct {
     const size_t *slot;
     const size_t *reading;
     size_t n_words;
+    /* An open end: the grammar may start after any of its first @open_start slots (their words
+     * said before the audio) and end before any of its last @open_end ones (said after it). */
+    size_t open_start, open_end;
 } folio_grammar_t;
 
 /* Forced alignment of @g to @pcm: an in-memory grammar of the slots in a line, each reading a path
