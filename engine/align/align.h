@@ -7,17 +7,17 @@
 
 /* How a word's time was found. */
 typedef enum {
-    FOLIO_HOW_NONE = 0,   /* not read */
-    FOLIO_HOW_MATCH,      /* the recogniser heard it */
-    FOLIO_HOW_SIMILAR,    /* the recogniser heard something like it */
-    FOLIO_HOW_FORCED,     /* forced alignment in a window */
+    FOLIO_HOW_NONE = 0,    /* not read */
+    FOLIO_HOW_MATCH,       /* the recogniser heard it */
+    FOLIO_HOW_SIMILAR,     /* the recogniser heard something like it */
+    FOLIO_HOW_FORCED,      /* forced alignment in a window */
     FOLIO_HOW_INTERPOLATED /* between timed words of its sentence */
 } folio_how_t;
 
 typedef struct {
     double start, end; /* global seconds; start < 0 when not read */
     size_t file;
-    double file_time;  /* start within its file */
+    double file_time; /* start within its file */
     float confidence;
     folio_how_t how;
 } folio_timing_t;
@@ -45,6 +45,11 @@ typedef struct {
 /* Where forced alignment gets its audio: @n samples of file @file from sample @start. */
 typedef int (*folio_pcm_read_fn)(void *ud, size_t file, uint64_t start, size_t n, int16_t *out);
 
+/* Recognition of seconds [@start, @end) of file @file with a language model of just the book's
+ * tokens [@tok_from, @tok_to) (a gap's text); the words' frames count from @start. */
+typedef int (*folio_gap_recognise_fn)(void *ud, size_t file, double start, double end,
+                                      size_t tok_from, size_t tok_to, folio_rec_words_t *out);
+
 typedef struct {
     const folio_book_t *book;
     const folio_lexicon_t *lex;
@@ -58,7 +63,9 @@ typedef struct {
      * own: windows are forced by as many threads at once. None: no forced alignment. */
     folio_decoder_t *const *aligners;
     size_t n_aligners;
-    double start_time;          /* for progress */
+    folio_gap_recognise_fn recognise; /* NULL: gaps are only forced */
+    void *recognise_ud;
+    double start_time; /* for progress */
 } folio_align_input_t;
 
 #define FOLIO_ALIGN_MAX_THREADS 64

@@ -48,6 +48,44 @@ static int read_pcm(void *ud, size_t file, uint64_t start, size_t n, int16_t *ou
     return FOLIO_OK;
 }
 
+/* ---- gaps recognised again, with a model of their text ---- */
+
+typedef struct {
+    folio_t *ctx;
+    const folio_book_t *book;
+    const folio_models_t *models;
+    pcm_t *pcm;
+    folio_decoder_config_t cfg;
+    folio_decoder_t *dec; /* made for the first gap */
+    char lm_path[4300];
+    VEC(int16_t) buf;
+} gaps_t;
+
+static int recognise_gap(void *ud, size_t file, double start, double end, size_t tok_from,
+                         size_t tok_to, folio_rec_words_t *out)
+{
+    gaps_t *g = ud;
+    const folio_models_t *m = g->models;
+    int rc = FOLIO_OK;
+    out->len = 0;
+    if (!g->dec && !(g->dec = folio__decoder_new(g->ctx, &g->cfg, &rc))) return rc;
+    folio_lm_t *lm = folio__lm_from_tokens(g->book, m->lex, tok_from, tok_to, m->unread_weight,
+                                           m->alt_weight, &rc);
+    if (!lm) return rc;
+    if ((rc = folio__lm_add_phrases(lm, m->oob_lex, m->phrase_weight)) >= 0)
+        rc = folio__lm_write_arpa(lm, g->lm_path);
+    folio__lm_free(lm);
+    if (rc < 0) return folio__error(g->ctx, rc, "%s: cannot write a gap's model", g->lm_path);
+    uint64_t first = (uint64_t)(start * FOLIO_SPEECH_RATE);
+    size_t n = (size_t)((end - start) * FOLIO_SPEECH_RATE);
+    if (folio__grow((void **)&g->buf.items, &g->buf.cap, n ? n : 1, sizeof(int16_t)) < 0)
+        return FOLIO_ENOMEM;
+    if ((rc = read_pcm(g->pcm, file, first, n, g->buf.items)) < 0)
+        return folio__error(g->ctx, rc, "%s: cannot read the audio cache", g->pcm->path);
+    if ((rc = folio__decoder_use_window(g->dec, g->lm_path)) < 0) return rc;
+    return folio__decoder_run(g->dec, g->buf.items, n, out);
+}
+
 /* ---- from word times to pages, chapters and sentences ---- */
 
 /* The first source word whose start_char is >= @c. */
@@ -175,6 +213,7 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
     folio_t *aligner_ctx[FOLIO_ALIGN_MAX_THREADS] = {0};
     size_t n_aligners = 0;
     folio_alignment_t al = {0};
+    gaps_t gaps = {0};
     folio_part_t *part = NULL;
     pcm_t pcm = {.fd = -1};
     uint64_t *first = NULL, *count = NULL;
@@ -234,6 +273,11 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
         folio__warn(ctx, "%s: %s; page starts keep the first pass's times", pcm_path,
                     strerror(errno));
     }
+    /* Gaps are recognised like a window of the text (no phone lookahead: a small vocabulary). */
+    gaps =
+        (gaps_t){.ctx = ctx, .book = book, .models = &models, .pcm = &pcm, .cfg = models.decoder};
+    gaps.cfg.pl_window = 0;
+    snprintf(gaps.lm_path, sizeof(gaps.lm_path), "%s.gaps.lm", work);
     size_t n_heard = folio_transcript_n_words(tr);
     folio_align_input_t in = {
         .book = book,
@@ -247,6 +291,8 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
         .pcm_ud = &pcm,
         .aligners = aligners,
         .n_aligners = n_aligners,
+        .recognise = pcm.fd >= 0 ? recognise_gap : NULL,
+        .recognise_ud = &gaps,
         .start_time = start,
     };
     double align_start = folio__now();
@@ -406,6 +452,9 @@ fail:
     free(offset);
     folio__part_close(part);
     if (pcm.fd >= 0) close(pcm.fd);
+    folio__decoder_free(gaps.dec);
+    VEC_FREE(gaps.buf);
+    if (gaps.dec) unlink(gaps.lm_path);
     for (size_t i = 0; i < n_aligners; i++) folio__decoder_free(aligners[i]);
     for (size_t i = 0; i < FOLIO_ALIGN_MAX_THREADS; i++) folio_free(aligner_ctx[i]);
     folio__alignment_free(&al);

@@ -592,7 +592,7 @@ double folio_transcript_file_offset(const folio_transcript_t *t, size_t i)
 int folio_work_remove(const char *work_path)
 {
     if (!work_path) return FOLIO_EINVAL;
-    static const char *const sides[] = {"", "-wal", "-shm", ".pcm", ".lm", ".oob.lm", ".dict"};
+    static const char *const sides[] = {"", "-wal", "-shm", ".pcm", ".lm", ".oob.lm", ".dict", ".gaps.lm"};
     char path[4200];
     for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
         snprintf(path, sizeof(path), "%s%s", work_path, sides[i]);

@@ -3,7 +3,8 @@
  * reading, not its primary "fourteen fifty five"; flite's own segment times are the truth. The
  * grammar must accept the reading the narrator chose and time the number's source word with it,
  * both in the decoder and through the aligner, where the recogniser missed the number. And a
- * window open at its start leaves out the words said before its audio. */
+ * window open at its start leaves out the words said before its audio; a gap recognised again
+ * takes the words heard there. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -258,12 +259,95 @@ static void aligner_times_a_number_heard_another_way(void **state)
     folio__alignment_free(&al);
 }
 
+/* A recogniser for gaps that hears what flite said there (all of it, or only @fake_only), and
+ * records what it was asked. */
+static const char *fake_only;
+static size_t asked_from, asked_to, n_asked;
+
+static int fake_recognise(void *ud, size_t file, double start, double end, size_t tok_from,
+                          size_t tok_to, folio_rec_words_t *out)
+{
+    (void)ud;
+    assert_int_equal(file, 0);
+    asked_from = tok_from, asked_to = tok_to, n_asked++;
+    for (size_t i = 0; i < n_said; i++) {
+        if (said[i].start < start || said[i].end > end) continue;
+        if (fake_only && strcmp(said[i].word, fake_only) != 0) continue;
+        folio_rec_word_t w = {0};
+        snprintf(w.word, sizeof(w.word), "%.31s", said[i].word);
+        w.start_frame = (int)lround((said[i].start - start) * 100);
+        w.end_frame = (int)lround((said[i].end - start) * 100) - 1;
+        w.confidence = 0.9f;
+        w.gram = -1;
+        if (VEC_PUSH(*out, w) < 0) return FOLIO_ENOMEM;
+    }
+    return FOLIO_OK;
+}
+
+/* A stretch the first pass missed and no window filled is recognised again with a model of its
+ * text: the words heard there in runs take their times; a lone match does not. */
+static void gap_recognised_again_takes_heard_words(void **state)
+{
+    (void)state;
+    const char *const missing[] = {"a", "storm", "that", "had", "come", "out"};
+    size_t from = SIZE_MAX;
+    for (size_t i = 0; i + 6 <= n_said && from == SIZE_MAX; i++)
+        if (strcmp(said[i].word, "a") == 0 && strcmp(said[i + 1].word, "storm") == 0) from = i;
+    assert_int_not_equal(from, SIZE_MAX);
+    folio_heard_t heard[64];
+    size_t n_heard = 0;
+    for (size_t i = 0; i < n_said; i++)
+        if (i < from || i >= from + 6)
+            heard[n_heard++] =
+                (folio_heard_t){said[i].word, 0, said[i].start, said[i].end, said[i].start, 0.8f};
+    double duration = (double)n_samples / FOLIO_SPEECH_RATE, offset = 0;
+    /* No forced alignment: only recognition can time the gap. */
+    folio_align_input_t in = {.book = book,
+                              .lex = lex,
+                              .heard = heard,
+                              .n_heard = n_heard,
+                              .n_files = 1,
+                              .duration = &duration,
+                              .offset = &offset,
+                              .read_pcm = read_pcm,
+                              .recognise = fake_recognise};
+    for (int lone = 0; lone < 2; lone++) {
+        fake_only = lone ? "storm" : NULL;
+        n_asked = 0;
+        folio_alignment_t al;
+        assert_int_equal(folio__align(NULL, &in, &al), FOLIO_OK);
+        assert_int_equal(n_asked, 1);
+        /* It was asked about the gap's tokens: the missing words. */
+        assert_int_equal(asked_to - asked_from, 6);
+        for (size_t k = 0; k < 6; k++)
+            assert_string_equal(folio_book_token(book, asked_from + k)->text, missing[k]);
+        for (size_t k = 0; k < 6; k++) {
+            size_t w = folio_book_token(book, asked_from + k)->word;
+            const folio_timing_t *x = &al.words[w];
+            if (lone) { /* between timed ends of its sentence: interpolated, not heard */
+                if (x->how != FOLIO_HOW_INTERPOLATED)
+                    fail_msg("\"%s\" (%zu) found as %d at %.3f s", missing[k], k, (int)x->how,
+                             x->start);
+                continue;
+            }
+            assert_int_equal(x->how, FOLIO_HOW_MATCH);
+            if (fabs(x->start - said[from + k].start) > 0.011 ||
+                fabs(x->end - said[from + k].end) > 0.011)
+                fail_msg("\"%s\" at %.3f-%.3f s, said at %.3f-%.3f s", missing[k], x->start, x->end,
+                         said[from + k].start, said[from + k].end);
+        }
+        folio__alignment_free(&al);
+    }
+    fake_only = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(grammar_takes_the_alternative_the_narrator_chose),
         cmocka_unit_test(aligner_times_a_number_heard_another_way),
         cmocka_unit_test(open_start_leaves_unsaid_words_out),
+        cmocka_unit_test(gap_recognised_again_takes_heard_words),
     };
     return cmocka_run_group_tests_name("align", tests, setup, teardown);
 }
