@@ -514,7 +514,8 @@ int cmd_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "folio: %s: stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    MHD_stop_daemon(d);
+    MHD_stop_daemon(d); /* waits for requests in flight; their access lines come before this */
+    fprintf(stderr, "folio: stopped\n");
     for (size_t i = 0; i < lib.n; i++) {
         folio_index_free(lib.books[i].ix);
         free(lib.books[i].id);
