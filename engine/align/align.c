@@ -935,6 +935,8 @@ static void force_jobs_free(force_jobs_t *jobs)
     VEC_FREE(*jobs);
 }
 
+/* Plan a window (see force_job_t). Returns FOLIO_OK, 1 when the same gap window was decoded
+ * before (nothing planned), or an error. */
 static int force_plan(aligner_t *A, force_jobs_t *jobs, size_t a, size_t b, size_t file, double t0,
                       double t1, bool replace, int open, size_t boundary)
 {
@@ -950,7 +952,7 @@ static int force_plan(aligner_t *A, force_jobs_t *jobs, size_t a, size_t b, size
         uint64_t key = ((uint64_t)a * 0x9E3779B97F4A7C15u) ^ ((uint64_t)b << 20) ^ file ^
                        ((uint64_t)llround(t0 * 100) << 40) ^ (uint64_t)llround(t1 * 100);
         for (size_t i = 0; i < A->tried.len; i++)
-            if (A->tried.items[i] == key) return FOLIO_OK;
+            if (A->tried.items[i] == key) return 1;
         if (VEC_PUSH(A->tried, key) < 0) return FOLIO_ENOMEM;
     }
     double off = in->offset[file];
@@ -981,7 +983,10 @@ static void force_decode(const folio_align_input_t *in, folio_decoder_t *d, forc
     int16_t *pcm = malloc(n * sizeof(int16_t));
     if (!pcm)
         j->rc = FOLIO_ENOMEM;
-    else if ((j->rc = in->read_pcm(in->pcm_ud, j->file, first, n, pcm)) >= 0) {
+    else if ((j->rc = in->read_pcm(in->pcm_ud, j->file, first, n, pcm)) < 0)
+        snprintf(j->err, sizeof(j->err), "cannot read the audio of file %zu at %.2f s", j->file,
+                 j->s);
+    else {
         /* At an open end the window's audio may not hold the first (or last) slots' words. */
         size_t open = j->g.n_slots / 3 < OPEN_SLOTS ? j->g.n_slots / 3 : OPEN_SLOTS;
         folio_grammar_t grammar = {j->g.words.items,
@@ -1058,7 +1063,8 @@ static int force_apply(aligner_t *A, force_job_t *j)
                g->words.len, g->n_slots, g->words.len ? g->words.items[0] : "", file, s, e,
                j->rc == FOLIO_ENOMATCH ? "no match" : "ok", got->len);
     if (j->rc == FOLIO_ENOMATCH) return 0; /* the grammar did not fit: keep the first pass */
-    if (j->rc < 0) return folio__error(A->ctx, j->rc, "%s", j->err[0] ? j->err : "out of memory");
+    if (j->rc < 0)
+        return folio__error(A->ctx, j->rc, "%s", j->err[0] ? j->err : folio_strerror(j->rc));
     if (folio__logs(A->ctx, FOLIO_LOG_DEBUG)) {
         folio_str_t l = {0};
         for (size_t k = 0; k < got->len; k++)
@@ -1359,16 +1365,26 @@ static void drop_crowded(aligner_t *A)
 
 #define REVERSAL_SECONDS 1.0 /* the time going back this much between neighbours in the text */
 #define REVERSAL_RATIO 4     /* one side this many times the timed tokens of the other */
+#define REVERSAL_MAX 200     /* a chance match this many timed tokens at most */
 
-/* The timed tokens from @t on in text order, in one file and going forward in time: how many
- * (counting at most @cap), and the last one in *@last. */
+/* How timed token @u follows timed token @prev (@prev < @u in the text): 0 in the same stretch,
+ * -1 back in time (in the same file), 1 a new stretch (another file, or a jump forward further
+ * than the text between could take: 5 s and a second a token). */
+static int follows(aligner_t *A, size_t prev, size_t u)
+{
+    if (A->t_file[u] != A->t_file[prev]) return 1;
+    if (A->t_start[u] < A->t_end[prev] - REVERSAL_SECONDS) return -1;
+    return A->t_start[u] - A->t_end[prev] > 5.0 + (double)(u - prev - 1) ? 1 : 0;
+}
+
+/* The timed tokens from @t on in text order, in one stretch: how many (counting at most @cap),
+ * and the last one in *@last. */
 static size_t stretch_forward(aligner_t *A, size_t t, size_t cap, size_t *last)
 {
     size_t n = 1, prev = t;
     for (size_t u = t + 1; u < A->n_tok && n < cap; u++) {
         if (A->t_start[u] < 0) continue;
-        if (A->t_file[u] != A->t_file[prev] || A->t_start[u] < A->t_end[prev] - REVERSAL_SECONDS)
-            break;
+        if (follows(A, prev, u) != 0) break;
         prev = u;
         n++;
     }
@@ -1377,21 +1393,20 @@ static size_t stretch_forward(aligner_t *A, size_t t, size_t cap, size_t *last)
 }
 
 /* A file's words are said in the order they are written. Where the time goes back between two
- * timed neighbours in the text, of the stretch before (timed tokens of that file in time order)
- * and the one after, a stretch with a quarter of the other's tokens or fewer is a chance match
- * elsewhere in the book (a phrase said in two stories) and loses its times, so that the larger
- * one's edges can grow into the text it held. */
+ * timed neighbours in the text, of the stretch before (timed tokens of one file, each after the
+ * last and not far after it) and the one after, a stretch of at most REVERSAL_MAX tokens and a
+ * quarter of the other's or fewer is a chance match elsewhere in the book (a phrase said in two
+ * stories) and loses its times, so that the larger one's edges can grow into the text it held. */
 static void drop_reversed(aligner_t *A)
 {
     size_t start = SIZE_MAX, count = 0, prev = SIZE_MAX;
     for (size_t t = 0; t < A->n_tok; t++) {
         if (A->t_start[t] < 0) continue;
-        bool reversal = prev != SIZE_MAX && A->t_file[t] == A->t_file[prev] &&
-                        A->t_start[t] < A->t_end[prev] - REVERSAL_SECONDS;
-        if (prev == SIZE_MAX || A->t_file[t] != A->t_file[prev] || reversal) {
-            if (reversal) {
+        int how = prev == SIZE_MAX ? 1 : follows(A, prev, t);
+        if (how != 0) {
+            if (how < 0) {
                 size_t last, after = stretch_forward(A, t, REVERSAL_RATIO * count + 1, &last);
-                if (after >= REVERSAL_RATIO * count) {
+                if (count <= REVERSAL_MAX && after >= REVERSAL_RATIO * count) {
                     folio__debug(A->ctx,
                                  "alignment: %zu words from \"%s\" at %.2f s go back in "
                                  "time before %zu more: a chance match",
@@ -1399,7 +1414,7 @@ static void drop_reversed(aligner_t *A)
                                  after);
                     for (size_t u = start; u <= prev; u++)
                         if (A->t_start[u] >= 0) untime(A, u);
-                } else if (count >= REVERSAL_RATIO * after) {
+                } else if (after <= REVERSAL_MAX && count >= REVERSAL_RATIO * after) {
                     folio__debug(A->ctx,
                                  "alignment: %zu words from \"%s\" at %.2f s go back in "
                                  "time after %zu more: a chance match",
@@ -1453,19 +1468,26 @@ static size_t read_run_before(aligner_t *A, size_t next, size_t limit)
 static int force_edges(aligner_t *A, force_jobs_t *jobs, size_t prev, size_t next)
 {
     int rc = FOLIO_OK;
+    size_t after = 0;
+    bool planned = false; /* the window after @prev is decoded in this pass */
     if (prev != SIZE_MAX) {
-        size_t n = read_run_after(A, prev, next == SIZE_MAX ? A->n_tok : next);
-        if (n)
-            rc = force_plan(A, jobs, prev, prev + n, A->t_file[prev], A->t_start[prev] - 0.1,
-                            open_end(A, prev, n), false, OPEN_RIGHT, SIZE_MAX);
+        after = read_run_after(A, prev, next == SIZE_MAX ? A->n_tok : next);
+        if (after) {
+            rc = force_plan(A, jobs, prev, prev + after, A->t_file[prev], A->t_start[prev] - 0.1,
+                            open_end(A, prev, after), false, OPEN_RIGHT, SIZE_MAX);
+            planned = rc == FOLIO_OK;
+        }
     }
     if (rc >= 0 && next != SIZE_MAX) {
         size_t n = read_run_before(A, next, prev);
+        /* Both windows are planned from the same state: when they would meet, the one after
+         * @prev goes first and the next pass plans this one over what it left. */
+        if (n && planned && prev + after >= next - n) n = 0;
         if (n)
             rc = force_plan(A, jobs, next - n, next, A->t_file[next], open_start(A, next, n),
                             A->t_end[next] + 0.1, false, OPEN_LEFT, SIZE_MAX);
     }
-    return rc;
+    return rc < 0 ? rc : FOLIO_OK;
 }
 
 static int force_gaps(aligner_t *A, bool edges)
@@ -1555,6 +1577,13 @@ static size_t take_gap_words(aligner_t *A, size_t prev, size_t next, size_t file
         }
     }
 #undef AT
+    /* Words outside the gap's audio (its lead-in is the previous word's end) match nothing. */
+    for (size_t i = 0; i < nt; i++) {
+        if (pair[i] < 0) continue;
+        const folio_rec_word_t *w = &got->items[pair[i]];
+        double ws = base + w->start_frame * 0.01, we = base + (w->end_frame + 1) * 0.01;
+        if (ws < A->t_end[prev] - 0.05 || we > A->t_start[next] + 0.05) pair[i] = -1;
+    }
     for (size_t i = 0; i < nt; i++) {
         if (pair[i] < 0) continue;
         bool before =
@@ -1564,7 +1593,6 @@ static size_t take_gap_words(aligner_t *A, size_t prev, size_t next, size_t file
         if (!before && !after) continue;
         const folio_rec_word_t *w = &got->items[pair[i]];
         double ws = base + w->start_frame * 0.01, we = base + (w->end_frame + 1) * 0.01;
-        if (ws < A->t_end[prev] - 0.05 || we > A->t_start[next] + 0.05) continue;
         float sim = similarity(A, A->tok_id[tok[i]], wid[pair[i]]);
         A->t_start[tok[i]] = ws;
         A->t_end[tok[i]] = we;
