@@ -935,6 +935,15 @@ static void force_jobs_free(force_jobs_t *jobs)
     VEC_FREE(*jobs);
 }
 
+/* Whether the gap's work with @key (a window, or recognition) was done before: 1, or 0 and it is
+ * now remembered as done, or an error. */
+static int tried_before(aligner_t *A, uint64_t key)
+{
+    for (size_t i = 0; i < A->tried.len; i++)
+        if (A->tried.items[i] == key) return 1;
+    return VEC_PUSH(A->tried, key) < 0 ? FOLIO_ENOMEM : 0;
+}
+
 /* Plan a window (see force_job_t). Returns FOLIO_OK, 1 when the same gap window was decoded
  * before (nothing planned), or an error. */
 static int force_plan(aligner_t *A, force_jobs_t *jobs, size_t a, size_t b, size_t file, double t0,
@@ -949,11 +958,10 @@ static int force_plan(aligner_t *A, force_jobs_t *jobs, size_t a, size_t b, size
                      .boundary = boundary,
                      .skip = !in->n_aligners || !in->read_pcm || b < a};
     if (boundary == SIZE_MAX) { /* a gap's window that did not fit once will not fit again */
-        uint64_t key = ((uint64_t)a * 0x9E3779B97F4A7C15u) ^ ((uint64_t)b << 20) ^ file ^
-                       ((uint64_t)llround(t0 * 100) << 40) ^ (uint64_t)llround(t1 * 100);
-        for (size_t i = 0; i < A->tried.len; i++)
-            if (A->tried.items[i] == key) return 1;
-        if (VEC_PUSH(A->tried, key) < 0) return FOLIO_ENOMEM;
+        int seen =
+            tried_before(A, ((uint64_t)a * 0x9E3779B97F4A7C15u) ^ ((uint64_t)b << 20) ^ file ^
+                                ((uint64_t)llround(t0 * 100) << 40) ^ (uint64_t)llround(t1 * 100));
+        if (seen) return seen;
     }
     double off = in->offset[file];
     j.s = t0 - off;
@@ -1625,15 +1633,10 @@ static int redecode_gaps(aligner_t *A, size_t *gained)
         if (prev != SIZE_MAX && t > prev + 1 && A->t_file[t] == A->t_file[prev]) {
             double room = A->t_start[t] - A->t_end[prev];
             size_t untimed = untimed_read_between(A, prev, t);
-            uint64_t key = ((uint64_t)prev * 0x9E3779B97F4A7C15u) ^ ((uint64_t)t << 21) ^ 1u;
-            bool tried = false;
-            for (size_t i = 0; i < A->tried.len && !tried; i++) tried = A->tried.items[i] == key;
-            if (!tried && untimed >= GAP_MIN_WORDS && room >= 1.0 && room <= 120 &&
-                room >= 0.12 * (double)untimed) {
-                if (VEC_PUSH(A->tried, key) < 0) {
-                    rc = FOLIO_ENOMEM;
-                    break;
-                }
+            if (untimed >= GAP_MIN_WORDS && room >= 1.0 && room <= 120 &&
+                room >= 0.12 * (double)untimed &&
+                (rc = tried_before(A, ((uint64_t)prev * 0x9E3779B97F4A7C15u) ^ ((uint64_t)t << 21) ^
+                                          1u)) == 0) {
                 double off = in->offset[A->t_file[t]];
                 double s = A->t_end[prev] - off - 0.1, e = A->t_start[t] - off + 0.1;
                 if (s < 0) s = 0;
@@ -1652,7 +1655,7 @@ static int redecode_gaps(aligner_t *A, size_t *gained)
         prev = t;
     }
     VEC_FREE(got);
-    return rc;
+    return rc < 0 ? rc : FOLIO_OK;
 }
 
 /* The first read token at or after @char_off (in text order), or SIZE_MAX. */

@@ -65,25 +65,17 @@ static int recognise_gap(void *ud, size_t file, double start, double end, size_t
                          size_t tok_to, folio_rec_words_t *out)
 {
     gaps_t *g = ud;
-    const folio_models_t *m = g->models;
     int rc = FOLIO_OK;
     out->len = 0;
     if (!g->dec && !(g->dec = folio__decoder_new(g->ctx, &g->cfg, &rc))) return rc;
-    folio_lm_t *lm = folio__lm_from_tokens(g->book, m->lex, tok_from, tok_to, m->unread_weight,
-                                           m->alt_weight, &rc);
-    if (!lm) return rc;
-    if ((rc = folio__lm_add_phrases(lm, m->oob_lex, m->phrase_weight)) >= 0)
-        rc = folio__lm_write_arpa(lm, g->lm_path);
-    folio__lm_free(lm);
-    if (rc < 0) return folio__error(g->ctx, rc, "%s: cannot write a gap's model", g->lm_path);
     uint64_t first = (uint64_t)(start * FOLIO_SPEECH_RATE);
     size_t n = (size_t)((end - start) * FOLIO_SPEECH_RATE);
     if (folio__grow((void **)&g->buf.items, &g->buf.cap, n ? n : 1, sizeof(int16_t)) < 0)
         return FOLIO_ENOMEM;
     if ((rc = read_pcm(g->pcm, file, first, n, g->buf.items)) < 0)
         return folio__error(g->ctx, rc, "%s: cannot read the audio cache", g->pcm->path);
-    if ((rc = folio__decoder_use_window(g->dec, g->lm_path)) < 0) return rc;
-    return folio__decoder_run(g->dec, g->buf.items, n, out);
+    return folio__models_recognise_window(g->ctx, g->models, g->book, g->dec, tok_from, tok_to,
+                                          g->lm_path, g->buf.items, n, out);
 }
 
 /* ---- from word times to pages, chapters and sentences ---- */
@@ -273,10 +265,9 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
         folio__warn(ctx, "%s: %s; page starts keep the first pass's times", pcm_path,
                     strerror(errno));
     }
-    /* Gaps are recognised like a window of the text (no phone lookahead: a small vocabulary). */
-    gaps =
-        (gaps_t){.ctx = ctx, .book = book, .models = &models, .pcm = &pcm, .cfg = models.decoder};
-    gaps.cfg.pl_window = 0;
+    /* Gaps are recognised as a window of the text is. */
+    gaps = (gaps_t){.ctx = ctx, .book = book, .models = &models, .pcm = &pcm};
+    folio__models_window_config(&models, &gaps.cfg);
     snprintf(gaps.lm_path, sizeof(gaps.lm_path), "%s.gaps.lm", work);
     size_t n_heard = folio_transcript_n_words(tr);
     folio_align_input_t in = {

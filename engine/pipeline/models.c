@@ -123,6 +123,28 @@ fail:
     return rc;
 }
 
+void folio__models_window_config(const folio_models_t *m, folio_decoder_config_t *out)
+{
+    *out = m->decoder;
+    out->pl_window = 0;
+}
+
+int folio__models_recognise_window(folio_t *ctx, const folio_models_t *m, const folio_book_t *book,
+                                   folio_decoder_t *d, size_t from, size_t to, const char *lm_path,
+                                   const int16_t *pcm, size_t n, folio_rec_words_t *out)
+{
+    int rc;
+    folio_lm_t *lm =
+        folio__lm_from_tokens(book, m->lex, from, to, m->unread_weight, m->alt_weight, &rc);
+    if (!lm) return rc;
+    if ((rc = folio__lm_add_phrases(lm, m->oob_lex, m->phrase_weight)) >= 0)
+        rc = folio__lm_write_arpa(lm, lm_path);
+    folio__lm_free(lm);
+    if (rc < 0) return folio__error(ctx, rc, "%s: cannot write a window model", lm_path);
+    if ((rc = folio__decoder_use_window(d, lm_path)) < 0) return rc;
+    return folio__decoder_run(d, pcm, n, out);
+}
+
 /* Size and hashes of the first and last 64 KiB of @path. */
 static int hash_edges(folio_t *ctx, folio_sha256_t *h, const char *path)
 {

@@ -29,6 +29,15 @@ int folio__models_build(folio_t *ctx, const folio_book_t *book, const char *mode
                         const char *dict_path, const char *work_path, folio_search_t search,
                         folio_models_t *m);
 void folio__models_free(folio_models_t *m);
+/* The configuration of a decoder for window models (folio__models_recognise_window): the
+ * models' own, without phone lookahead (it guides a search through a large vocabulary; a window's
+ * is small, and there it only costs time, a sixteenth of it). */
+void folio__models_window_config(const folio_models_t *m, folio_decoder_config_t *out);
+/* Recognise @pcm[0..n) with @d (a decoder with a language model) and a model of just the book's
+ * tokens [@from, @to) with the announcement phrases, written to @lm_path. */
+int folio__models_recognise_window(folio_t *ctx, const folio_models_t *m, const folio_book_t *book,
+                                   folio_decoder_t *d, size_t from, size_t to, const char *lm_path,
+                                   const int16_t *pcm, size_t n, folio_rec_words_t *out);
 
 /* The fingerprint of a run's inputs (hex SHA-256). */
 int folio__fingerprint(folio_t *ctx, const folio_book_t *book, const char *const *audio,

@@ -173,16 +173,8 @@ static int run_window(worker_t *w, folio_decoder_t *d, const folio_guide_state_t
     const shared_t *sh = w->sh;
     size_t from, to;
     folio__guide_window(sh->guide, at, (double)n / FOLIO_AUDIO_RATE, &from, &to, NULL, NULL);
-    int rc;
-    folio_lm_t *lm = folio__lm_from_tokens(sh->book, sh->models->lex, from, to,
-                                           sh->models->unread_weight, sh->models->alt_weight, &rc);
-    if (!lm) return rc;
-    if ((rc = folio__lm_add_phrases(lm, sh->models->oob_lex, sh->models->phrase_weight)) >= 0)
-        rc = folio__lm_write_arpa(lm, w->lm_path);
-    folio__lm_free(lm);
-    if (rc < 0) return folio__error(w->ctx, rc, "%s: cannot write a window model", w->lm_path);
-    if ((rc = folio__decoder_use_window(d, w->lm_path)) < 0) return rc;
-    return folio__decoder_run(d, pcm, n, words);
+    return folio__models_recognise_window(w->ctx, sh->models, sh->book, d, from, to, w->lm_path,
+                                          pcm, n, words);
 }
 
 /* Recognise one chunk, following the narrator from *@at (updated). */
@@ -229,10 +221,8 @@ static void *worker(void *arg)
     size_t me = sh->n_workers++;
     pthread_mutex_unlock(&sh->lock);
     snprintf(w.lm_path, sizeof(w.lm_path), "%s.window%zu.lm", sh->work_path, me);
-    /* Phone lookahead guides a search through a large vocabulary; a window's is small, and
-     * there the lookahead only costs time (a sixteenth of it). */
-    folio_decoder_config_t wc = sh->dcfg;
-    wc.pl_window = 0;
+    folio_decoder_config_t wc;
+    folio__models_window_config(sh->models, &wc);
     w.dec = folio__decoder_new(w.ctx, &wc, &rc);
     if (w.dec) w.book = folio__decoder_new(w.ctx, &sh->dcfg, &rc);
     int16_t *pcm = NULL;
@@ -592,7 +582,8 @@ double folio_transcript_file_offset(const folio_transcript_t *t, size_t i)
 int folio_work_remove(const char *work_path)
 {
     if (!work_path) return FOLIO_EINVAL;
-    static const char *const sides[] = {"", "-wal", "-shm", ".pcm", ".lm", ".oob.lm", ".dict", ".gaps.lm"};
+    static const char *const sides[] = {"",    "-wal",    "-shm",  ".pcm",
+                                        ".lm", ".oob.lm", ".dict", ".gaps.lm"};
     char path[4200];
     for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
         snprintf(path, sizeof(path), "%s%s", work_path, sides[i]);

@@ -221,6 +221,29 @@ static int read_pcm(void *ud, size_t file, uint64_t start, size_t n, int16_t *ou
     return FOLIO_OK;
 }
 
+static double duration, offset; /* of the one file, flite's */
+
+/* The aligner's input for the one file when the recogniser heard flite's words but those in
+ * [@from, @to), into @heard (room for 64); no alignment decoders, no gap recogniser. */
+static folio_align_input_t heard_all_but(size_t from, size_t to, folio_heard_t *heard)
+{
+    size_t n_heard = 0;
+    for (size_t i = 0; i < n_said && n_heard < 64; i++)
+        if (i < from || i >= to)
+            heard[n_heard++] =
+                (folio_heard_t){said[i].word, 0, said[i].start, said[i].end, said[i].start, 0.8f};
+    duration = (double)n_samples / FOLIO_SPEECH_RATE;
+    offset = 0;
+    return (folio_align_input_t){.book = book,
+                                 .lex = lex,
+                                 .heard = heard,
+                                 .n_heard = n_heard,
+                                 .n_files = 1,
+                                 .duration = &duration,
+                                 .offset = &offset,
+                                 .read_pcm = read_pcm};
+}
+
 static void aligner_times_a_number_heard_another_way(void **state)
 {
     (void)state;
@@ -228,23 +251,9 @@ static void aligner_times_a_number_heard_another_way(void **state)
     number_said(&first, &last);
     /* The recogniser heard every word but the number's. */
     folio_heard_t heard[64];
-    size_t n_heard = 0;
-    for (size_t i = 0; i < n_said; i++) {
-        if (i >= first && i <= last) continue;
-        heard[n_heard++] =
-            (folio_heard_t){said[i].word, 0, said[i].start, said[i].end, said[i].start, 0.8f};
-    }
-    double duration = (double)n_samples / FOLIO_SPEECH_RATE, offset = 0;
-    folio_align_input_t in = {.book = book,
-                              .lex = lex,
-                              .heard = heard,
-                              .n_heard = n_heard,
-                              .n_files = 1,
-                              .duration = &duration,
-                              .offset = &offset,
-                              .read_pcm = read_pcm,
-                              .aligners = &decoder,
-                              .n_aligners = 1};
+    folio_align_input_t in = heard_all_but(first, last + 1, heard);
+    in.aligners = &decoder;
+    in.n_aligners = 1;
     folio_alignment_t al;
     assert_int_equal(folio__align(NULL, &in, &al), FOLIO_OK);
     const folio_timing_t *x = &al.words[number_word()];
@@ -295,22 +304,9 @@ static void gap_recognised_again_takes_heard_words(void **state)
         if (strcmp(said[i].word, "a") == 0 && strcmp(said[i + 1].word, "storm") == 0) from = i;
     assert_int_not_equal(from, SIZE_MAX);
     folio_heard_t heard[64];
-    size_t n_heard = 0;
-    for (size_t i = 0; i < n_said; i++)
-        if (i < from || i >= from + 6)
-            heard[n_heard++] =
-                (folio_heard_t){said[i].word, 0, said[i].start, said[i].end, said[i].start, 0.8f};
-    double duration = (double)n_samples / FOLIO_SPEECH_RATE, offset = 0;
     /* No forced alignment: only recognition can time the gap. */
-    folio_align_input_t in = {.book = book,
-                              .lex = lex,
-                              .heard = heard,
-                              .n_heard = n_heard,
-                              .n_files = 1,
-                              .duration = &duration,
-                              .offset = &offset,
-                              .read_pcm = read_pcm,
-                              .recognise = fake_recognise};
+    folio_align_input_t in = heard_all_but(from, from + 6, heard);
+    in.recognise = fake_recognise;
     for (int lone = 0; lone < 2; lone++) {
         fake_only = lone ? "storm" : NULL;
         n_asked = 0;
