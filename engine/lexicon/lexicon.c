@@ -325,7 +325,7 @@ static folio_lexicon_t *build(folio_t *ctx, folio_map_t *words, const char *dict
         const char *w = pool_str(lex, lex->entries.items[i].word);
         bool plain = true;
         for (const char *p = w; *p && plain; p++) plain = (unsigned char)*p < 0x80;
-        ascii[i] = plain ? folio__strdup(w) : folio__text_to_ascii(w);
+        ascii[i] = plain ? folio__strdup(w) : folio__lexicon_to_ascii(w);
         if (!ascii[i]) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
         bool dup;
         TRY(folio__map_add(&keys, w, keys.len, &dup));

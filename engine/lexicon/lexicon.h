@@ -1,5 +1,7 @@
 /* Internal interface of the lexicon module: pronunciations of a book's spoken tokens, from the
- * pronouncing dictionary or flite's letter-to-sound rules, in the acoustic model's phone set. */
+ * pronouncing dictionary (words in other scripts under their ASCII form) or flite's
+ * letter-to-sound rules, in the acoustic model's phone set. Only this module touches flite's
+ * lexicon; for the modules downstream of it (speech and what follows) and the unit tests. */
 #ifndef FOLIO_LEXICON_H
 #define FOLIO_LEXICON_H
 
@@ -17,6 +19,11 @@ const char *folio__lexicon_map_phone(const char *flite_phone);
  * phones separated by spaces. Returns FOLIO_OK, FOLIO_ENOTFOUND when flite gives no phones, or
  * FOLIO_ENOMEM. Thread-safe: flite's lexicon is initialised once and used under a lock. */
 int folio__lexicon_lts(const char *ascii_word, folio_str_t *out);
+
+/* @s transliterated to ASCII (ICU "Any-Latin; Latin-ASCII"), lower-case, anything without an
+ * ASCII form dropped ("Café" -> "cafe", "Zürich" -> "zurich"); caller frees. NULL when out of
+ * memory or when ICU cannot open the transliterator (ascii.c). */
+char *folio__lexicon_to_ascii(const char *s);
 
 /* A lexicon of the words of @list (each may hold several, separated by spaces). */
 folio_lexicon_t *folio__lexicon_open_words(folio_t *ctx, const char *const *list, size_t n,

@@ -285,6 +285,10 @@ int folio__book_speak(folio_t *ctx, folio_book_t *book)
         size_t b1 = folio__book_byte_offset(book, b->end_char);
         rc = folio__spoken_block(sp, &book->spoken, book->text + b0, b1 - b0, b->start_char, i,
                                  b->kind == FOLIO_BLOCK_HEADING || b->level > 0, b->read);
+        if (rc < 0)
+            folio__error(ctx, rc,
+                         "cannot work out the spoken form of block %zu (characters %zu to %zu): %s",
+                         i, b->start_char, b->end_char, folio_strerror(rc));
     }
     folio__speaker_free(sp);
     folio__spoken_finish(&book->spoken);
@@ -319,7 +323,8 @@ const char *folio_book_word_alternative(const folio_book_t *book, size_t word, s
     return book->spoken.pool.data + book->spoken.alts.items[book->spoken.word_alt.items[word] + k];
 }
 
-int folio__label_number(const char *label, long *value)
+/* A page label as an arabic (kind 1) or roman (kind 2) number; 0 if neither. */
+static int label_number(const char *label, long *value)
 {
     size_t n = strlen(label);
     if (!n || n > 18) return 0;
@@ -329,40 +334,8 @@ int folio__label_number(const char *label, long *value)
         *value = strtol(label, NULL, 10);
         return 1;
     }
-    long total = 0, prev = 0;
-    for (size_t i = n; i-- > 0;) {
-        long v;
-        switch (label[i] | 0x20) {
-        case 'i':
-            v = 1;
-            break;
-        case 'v':
-            v = 5;
-            break;
-        case 'x':
-            v = 10;
-            break;
-        case 'l':
-            v = 50;
-            break;
-        case 'c':
-            v = 100;
-            break;
-        case 'd':
-            v = 500;
-            break;
-        case 'm':
-            v = 1000;
-            break;
-        default:
-            return 0;
-        }
-        total += v < prev ? -v : v;
-        if (v > prev) prev = v;
-    }
-    if (total <= 0) return 0;
-    *value = total;
-    return 2;
+    *value = folio__roman_value(label, n);
+    return *value ? 2 : 0;
 }
 
 static int cmp_page(const void *a, const void *b)
@@ -480,7 +453,7 @@ int folio__book_set_pages(folio_t *ctx, const char *name, folio_book_t *book, co
         }
         if (existing && dups++ == 0) dup_example = label;
         long v;
-        int kind = folio__label_number(label, &v);
+        int kind = label_number(label, &v);
         if (kind) {
             if (have_last[kind] && v <= last[kind] && !existing && disorder++ == 0) {
                 dis_a = book->pages.items[k - 1].label;

@@ -5,16 +5,7 @@
 #define FOLIO_TEXT_H
 
 #include "../core/core.h"
-
-/* The spoken form of a text: tokens, source words and alternative readings (spoken.c). */
-typedef struct {
-    folio_str_t pool;          /* NUL-terminated token and alternative strings */
-    VEC(folio_token_t) tokens; /* .text holds a pool offset until folio__spoken_finish */
-    VEC(folio_word_t) words;
-    VEC(size_t) alts;     /* pool offsets of alternative readings */
-    VEC(size_t) word_alt; /* per word: index of its first alternative in alts */
-    bool finished;
-} folio_spoken_t;
+#include "../spoken/spoken.h" /* a book holds its spoken form */
 
 struct folio_book {
     folio_book_format_t format;
@@ -133,28 +124,5 @@ int folio__txt_read(folio_t *ctx, const char *path, const folio_book_options_t *
 
 /* Sentence ranges of block text (sentence.c). Appends to book->sentences. */
 int folio__sentences_split(folio_book_t *book, const folio_block_t *block);
-
-/* ---- spoken form (spoken.c; ICU only, so that lookups can normalise queries without the
- * EPUB readers) ---- */
-
-/* ICU state for one tokenisation run (one thread). */
-typedef struct folio_speaker folio_speaker_t;
-folio_speaker_t *folio__speaker_new(void);
-void folio__speaker_free(folio_speaker_t *sp);
-
-/* Append the spoken form of @s[0..n) (NFC UTF-8, one block) to @out. @char_base is the code point
- * offset of @s in the book's text; @heading enables readings of roman numerals in headings. */
-int folio__spoken_block(folio_speaker_t *sp, folio_spoken_t *out, const char *s, size_t n,
-                        size_t char_base, size_t block, bool heading, bool read);
-/* Turn pool offsets into pointers; nothing may be appended afterwards. */
-void folio__spoken_finish(folio_spoken_t *out);
-void folio__spoken_free(folio_spoken_t *out);
-
-/* @s transliterated to ASCII (ICU "Any-Latin; Latin-ASCII"), lower-case; caller frees. NULL on
- * ENOMEM. */
-char *folio__text_to_ascii(const char *s);
-
-/* Parse a page label as an arabic (kind 1) or roman (kind 2) number; 0 if neither. */
-int folio__label_number(const char *label, long *value);
 
 #endif

@@ -3,13 +3,14 @@
  * independently — the pronouncing dictionary (every dictionary word gets exactly its entries,
  * never letter-to-sound) and the acoustic model's phone list (every phone is one of them) — over
  * a small book and over every word of the demo book, hundreds of made-up words and words in
- * other scripts. */
+ * other scripts; and the ASCII forms under which words in other scripts are looked up. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../../engine/lexicon/lexicon.h"
 #include "fixture.h"
 
 #include <dirent.h>
@@ -405,6 +406,32 @@ static void lexicon_rejects_bad_arguments_and_dictionaries(void **state)
     folio_free(ctx);
 }
 
+/* ---- ASCII forms ---- */
+
+static void ascii_forms_drop_accents_and_transliterate_other_scripts(void **state)
+{
+    (void)state;
+    /* Accents dropped, "ß" as "ss", Cyrillic letter by letter, ASCII lower-cased, and what has
+     * no ASCII form (a snowman) left out. */
+    static const char *const cases[][2] = {
+        {"Caf\u00e9", "cafe"},
+        {"Z\u00fcrich", "zurich"},
+        {"na\u00efve", "naive"},
+        {"Stra\u00dfe", "strasse"},
+        {"\u041c\u043e\u0441\u043a\u0432\u0430", "moskva"},
+        {"BBC", "bbc"},
+        {"a\u2603b", "ab"},
+        {"", ""},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char *got = folio__lexicon_to_ascii(cases[k][0]);
+        assert_non_null(got);
+        if (strcmp(got, cases[k][1]) != 0)
+            fail_msg("%s: \"%s\", not \"%s\"", cases[k][0], got, cases[k][1]);
+        free(got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +440,7 @@ int main(void)
         cmocka_unit_test(non_ascii_and_possessive_words),
         cmocka_unit_test(letter_to_sound_over_many_words),
         cmocka_unit_test(lexicon_rejects_bad_arguments_and_dictionaries),
+        cmocka_unit_test(ascii_forms_drop_accents_and_transliterate_other_scripts),
     };
     return cmocka_run_group_tests_name("lexicon", tests, setup, teardown);
 }

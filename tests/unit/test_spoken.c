@@ -1,12 +1,14 @@
 /* Unit tests of the spoken form: each normalisation rule with the spans it gives, alternative
- * readings, abbreviations inside sentences, roman numerals in headings, unread blocks. Expected
- * readings and spans are written out by hand. */
+ * readings, abbreviations inside sentences, roman numerals in headings, unread blocks; and the
+ * engine's one roman-numeral parser, on its own and as page labels use it. Expected readings,
+ * spans and values are written out by hand. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../../engine/spoken/spoken.h"
 #include "fixture.h"
 
 #include <stdio.h>
@@ -359,6 +361,86 @@ static void words_cover_their_tokens(void **state)
     folio_book_free(b);
 }
 
+/* ---- the roman-numeral parser ---- */
+
+static void roman_value_reads_canonical_numerals_in_either_case(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *numeral;
+        int value;
+    } cases[] = {
+        {"I", 1},
+        {"i", 1},
+        {"iv", 4},
+        {"IX", 9},
+        {"XIV", 14},
+        {"xiv", 14},
+        {"XL", 40},
+        {"xc", 90},
+        {"CD", 400},
+        {"mdclxvi", 1666},
+        {"MCMXCIV", 1994},   /* 1000 + 900 + 90 + 4 */
+        {"MMMCMXCIX", 3999}, /* the largest: 3000 + 900 + 90 + 9 */
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+        if (folio__roman_value(cases[k].numeral, strlen(cases[k].numeral)) != cases[k].value)
+            fail_msg("%s: %d, not %d", cases[k].numeral,
+                     folio__roman_value(cases[k].numeral, strlen(cases[k].numeral)),
+                     cases[k].value);
+    /* Only the first n bytes count. */
+    assert_int_equal(folio__roman_value("XIVth", 3), 14);
+    assert_int_equal(folio__roman_value("XIVth", 2), 11);
+}
+
+static void roman_value_rejects_non_canonical_and_mixed_case(void **state)
+{
+    (void)state;
+    /* "IIII" is written IV, "VX" is V, "IC" is XCIX, "XXXX" is XL, "VV" is X, "IIV" is III,
+     * "DID" is CMXCIX; "MMMM" (4000) is beyond the numerals' range; "XiV" mixes cases. */
+    static const char *const bad[] = {"IIII", "VX",    "IC",  "XXXX", "VV",  "IIV", "DID",
+                                      "MMMM", "CIVIL", "XiV", "Xiv",  "ABC", "X1",  ""};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+        if (folio__roman_value(bad[k], strlen(bad[k])) != 0)
+            fail_msg("%s read as %d", bad[k], folio__roman_value(bad[k], strlen(bad[k])));
+}
+
+/* A book of three pages whose page-list gives @a, @b, @c in text order. */
+static bool page_labels_go_backwards(const char *name, const char *a, const char *b, const char *c)
+{
+    char nav[512];
+    snprintf(nav, sizeof(nav),
+             "<nav epub:type=\"page-list\"><ol><li><a href=\"ch1.xhtml#p1\">%s</a></li>"
+             "<li><a href=\"ch1.xhtml#p2\">%s</a></li><li><a href=\"ch1.xhtml#p3\">%s</a></li>"
+             "</ol></nav>",
+             a, b, c);
+    fx_epub_t e = {.nav = nav,
+                   .chapters = {"<p id=\"p1\">Alpha beta.</p><p id=\"p2\">Gamma delta.</p>"
+                                "<p id=\"p3\">Epsilon zeta.</p>"}};
+    folio_t *ctx = fx_context();
+    folio_book_t *book = folio_book_open(ctx, fx_epub(name, &e), NULL, NULL);
+    assert_non_null(book);
+    assert_int_equal(folio_book_n_pages(book), 3);
+    assert_string_equal(folio_book_page(book, 1)->label, b);
+    bool backwards = fx_logged("page labels go backwards");
+    folio_book_free(book);
+    folio_free(ctx);
+    return backwards;
+}
+
+static void roman_page_labels_are_ordered_by_their_value(void **state)
+{
+    (void)state;
+    /* ix, x, xiv = 9, 10, 14: in order (read as 11, "ix" would come after "x"). */
+    assert_false(page_labels_go_backwards("roman-up.epub", "ix", "x", "xiv"));
+    assert_false(page_labels_go_backwards("roman-upper.epub", "XII", "XIII", "XIV"));
+    /* xii, xiv, xiii = 12, 14, 13: back once, and the warning names both labels. */
+    assert_true(page_labels_go_backwards("roman-back.epub", "xii", "xiv", "xiii"));
+    assert_true(fx_logged("\"xiii\" after \"xiv\""));
+    /* "IIII" is no numeral, so it is not compared with "v" before it. */
+    assert_false(page_labels_go_backwards("roman-bad.epub", "iv", "v", "IIII"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +459,9 @@ int main(void)
         cmocka_unit_test(nfkc_expansion_beyond_any_ratio),
         cmocka_unit_test(unread_blocks_keep_flagged_tokens),
         cmocka_unit_test(words_cover_their_tokens),
+        cmocka_unit_test(roman_value_reads_canonical_numerals_in_either_case),
+        cmocka_unit_test(roman_value_rejects_non_canonical_and_mixed_case),
+        cmocka_unit_test(roman_page_labels_are_ordered_by_their_value),
     };
     return cmocka_run_group_tests_name("spoken", tests, NULL, fx_teardown);
 }
