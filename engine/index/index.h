@@ -1,12 +1,49 @@
 /* Internal interface of the index module: the work file <out>.part that makes indexing resumable
- * (inputs, their fingerprint, cached audio files, chunks and finished recognition results), and
- * later the finished index. Only this module includes SQLite. */
+ * (inputs, their fingerprint, cached audio files, chunks and finished recognition results; the
+ * names of its side files), and later the finished index. Only this module includes SQLite;
+ * any module downstream of speech may include this header. */
 #ifndef FOLIO_INDEX_H
 #define FOLIO_INDEX_H
 
 #include "../core/core.h"
 
 #define FOLIO_PART_SCHEMA 1
+
+/* The work file and the side files that share its name. */
+typedef enum {
+    FOLIO_WORK_PART,     /* of an output path: its work file, "<out>.part" */
+    FOLIO_WORK_WAL,      /* the rest of a work file: "-wal", SQLite's write-ahead log */
+    FOLIO_WORK_SHM,      /* "-shm", SQLite's shared-memory index */
+    FOLIO_WORK_PCM,      /* ".pcm", the audio cache (16 kHz) */
+    FOLIO_WORK_LM,       /* ".lm", the book's language model */
+    FOLIO_WORK_OOB_LM,   /* ".oob.lm", the out-of-book model */
+    FOLIO_WORK_DICT,     /* ".dict", the decoder's dictionary */
+    FOLIO_WORK_GAPS_LM,  /* ".gaps.lm", the window model of gaps recognised again */
+    FOLIO_WORK_WINDOW_LM /* ".window<k>.lm", recognition worker k's window model */
+} folio_work_file_t;
+
+/* The name of @which for @path (an output path for FOLIO_WORK_PART, else a work file; @k numbers
+ * the worker of FOLIO_WORK_WINDOW_LM) into @out of @size bytes. The one place those names are
+ * made. Returns FOLIO_OK, or FOLIO_EINVAL when the name does not fit (it is then cut short). */
+int folio__work_name(char *out, size_t size, const char *path, folio_work_file_t which, size_t k);
+/* Delete the work file @work_path and all its side files (those that exist). */
+void folio__work_remove(const char *work_path);
+
+/* What a run's fingerprint covers: anything changed and the work file starts afresh. */
+typedef struct {
+    const char *text_sha256; /* the book's text (64 hex digits) */
+    const char *config;      /* everything about recognition that changes results, */
+    size_t config_len;       /* in this many bytes */
+    const char *model_dir;   /* the acoustic model's folder: its files' size, head and tail */
+    const char *const *made; /* files made from the inputs (models, dictionary): the same */
+    size_t n_made;
+    const char *const *audio; /* the audio files: the same */
+    size_t n_audio;
+} folio_work_inputs_t;
+
+/* The fingerprint of @in (hex SHA-256, with Folio's version and the work file's schema). Returns
+ * FOLIO_OK, or FOLIO_EIO when a file cannot be read (message on @ctx). */
+int folio__work_fingerprint(folio_t *ctx, const folio_work_inputs_t *in, char out[65]);
 
 typedef struct folio_part folio_part_t;
 

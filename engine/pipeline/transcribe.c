@@ -3,12 +3,12 @@
  * work file as soon as it is done, by the calling thread.
  *
  * Chunks go to the workers in runs: an eighth of the book's estimated length (one to fifteen
- * minutes) of a file. A worker follows the narrator through its run (guide.c): the run's first
- * chunk is recognised with the book's model, the next ones with a model of the text after the place
- * the previous chunk ended, and a chunk whose words do not fit that window again with the book's.
- * Where a run is cut depends on the audio alone, and what a worker does with a chunk on the words
- * of the run's earlier chunks alone (a resumed run replays those from the work file), so results
- * do not depend on the number of threads. */
+ * minutes) of a file. A worker follows the narrator through its run (speech/guide.c): the run's
+ * first chunk is recognised with the book's model, the next ones with a model of the text after the
+ * place the previous chunk ended, and a chunk whose words do not fit that window again with the
+ * book's. Where a run is cut depends on the audio alone, and what a worker does with a chunk on the
+ * words of the run's earlier chunks alone (a resumed run replays those from the work file), so
+ * results do not depend on the number of threads. */
 #include "pipeline.h"
 
 #include <errno.h>
@@ -220,7 +220,7 @@ static void *worker(void *arg)
     pthread_mutex_lock(&sh->lock);
     size_t me = sh->n_workers++;
     pthread_mutex_unlock(&sh->lock);
-    snprintf(w.lm_path, sizeof(w.lm_path), "%s.window%zu.lm", sh->work_path, me);
+    folio__work_name(w.lm_path, sizeof(w.lm_path), sh->work_path, FOLIO_WORK_WINDOW_LM, me);
     folio_decoder_config_t wc;
     folio__models_window_config(sh->models, &wc);
     w.dec = folio__decoder_new(w.ctx, &wc, &rc);
@@ -582,19 +582,24 @@ double folio_transcript_file_offset(const folio_transcript_t *t, size_t i)
 int folio_work_remove(const char *work_path)
 {
     if (!work_path) return FOLIO_EINVAL;
-    static const char *const sides[] = {"",    "-wal",    "-shm",  ".pcm",
-                                        ".lm", ".oob.lm", ".dict", ".gaps.lm"};
-    char path[4200];
-    for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-        snprintf(path, sizeof(path), "%s%s", work_path, sides[i]);
-        unlink(path);
-    }
-    /* The workers' window models (a killed run leaves them). */
-    for (size_t i = 0; i < 1024; i++) {
-        snprintf(path, sizeof(path), "%s.window%zu.lm", work_path, i);
-        if (unlink(path) != 0 && errno == ENOENT && i >= 64) break;
-    }
+    folio__work_remove(work_path);
     return FOLIO_OK;
+}
+
+int folio__transcribe_fingerprint(folio_t *ctx, const folio_book_t *book, const char *const *audio,
+                                  size_t n_audio, const char *model_dir, const folio_models_t *m,
+                                  char out[65])
+{
+    const char *const made[] = {m->lm_path, m->oob_path, m->dict_path};
+    folio_work_inputs_t in = {.text_sha256 = folio_book_text_sha256(book),
+                              .config = m->config.data,
+                              .config_len = m->config.len,
+                              .model_dir = model_dir,
+                              .made = made,
+                              .n_made = sizeof(made) / sizeof(made[0]),
+                              .audio = audio,
+                              .n_audio = n_audio};
+    return folio__work_fingerprint(ctx, &in, out);
 }
 
 /* ---- the whole run ---- */
@@ -640,16 +645,22 @@ int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *co
         folio__audio_close(f);
     }
 
-    TRY(folio__models_build(ctx, book, model_dir, o.dict_path, work_path, o.search, &models));
+    /* The models, written beside the work file. */
+    char lm_path[4200], oob_path[4200], dict_path[4200];
+    folio__work_name(lm_path, sizeof(lm_path), work_path, FOLIO_WORK_LM, 0);
+    folio__work_name(oob_path, sizeof(oob_path), work_path, FOLIO_WORK_OOB_LM, 0);
+    folio__work_name(dict_path, sizeof(dict_path), work_path, FOLIO_WORK_DICT, 0);
+    const folio_models_files_t files = {lm_path, oob_path, dict_path};
+    TRY(folio__models_build(ctx, book, model_dir, o.dict_path, &files, o.search, &models));
     char fp[65];
-    TRY(folio__fingerprint(ctx, book, audio, n_audio, model_dir, &models, fp));
+    TRY(folio__transcribe_fingerprint(ctx, book, audio, n_audio, model_dir, &models, fp));
     bool resumed;
     part = folio__part_open(ctx, work_path, fp, o.restart, &resumed, &rc);
     if (!part) goto fail;
     if (resumed) folio__info(ctx, "%s: resuming the work of an earlier run", work_path);
 
     char pcm_path[4200];
-    snprintf(pcm_path, sizeof(pcm_path), "%s.pcm", work_path);
+    folio__work_name(pcm_path, sizeof(pcm_path), work_path, FOLIO_WORK_PCM, 0);
     sh.pcm_fd = open(pcm_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (sh.pcm_fd < 0) FAIL(ctx, FOLIO_EIO, "%s: %s", pcm_path, strerror(errno));
     struct stat pst;

@@ -1,4 +1,4 @@
-/* Unit tests of guided recognition's bookkeeping (engine/pipeline/guide.c): finding where
+/* Unit tests of guided recognition's bookkeeping (engine/speech/guide.c): finding where
  * recognised words are in a book, and telling words of the window from words of elsewhere. The
  * "recognised" words are the book's own tokens, garbled by the test, so where they end is known
  * independently of the guide. */
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../engine/pipeline/pipeline.h"
+#include "../../engine/speech/speech.h"
 #include "fixture.h"
 
 #include <stdio.h>

@@ -190,8 +190,8 @@ static void generic_top_words_are_the_most_frequent_words(void **state)
     folio_strs_t top = {0};
     assert_int_equal(folio__generic_top_words(NULL, folio_default_model_dir(), 1500, &top),
                      FOLIO_OK);
-    /* As many as asked (more than models.c's OOB_TOP_WORDS): the model has tens of thousands of
-     * words, and the list must not stop at its order (3). */
+    /* As many as asked (more than recogniser.c's OOB_TOP_WORDS): the model has tens of thousands
+     * of words, and the list must not stop at its order (3). */
     assert_int_equal(top.len, 1500);
     bool the = false, and = false, markers = false;
     for (size_t i = 0; i < top.len; i++) {

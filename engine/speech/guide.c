@@ -6,7 +6,7 @@
  * matched against the window (local alignment); when they do not fit it (the narrator jumped, or
  * says what the book does not hold), the chunk is recognised again with the book's model and its
  * words are looked up in the whole book by their rare word triples. */
-#include "pipeline.h"
+#include "speech.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,13 +1,12 @@
-/* The models recognition uses, built from the book for each run (deterministically), and the
- * fingerprint that decides whether earlier work can be resumed. */
-#include "pipeline.h"
+/* The recogniser's models, built from the book for each run (deterministically): the lexicons,
+ * the book's and the out-of-book language models, the dictionary and the decoder configuration;
+ * and recognition of a stretch of audio with a model of just a window of the book's text. */
+#include "speech.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* The generic model's most probable words in the out-of-book vocabulary. Every word added costs
  * search time and lets some book words be heard as generic ones; measured with --threads 1 on the
@@ -49,17 +48,17 @@ static int oob_model(folio_t *ctx, const folio_strs_t *top, const folio_lexicon_
 }
 
 int folio__models_build(folio_t *ctx, const folio_book_t *book, const char *model_dir,
-                        const char *dict_path, const char *work_path, folio_search_t search,
-                        folio_models_t *m)
+                        const char *dict_path, const folio_models_files_t *files,
+                        folio_search_t search, folio_models_t *m)
 {
     int rc = FOLIO_OK;
     folio_strs_t top = {0};
     folio_lm_t *lm = NULL;
     memset(m, 0, sizeof(*m));
     snprintf(m->model_dir, sizeof(m->model_dir), "%s", model_dir);
-    snprintf(m->lm_path, sizeof(m->lm_path), "%s.lm", work_path);
-    snprintf(m->oob_path, sizeof(m->oob_path), "%s.oob.lm", work_path);
-    snprintf(m->dict_path, sizeof(m->dict_path), "%s.dict", work_path);
+    snprintf(m->lm_path, sizeof(m->lm_path), "%s", files->lm);
+    snprintf(m->oob_path, sizeof(m->oob_path), "%s", files->oob_lm);
+    snprintf(m->dict_path, sizeof(m->dict_path), "%s", files->dict);
     char dict[4200];
     if (!dict_path) {
         snprintf(dict, sizeof(dict), "%s/cmudict-en-us.dict", model_dir);
@@ -143,61 +142,4 @@ int folio__models_recognise_window(folio_t *ctx, const folio_models_t *m, const 
     if (rc < 0) return folio__error(ctx, rc, "%s: cannot write a window model", lm_path);
     if ((rc = folio__decoder_use_window(d, lm_path)) < 0) return rc;
     return folio__decoder_run(d, pcm, n, out);
-}
-
-/* Size and hashes of the first and last 64 KiB of @path. */
-static int hash_edges(folio_t *ctx, folio_sha256_t *h, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    fstat(fileno(f), &st);
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    folio__sha256_update(h, &st.st_size, sizeof(st.st_size));
-    folio__sha256_update(h, buf, n);
-    if (st.st_size > (off_t)sizeof(buf)) {
-        fseek(f, -(long)sizeof(buf), SEEK_END);
-        n = fread(buf, 1, sizeof(buf), f);
-        folio__sha256_update(h, buf, n);
-    }
-    fclose(f);
-    return FOLIO_OK;
-}
-
-int folio__fingerprint(folio_t *ctx, const folio_book_t *book, const char *const *audio,
-                       size_t n_audio, const char *model_dir, const folio_models_t *m, char out[65])
-{
-    folio_sha256_t h;
-    folio__sha256_init(&h);
-    char line[512];
-    snprintf(line, sizeof(line), "folio %s schema %d\n", folio_version(), FOLIO_PART_SCHEMA);
-    folio__sha256_update(&h, line, strlen(line));
-    folio__sha256_update(&h, folio_book_text_sha256(book), 64);
-    folio__sha256_update(&h, m->config.data, m->config.len);
-    /* The models: acoustic model files and the language models and dictionary made from them. */
-    static const char *const model_files[] = {"en-us/mdef",
-                                              "en-us/means",
-                                              "en-us/variances",
-                                              "en-us/transition_matrices",
-                                              "en-us/sendump",
-                                              "en-us/feat.params",
-                                              NULL};
-    int rc;
-    for (const char *const *p = model_files; *p; p++) {
-        char path[4200];
-        snprintf(path, sizeof(path), "%s/%s", model_dir, *p);
-        if (access(path, R_OK) != 0) continue; /* optional files */
-        if ((rc = hash_edges(ctx, &h, path)) < 0) return rc;
-    }
-    if ((rc = hash_edges(ctx, &h, m->lm_path)) < 0 || (rc = hash_edges(ctx, &h, m->oob_path)) < 0 ||
-        (rc = hash_edges(ctx, &h, m->dict_path)) < 0)
-        return rc;
-    for (size_t i = 0; i < n_audio; i++) {
-        snprintf(line, sizeof(line), "audio %zu\n", i);
-        folio__sha256_update(&h, line, strlen(line));
-        if ((rc = hash_edges(ctx, &h, audio[i])) < 0) return rc;
-    }
-    folio__sha256_hex(&h, out);
-    return FOLIO_OK;
 }
