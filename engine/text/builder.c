@@ -26,6 +26,7 @@ void folio__tb_free(folio_tb_t *tb)
     folio__str_free(&tb->scratch);
     VEC_FREE(tb->marks);
     VEC_FREE(tb->pending);
+    VEC_FREE(tb->block_element);
 }
 
 static bool is_xml_space(unsigned char c)
@@ -260,7 +261,7 @@ int folio__tb_break(folio_tb_t *tb)
     tb->block_open = false;
     tb->pending_space = false;
     tb->at_line_start = false;
-    if (VEC_PUSH(tb->book->block_element, tb->cur_element) < 0) return FOLIO_ENOMEM;
+    if (VEC_PUSH(tb->block_element, tb->cur_element) < 0) return FOLIO_ENOMEM;
     return VEC_PUSH(tb->book->blocks, tb->cur);
 }
 

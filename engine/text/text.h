@@ -1,6 +1,6 @@
-/* Internal interface of the text module: turns an EPUB or plain-text book into the extracted text
- * with blocks, pages, chapters and sentences (folio_book_t). Only this module touches libxml2,
- * libzip and ICU. */
+/* Internal interface of the text module: the book model (folio_book_t), the extracted text with
+ * blocks, pages, chapters and sentences, and the builder the readers of engine/formats feed.
+ * Included by the modules downstream of it and by engine/formats. */
 #ifndef FOLIO_TEXT_H
 #define FOLIO_TEXT_H
 
@@ -25,15 +25,10 @@ struct folio_book {
     VEC(folio_sentence_t) sentences;
     folio_spoken_t spoken;
 
-    /* Where the text came from in an EPUB, for writing Media Overlays back into it: per block,
-     * the document-order number (from 1; 0: none) of the block-level element holding its first
-     * character, in its spine item as folio__xhtml_number() numbers it; per spine position, the
-     * item's archive path (NULL when it is not a content document); the package's path and
-     * version. Empty for plain text. */
-    VEC(size_t) block_element;
-    VEC(char *) spine_path;
-    char *opf_path;
-    int epub_version;
+    /* What the reader that made the book keeps of its file, for a writer that goes back to it
+     * (defined in engine/formats; NULL when there is nothing to keep); freed with source_free. */
+    struct folio_book_source *source;
+    void (*source_free)(struct folio_book_source *source);
 };
 
 #define FOLIO__CP_STRIDE 64
@@ -59,6 +54,7 @@ typedef struct {
     bool block_open;
     folio_block_t cur;
     size_t cur_element;
+    folio_sizes_t block_element; /* per finished block: its style's element */
     bool pending_space;
     bool at_line_start; /* just after a "\n" from <br>: drop leading spaces */
 
@@ -73,7 +69,7 @@ typedef struct {
     bool read;
     int level;
     size_t section;
-    size_t element; /* number of the innermost block-level element (see folio_book) */
+    size_t element; /* the reader's number of the innermost block-level element (0: none) */
 } folio_tb_style_t;
 
 int folio__tb_init(folio_tb_t *tb, folio_t *ctx, const char *name, folio_book_t *book,
@@ -92,7 +88,7 @@ int folio__tb_break(folio_tb_t *tb);
  * index (>= 0) or FOLIO_ENOMEM. */
 long folio__tb_mark(folio_tb_t *tb);
 /* Finish: close the block, resolve pending marks to the text's end, move text and blocks into the
- * book. */
+ * book (block_element stays in @tb for the reader to take). */
 int folio__tb_finish(folio_tb_t *tb);
 
 /* ---- finishing a book (book.c) ---- */
@@ -114,13 +110,6 @@ int folio__book_chapters_from_headings(folio_book_t *book);
 int folio__book_index_text(folio_t *ctx, folio_book_t *book);
 /* The spoken form of every block (called by folio__book_index_text). */
 int folio__book_speak(folio_t *ctx, folio_book_t *book);
-
-/* ---- readers ---- */
-
-int folio__epub_read(folio_t *ctx, const char *path, const folio_book_options_t *opts,
-                     folio_book_t *book);
-int folio__txt_read(folio_t *ctx, const char *path, const folio_book_options_t *opts,
-                    folio_book_t *book);
 
 /* Sentence ranges of block text (sentence.c). Appends to book->sentences. */
 int folio__sentences_split(folio_book_t *book, const folio_block_t *block);

@@ -1,8 +1,13 @@
 /* Test fixtures: synthetic EPUBs and text files, and a log capture. */
 #define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include "fixture.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +219,62 @@ size_t fx_cp_offset(const char *text, const char *needle)
         if (((unsigned char)*p & 0xC0) != 0x80) cp++;
     return cp;
 }
+
+/* ---- checks on opened books ---- */
+
+folio_book_t *fx_open_ok(folio_t *ctx, const char *path)
+{
+    int err = 12345;
+    folio_book_t *b = folio_book_open(ctx, path, NULL, &err);
+    if (!b) fprintf(stderr, "open failed: %s\n", folio_errmsg(ctx));
+    assert_non_null(b);
+    assert_int_equal(err, FOLIO_OK);
+    return b;
+}
+
+int fx_open_fail(folio_t *ctx, const char *path, const folio_book_options_t *o)
+{
+    int err = 12345;
+    folio_book_t *b = folio_book_open(ctx, path, o, &err);
+    assert_null(b);
+    assert_true(err < 0);
+    /* Every failure names the file. */
+    assert_non_null(strstr(folio_errmsg(ctx), path));
+    return err;
+}
+
+const char *fx_text(const folio_book_t *b)
+{
+    return folio_book_text(b, NULL);
+}
+
+void fx_assert_range(const folio_book_t *b, size_t start, size_t end, const char *want)
+{
+    size_t n;
+    const char *s = folio_book_text_range(b, start, end, &n);
+    assert_non_null(s);
+    char *got = malloc(n + 1);
+    memcpy(got, s, n);
+    got[n] = '\0';
+    assert_string_equal(got, want);
+    free(got);
+}
+
+void fx_check_page(const folio_book_t *b, size_t i, const char *label, const char *word)
+{
+    const folio_page_t *p = folio_book_page(b, i);
+    assert_non_null(p);
+    assert_int_equal(p->ordinal, i + 1);
+    assert_string_equal(p->label, label);
+    assert_int_equal(p->start_char, fx_cp_offset(fx_text(b), word));
+}
+
+const char *const fx_paged_chapters[2] = {
+    "<h1>One</h1><p><span epub:type=\"pagebreak\" id=\"pg1\" title=\"1\"/>Alpha beta gamma.</p>"
+    "<p>Delta <span epub:type=\"pagebreak\" id=\"pg2\" title=\"2\"/>epsilon zeta.</p>",
+    "<h1 id=\"two\">Two</h1><p>Eta theta <span role=\"doc-pagebreak\" id=\"pg3\" "
+    "aria-label=\"3\"></span>iota kappa.</p><p>Lambda mu.</p>"
+    "<div epub:type=\"pagebreak\" id=\"pg4\">4</div><p>Nu xi omicron.</p>"};
 
 int fx_teardown(void **state)
 {

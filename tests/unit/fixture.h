@@ -50,4 +50,21 @@ const char *fx_log_text(void);
  * the library: counts UTF-8 lead bytes itself. */
 size_t fx_cp_offset(const char *text, const char *needle);
 
+/* ---- checks on opened books (cmocka assertions), for the text and formats suites ---- */
+
+/* Open @path with the default options; the test fails if it does not open. */
+folio_book_t *fx_open_ok(folio_t *ctx, const char *path);
+/* Open @path with @o, which must fail with a message naming @path; returns the error code. */
+int fx_open_fail(folio_t *ctx, const char *path, const folio_book_options_t *o);
+/* The book's whole text. */
+const char *fx_text(const folio_book_t *b);
+/* The text of code points [@start, @end) is @want. */
+void fx_assert_range(const folio_book_t *b, size_t start, size_t end, const char *want);
+/* Page @i has ordinal i + 1, label @label, and starts at the first occurrence of @word. */
+void fx_check_page(const folio_book_t *b, size_t i, const char *label, const char *word);
+
+/* Two chapters with page-break markers pg1, pg2 (in ch1) and pg3, pg4 (in ch2) before "Alpha",
+ * "epsilon", "iota" and "Nu", labelled 1 to 4, and a heading with id "two". */
+extern const char *const fx_paged_chapters[2];
+
 #endif

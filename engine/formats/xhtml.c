@@ -1,5 +1,6 @@
 /* Walking (X)HTML content documents into the text builder: which elements make blocks, what kind
- * each block is, and which inline content a narrator does not read. */
+ * each block is, and which inline content a narrator does not read; and the libxml2 helpers the
+ * EPUB reader and writer share. */
 #include "xhtml.h"
 
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
 #include <libxml/entities.h>
+#include <libxml/xmlsave.h>
 
 #define MAX_DEPTH 256
 
@@ -472,6 +474,62 @@ xmlNodePtr folio__xml_next(xmlNodePtr node, xmlNodePtr root)
         }
     } while (node->type != XML_ELEMENT_NODE);
     return node;
+}
+
+char *folio__xml_attr(xmlNodePtr n, const char *name)
+{
+    xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    if (!v) return NULL;
+    char *s = folio__strdup((const char *)v);
+    xmlFree(v);
+    return s;
+}
+
+bool folio__has_token(const char *list, const char *token)
+{
+    if (!list) return false;
+    size_t tl = strlen(token);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+        const char *q = p;
+        while (*q && *q != ' ' && *q != '\t' && *q != '\n') q++;
+        if ((size_t)(q - p) == tl && strncmp(p, token, tl) == 0) return true;
+        p = q;
+    }
+    return false;
+}
+
+int folio__xml_ids(xmlNodePtr root, folio_map_t *ids)
+{
+    for (xmlNodePtr n = root; n; n = folio__xml_next(n, root)) {
+        xmlChar *id = xmlGetNoNsProp(n, (const xmlChar *)"id");
+        int rc = id ? folio__map_put(ids, (const char *)id, 1) : FOLIO_OK;
+        xmlFree(id);
+        if (rc < 0) return rc;
+    }
+    return FOLIO_OK;
+}
+
+int folio__xml_dump(xmlDocPtr doc, int options, char **out, size_t *len)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    if (!buf) return FOLIO_ENOMEM;
+    xmlSaveCtxtPtr sc = xmlSaveToBuffer(buf, "UTF-8", options);
+    int rc = FOLIO_OK;
+    if (!sc || xmlSaveDoc(sc, doc) < 0) rc = FOLIO_ENOMEM;
+    if (sc && xmlSaveClose(sc) < 0) rc = FOLIO_ENOMEM;
+    if (rc >= 0) {
+        size_t n = (size_t)xmlBufferLength(buf);
+        if (!(*out = malloc(n + 1)))
+            rc = FOLIO_ENOMEM;
+        else {
+            memcpy(*out, xmlBufferContent(buf), n);
+            (*out)[n] = 0;
+            *len = n;
+        }
+    }
+    xmlBufferFree(buf);
+    return rc;
 }
 
 size_t folio__xhtml_number(xmlNodePtr root)

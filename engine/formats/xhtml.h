@@ -1,9 +1,10 @@
-/* Private to the text module: walking an (X)HTML document into the text builder, and the
- * EPUB structural semantics (epub:type, ARIA roles) shared by the EPUB reader. */
+/* Private to engine/formats: walking an (X)HTML document into the text builder, the EPUB
+ * structural semantics (epub:type, ARIA roles), and the libxml2 helpers the EPUB reader and writer
+ * share (parsing without network or entity expansion, numbering elements, writing back). */
 #ifndef FOLIO_XHTML_H
 #define FOLIO_XHTML_H
 
-#include "text.h"
+#include "formats.h"
 
 #include <libxml/tree.h>
 
@@ -63,11 +64,15 @@ bool folio__xml_is(xmlNodePtr n, const char *local);
 xmlNodePtr folio__xml_child(xmlNodePtr parent, const char *local);
 /* The element after @node in document order (pre-order) under the element @root, or NULL. */
 xmlNodePtr folio__xml_next(xmlNodePtr node, xmlNodePtr root);
-
-/* Resolve @href (an OPF or content document reference) against the archive folder @base_dir ("" for
- * the root) into a normalised, percent-decoded archive path, keeping any "#fragment". NULL for
- * external URLs, empty paths and on ENOMEM; caller frees. */
-char *folio__epub_resolve_href(const char *base_dir, const char *href);
+/* The value of @n's attribute @name (no namespace), or NULL; caller frees with free(). */
+char *folio__xml_attr(xmlNodePtr n, const char *name);
+/* Whether the white-space-separated list @list (may be NULL) holds @token. */
+bool folio__has_token(const char *list, const char *token);
+/* Put every id attribute value of the elements under @root, itself included, into @ids. */
+int folio__xml_ids(xmlNodePtr root, folio_map_t *ids);
+/* Serialise @doc as UTF-8 with libxml2's save @options into *@out (NUL-terminated, caller frees;
+ * *@len bytes). */
+int folio__xml_dump(xmlDocPtr doc, int options, char **out, size_t *len);
 
 /* Parse @buf as XML without network access, DTD loading or entity substitution; NULL on failure,
  * with the first error (line: message) in @why when given. */

@@ -2,7 +2,7 @@
  * pdftotext convention), blank lines separate paragraphs, hard-wrapped lines are rejoined (with
  * end-of-line hyphenation undone), page numbers and running heads of paged text are left out, and
  * Project Gutenberg's header and licence are kept but marked not read. */
-#include "text.h"
+#include "formats.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,19 +1,18 @@
 /* EPUB 3 Media Overlays: a copy of the book whose paragraphs are synchronised with the audio.
  *
- * Each block of the book's text came from a block-level element of a spine item (the text module
- * numbers the elements of every content document in document order and keeps, per block, the
- * number of the element holding its first character). Here the same documents are parsed the
- * same way and numbered again, so each read block finds its element; an element without an id
- * gets one ("folio-" and its number, made unique). Each spine item with read text gets one SMIL
+ * Each block of the book's text came from a block-level element of a spine item (the EPUB reader
+ * numbers the elements of every content document in document order and keeps, in the book's
+ * source, per block, the number of the element holding its first character). Here the same
+ * documents are parsed the same way and numbered again, so each read block finds its element; an
+ * element without an id gets one (epub_ids.c). Each spine item with read text gets one SMIL
  * document beside it, a <par> per element in reading order whose clip runs from the block's first
  * timed word to its last timed word in the same audio file. The OPF gains the SMIL and audio items,
  * media-overlay on the content items, and media:duration metadata. Everything else is copied
  * entry by entry; "mimetype" is written first and stored. */
-#include "folio.h"
+#include "epub.h"
+#include "xhtml.h"
 
-#include "../core/core.h"
 #include "../index/index.h"
-#include "../text/xhtml.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,22 +24,14 @@
 #include <unistd.h>
 #include <libxml/parser.h>
 #include <libxml/xmlsave.h>
-#include <zip.h>
 
-#define XHTML_NS "http://www.w3.org/1999/xhtml"
+#define SMIL_NS "http://www.w3.org/ns/SMIL"
 #define MIN_CLIP 0.05 /* seconds: a clip is never shorter */
-
-typedef struct {
-    size_t element; /* number in its document */
-    long file;
-    double begin, end; /* seconds in the file */
-    char *id;          /* the element's id (owned) */
-} par_t;
 
 typedef struct {
     size_t spine;     /* position in the spine */
     const char *path; /* content document's archive path (borrowed from the book) */
-    VEC(par_t) pars;
+    VEC(folio_epub_clip_t) pars;
     char *smil_path; /* archive path of its SMIL document */
     char smil_id[48];
     double duration; /* sum of its clips */
@@ -61,9 +52,10 @@ typedef struct {
     folio_t *ctx;
     const folio_index_t *ix;
     const folio_book_t *book;
+    const struct folio_book_source *source; /* the book's, from the EPUB reader */
     const char *book_path, *out_path;
     const folio_overlay_options_t *opts;
-    zip_t *src;
+    folio_epub_zip_t src;
     VEC(doc_t) docs;
     VEC(audio_t) audio;
     VEC(char *) paths; /* owned strings */
@@ -87,17 +79,6 @@ static char *dup_str(ov_t *o, const char *s)
     return d;
 }
 
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path + 1) : 0;
-    char *d = malloc(n + 1);
-    if (!d) return NULL;
-    memcpy(d, path, n);
-    d[n] = 0;
-    return d;
-}
-
 /* Append @s percent-encoded as a URL path (unreserved characters and '/' kept). */
 static int put_url_path(folio_str_t *out, const char *s)
 {
@@ -108,33 +89,6 @@ static int put_url_path(folio_str_t *out, const char *s)
             rc = folio__str_append(out, (const char *)p, 1);
         else
             rc = folio__str_printf(out, "%%%02X", *p);
-        if (rc < 0) return rc;
-    }
-    return FOLIO_OK;
-}
-
-/* Append @s escaped for an XML attribute value or text. */
-static int put_xml(folio_str_t *out, const char *s)
-{
-    for (const char *p = s; *p; p++) {
-        int rc;
-        switch (*p) {
-        case '&':
-            rc = folio__str_append(out, "&amp;", 5);
-            break;
-        case '<':
-            rc = folio__str_append(out, "&lt;", 4);
-            break;
-        case '>':
-            rc = folio__str_append(out, "&gt;", 4);
-            break;
-        case '"':
-            rc = folio__str_append(out, "&quot;", 6);
-            break;
-        default:
-            rc = folio__str_append(out, p, 1);
-            break;
-        }
         if (rc < 0) return rc;
     }
     return FOLIO_OK;
@@ -206,50 +160,22 @@ static char *unique_name(ov_t *o, const char *dir, const char *stem, const char 
     return NULL;
 }
 
-/* Inflate archive entry @name. The book has been opened, so its archive passed the size and
- * ratio limits. */
-static int read_entry(ov_t *o, const char *name, char **out, size_t *out_len)
-{
-    int rc = FOLIO_OK;
-    folio_str_t buf = {0};
-    zip_int64_t idx = zip_name_locate(o->src, name, 0);
-    if (idx < 0) idx = zip_name_locate(o->src, name, ZIP_FL_NOCASE);
-    zip_file_t *zf = idx < 0 ? NULL : zip_fopen_index(o->src, (zip_uint64_t)idx, 0);
-    if (!zf) FAIL(o->ctx, FOLIO_EFORMAT, "%s: cannot read %s from the archive", o->book_path, name);
-    char chunk[65536];
-    zip_int64_t n;
-    while ((n = zip_fread(zf, chunk, sizeof(chunk))) > 0)
-        if (folio__str_append(&buf, chunk, (size_t)n) < 0)
-            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-    if (n < 0)
-        FAIL(o->ctx, FOLIO_EFORMAT, "%s: %s is corrupt: %s", o->book_path, name,
-             zip_file_strerror(zf));
-    if (!buf.data && folio__str_append(&buf, "", 0) < 0)
-        FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-    *out_len = buf.len;
-    *out = folio__str_take(&buf);
-fail:
-    if (zf) zip_fclose(zf);
-    folio__str_free(&buf);
-    return rc;
-}
-
 /* ---- what is read where: clips per block element ---- */
 
 static int collect_pars(ov_t *o)
 {
     int rc = FOLIO_OK;
-    const folio_book_t *b = o->book;
+    const struct folio_book_source *src = o->source;
     folio_map_t seen = {0}; /* "spine:element" already given a par */
     size_t n_words = folio_index_n_words(o->ix);
     char key[64];
-    for (size_t i = 0; i < b->blocks.len; i++) {
-        const folio_block_t *blk = &b->blocks.items[i];
-        size_t element = i < b->block_element.len ? b->block_element.items[i] : 0;
-        if (!element || blk->section >= b->spine_path.len || !b->spine_path.items[blk->section])
+    for (size_t i = 0; i < folio_book_n_blocks(o->book); i++) {
+        const folio_block_t *blk = folio_book_block(o->book, i);
+        size_t element = i < src->block_element.len ? src->block_element.items[i] : 0;
+        if (!element || blk->section >= src->spine_path.len || !src->spine_path.items[blk->section])
             continue;
         /* The block's first timed word, and its last timed word in the same file. */
-        par_t p = {element, -1, 0, 0, NULL};
+        folio_epub_clip_t p = {element, -1, 0, 0, NULL};
         for (size_t w = folio__index_first_word_at(o->ix, blk->start_char);
              w < n_words && folio_index_word(o->ix, w)->start_char < blk->end_char; w++) {
             const folio_index_word_t *wd = folio_index_word(o->ix, w);
@@ -269,7 +195,7 @@ static int collect_pars(ov_t *o)
         if (!o->docs.len || o->docs.items[o->docs.len - 1].spine != blk->section) {
             doc_t d = {0};
             d.spine = blk->section;
-            d.path = b->spine_path.items[blk->section];
+            d.path = src->spine_path.items[blk->section];
             TRY(VEC_PUSH(o->docs, d));
         }
         doc_t *d = &o->docs.items[o->docs.len - 1];
@@ -295,7 +221,8 @@ static int find_audio(ov_t *o)
     folio_str_t s = {0};
     const char *dir = op->audio_dir && *op->audio_dir ? op->audio_dir : NULL;
     if (!dir) {
-        if (!(book_dir = dir_of(o->book_path))) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        if (!(book_dir = folio__epub_dir_of(o->book_path)))
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
         dir = *book_dir ? book_dir : ".";
     }
     const char *audio_dir = NULL;
@@ -365,261 +292,29 @@ fail:
 
 /* ---- content documents: ids on the elements that get a clip ---- */
 
-static int collect_ids(xmlNodePtr root, folio_map_t *ids)
+/* Inflate archive entry @name within the limits the book was read with. */
+static int read_entry(ov_t *o, const char *name, char **out, size_t *out_len)
 {
-    for (xmlNodePtr n = root; n; n = folio__xml_next(n, root)) {
-        xmlChar *id = xmlGetNoNsProp(n, (const xmlChar *)"id");
-        int rc = id ? folio__map_put(ids, (const char *)id, 1) : FOLIO_OK;
-        xmlFree(id);
-        if (rc < 0) return rc;
-    }
-    return FOLIO_OK;
-}
-
-static int dump_doc(xmlDocPtr doc, int options, char **out, size_t *len)
-{
-    xmlBufferPtr buf = xmlBufferCreate();
-    if (!buf) return FOLIO_ENOMEM;
-    xmlSaveCtxtPtr sc = xmlSaveToBuffer(buf, "UTF-8", options);
-    int rc = FOLIO_OK;
-    if (!sc || xmlSaveDoc(sc, doc) < 0) rc = FOLIO_ENOMEM;
-    if (sc && xmlSaveClose(sc) < 0) rc = FOLIO_ENOMEM;
-    if (rc >= 0) {
-        size_t n = (size_t)xmlBufferLength(buf);
-        if (!(*out = malloc(n + 1)))
-            rc = FOLIO_ENOMEM;
-        else {
-            memcpy(*out, xmlBufferContent(buf), n);
-            (*out)[n] = 0;
-            *len = n;
-        }
-    }
-    xmlBufferFree(buf);
+    int rc = folio__epub_zip_read(&o->src, name, out, out_len);
+    if (rc == FOLIO_ENOTFOUND)
+        rc = folio__error(o->ctx, FOLIO_EFORMAT, "%s: cannot read %s from the archive",
+                          o->book_path, name);
     return rc;
-}
-
-/* An id to add: to the element whose start tag is the @number-th in the document. */
-typedef struct {
-    size_t number;
-    const char *name; /* the element's qualified name, to check the count */
-    const char *id;
-} insert_t;
-
-static int cmp_insert(const void *a, const void *b)
-{
-    size_t x = ((const insert_t *)a)->number, y = ((const insert_t *)b)->number;
-    return x < y ? -1 : x > y;
-}
-
-/* Skip from @p past the first occurrence of @end; NULL if none. */
-static const char *past(const char *p, const char *stop, const char *end)
-{
-    size_t n = strlen(end);
-    for (; p + n <= stop; p++)
-        if (memcmp(p, end, n) == 0) return p + n;
-    return NULL;
-}
-
-/* Write @buf with ` id="..."` after the name of each start tag in @ins (sorted). Start tags are
- * counted in document order, which is the order folio__xhtml_number() numbers the elements of a
- * document parsed as XML (no entity is expanded, so every element has its start tag in @buf).
- * Every other byte is kept. Returns FOLIO_EFORMAT if a counted tag's name is not the element's. */
-static int insert_ids(const char *buf, size_t len, const insert_t *ins, size_t n, folio_str_t *out)
-{
-    const char *p = buf, *stop = buf + len, *copied = buf;
-    size_t count = 0, k = 0;
-    int rc;
-    while (k < n && (p = memchr(p, '<', (size_t)(stop - p)))) {
-        if (p + 4 <= stop && memcmp(p, "<!--", 4) == 0) {
-            p = past(p + 4, stop, "-->");
-        } else if (p + 9 <= stop && memcmp(p, "<![CDATA[", 9) == 0) {
-            p = past(p + 9, stop, "]]>");
-        } else if (p + 2 <= stop && p[1] == '?') {
-            p = past(p + 2, stop, "?>");
-        } else if (p + 2 <= stop && p[1] == '!') { /* DOCTYPE, with an internal subset maybe */
-            int depth = 0;
-            char quote = 0;
-            for (p += 2; p < stop; p++) {
-                if (quote) {
-                    if (*p == quote) quote = 0;
-                } else if (*p == '"' || *p == '\'') {
-                    quote = *p;
-                } else if (*p == '[') {
-                    depth++;
-                } else if (*p == ']') {
-                    depth--;
-                } else if (*p == '>' && depth <= 0) {
-                    break;
-                }
-            }
-            p = p < stop ? p + 1 : NULL;
-        } else if (p + 1 < stop && p[1] != '/') {
-            /* A start tag: its name, then attributes up to '>'. */
-            const char *name = p + 1, *e = name;
-            while (e < stop && !strchr(" \t\r\n/>", *e)) e++;
-            if (++count == ins[k].number) {
-                size_t nl = strlen(ins[k].name);
-                if ((size_t)(e - name) != nl || memcmp(name, ins[k].name, nl) != 0)
-                    return FOLIO_EFORMAT;
-                if ((rc = folio__str_append(out, copied, (size_t)(e - copied))) < 0 ||
-                    (rc = folio__str_printf(out, " id=\"%s\"", ins[k].id)) < 0)
-                    return rc;
-                copied = e;
-                k++;
-            }
-            char quote = 0;
-            for (p = e; p < stop && (quote || *p != '>'); p++)
-                if (quote ? *p == quote : (*p == '"' || *p == '\'')) quote = quote ? 0 : *p;
-        } else {
-            p = past(p + 1, stop, ">"); /* an end tag */
-        }
-        if (!p) break;
-    }
-    if (k < n) return FOLIO_EFORMAT;
-    return folio__str_append(out, copied, (size_t)(stop - copied));
-}
-
-/* The qualified name of @el as written: prefix:local or local. */
-static char *qname(xmlNodePtr el)
-{
-    folio_str_t s = {0};
-    if (el->ns && el->ns->prefix)
-        folio__str_printf(&s, "%s:%s", (const char *)el->ns->prefix, (const char *)el->name);
-    else
-        folio__str_printf(&s, "%s", (const char *)el->name);
-    return folio__str_take(&s);
 }
 
 static int mark_document(ov_t *o, doc_t *d)
 {
-    int rc = FOLIO_OK;
     char *buf = NULL;
     size_t len = 0;
-    xmlDocPtr doc = NULL;
-    folio_map_t ids = {0};
-    VEC(insert_t) ins = {0};
-    folio_str_t out = {0};
-    TRY(read_entry(o, d->path, &buf, &len));
-    bool html = false;
-    doc = folio__content_parse(o->ctx, o->book_path, d->path, buf, len, &html);
-    if (!doc || !xmlDocGetRootElement(doc))
-        FAIL(o->ctx, FOLIO_EFORMAT, "%s: %s cannot be parsed", o->book_path, d->path);
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    folio__xhtml_number(root);
-    TRY(collect_ids(root, &ids));
-    for (size_t i = 0; i < d->pars.len; i++) {
-        par_t *p = &d->pars.items[i];
-        xmlNodePtr el = folio__xhtml_find(root, p->element);
-        if (!el)
-            FAIL(o->ctx, FOLIO_EFORMAT, "%s: %s changed since it was read (element %zu is gone)",
-                 o->book_path, d->path, p->element);
-        xmlChar *id = xmlGetNoNsProp(el, (const xmlChar *)"id");
-        if (id && *id) {
-            p->id = strdup((const char *)id);
-            xmlFree(id);
-            if (!p->id) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-            continue;
-        }
-        xmlFree(id);
-        char made[48];
-        size_t v;
-        snprintf(made, sizeof(made), "folio-%zu", p->element);
-        for (int k = 1; folio__map_get(&ids, made, &v); k++)
-            snprintf(made, sizeof(made), "folio-%zu-%d", p->element, k);
-        TRY(folio__map_put(&ids, made, 1));
-        if (!(p->id = strdup(made)) ||
-            !xmlSetProp(el, (const xmlChar *)"id", (const xmlChar *)made))
-            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-        insert_t in = {p->element, NULL, p->id};
-        if (!(in.name = qname(el)) || VEC_PUSH(ins, in) < 0) {
-            free((char *)in.name);
-            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-        }
-    }
-    if (!ins.len && !html) goto fail; /* every element had its id: the document is unchanged */
-    if (ins.len) qsort(ins.items, ins.len, sizeof(insert_t), cmp_insert);
-    rc = html ? FOLIO_EFORMAT : insert_ids(buf, len, ins.items, ins.len, &out);
-    if (rc == FOLIO_ENOMEM) goto fail;
-    if (rc == FOLIO_EFORMAT) {
-        /* Only the HTML parser's document (or a tag count that disagrees with the parser) gets
-         * here: write the tree back, as XHTML. */
-        if (html)
-            folio__info(o->ctx, "%s: %s is written back as well-formed XHTML", o->out_path,
-                        d->path);
-        if (!xmlSearchNsByHref(doc, root, (const xmlChar *)XHTML_NS) &&
-            !xmlNewNs(root, (const xmlChar *)XHTML_NS, NULL))
-            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-        TRY(dump_doc(doc, XML_SAVE_AS_XML, &d->xhtml, &d->xhtml_len));
-        goto fail;
-    }
-    d->xhtml_len = out.len;
-    d->xhtml = folio__str_take(&out);
-fail:
-    if (rc == FOLIO_ENOMEM && !*folio_errmsg(o->ctx)) folio__error(o->ctx, rc, "out of memory");
-    for (size_t i = 0; i < ins.len; i++) free((char *)ins.items[i].name);
-    VEC_FREE(ins);
-    folio__str_free(&out);
-    folio__map_free(&ids);
-    if (doc) xmlFreeDoc(doc);
+    int rc = read_entry(o, d->path, &buf, &len);
+    if (rc >= 0)
+        rc = folio__epub_add_ids(o->ctx, o->book_path, o->out_path, d->path, buf, len,
+                                 d->pars.items, d->pars.len, &d->xhtml, &d->xhtml_len);
     free(buf);
     return rc;
 }
 
 /* ---- SMIL documents ---- */
-
-static int write_smil(ov_t *o, doc_t *d, size_t k)
-{
-    int rc = FOLIO_OK;
-    folio_str_t s = {0};
-    char *dir = dir_of(d->path), *text_href = NULL;
-    if (!dir) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-    const char *base = d->path + strlen(dir);
-    const char *dot = strrchr(base, '.');
-    char stem[512];
-    snprintf(stem, sizeof(stem), "%.*s", (int)(dot ? dot - base : (long)strlen(base)), base);
-    if (!(d->smil_path = unique_name(o, dir, stem, ".smil")))
-        FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-    snprintf(d->smil_id, sizeof(d->smil_id), "folio-mo-%zu", k + 1);
-    TRY(folio__str_printf(&s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                              "<smil xmlns=\"http://www.w3.org/ns/SMIL\" "
-                              "xmlns:epub=\"http://www.idpf.org/2007/ops\" version=\"3.0\">\n"
-                              "<body>\n"));
-    if (!(text_href = relative_path(dir, d->path))) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-    for (size_t i = 0; i < d->pars.len; i++) {
-        const par_t *p = &d->pars.items[i];
-        const audio_t *a = &o->audio.items[p->file];
-        char *audio_href = NULL;
-        if (o->opts->embed_audio && !(audio_href = relative_path(dir, a->href)))
-            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
-        folio_str_t url = {0};
-        rc = folio__str_printf(&s, "<par id=\"par%zu\"><text src=\"", i + 1);
-        if (rc >= 0) rc = put_url_path(&url, text_href);
-        if (rc >= 0) rc = folio__str_printf(&url, "#%s", p->id);
-        if (rc >= 0) rc = put_xml(&s, url.data);
-        if (rc >= 0) rc = folio__str_printf(&s, "\"/><audio src=\"");
-        url.len = 0;
-        if (rc >= 0 && audio_href) rc = put_url_path(&url, audio_href);
-        if (rc >= 0 && !audio_href) rc = folio__str_printf(&url, "%s", a->href);
-        if (rc >= 0) rc = put_xml(&s, url.data);
-        if (rc >= 0)
-            rc = folio__str_printf(&s, "\" clipBegin=\"%.3fs\" clipEnd=\"%.3fs\"/></par>\n",
-                                   p->begin, p->end);
-        folio__str_free(&url);
-        free(audio_href);
-        TRY(rc);
-    }
-    TRY(folio__str_printf(&s, "</body>\n</smil>\n"));
-    d->smil_len = s.len;
-    d->smil = folio__str_take(&s);
-fail:
-    if (rc == FOLIO_ENOMEM && !*folio_errmsg(o->ctx)) folio__error(o->ctx, rc, "out of memory");
-    folio__str_free(&s);
-    free(dir);
-    free(text_href);
-    return rc;
-}
-
-/* ---- the package document ---- */
 
 /* A new last child of @parent, on a line of its own. */
 static xmlNodePtr add_child(xmlNodePtr parent, const char *name, const char *text)
@@ -631,6 +326,91 @@ static xmlNodePtr add_child(xmlNodePtr parent, const char *name, const char *tex
     return nl ? el : NULL;
 }
 
+int folio__epub_smil(const folio_smil_par_t *pars, size_t n, char **out, size_t *out_len)
+{
+    int rc = FOLIO_ENOMEM;
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr smil = doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)"smil", NULL) : NULL;
+    if (!smil) goto fail;
+    xmlDocSetRootElement(doc, smil);
+    xmlNsPtr ns = xmlNewNs(smil, (const xmlChar *)SMIL_NS, NULL);
+    if (!ns || !xmlNewNs(smil, (const xmlChar *)FOLIO_EPUB_NS, (const xmlChar *)"epub")) goto fail;
+    xmlSetNs(smil, ns);
+    if (!xmlSetProp(smil, (const xmlChar *)"version", (const xmlChar *)"3.0")) goto fail;
+    xmlNodePtr body =
+        xmlAddChild(smil, xmlNewText((const xmlChar *)"\n")) ? add_child(smil, "body", NULL) : NULL;
+    if (!body || !xmlAddChild(body, xmlNewText((const xmlChar *)"\n"))) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        char id[32], begin[32], end[32];
+        snprintf(id, sizeof(id), "par%zu", i + 1);
+        snprintf(begin, sizeof(begin), "%.3fs", pars[i].begin);
+        snprintf(end, sizeof(end), "%.3fs", pars[i].end);
+        xmlNodePtr par = add_child(body, "par", NULL);
+        xmlNodePtr text = par ? xmlNewChild(par, ns, (const xmlChar *)"text", NULL) : NULL;
+        xmlNodePtr audio = text ? xmlNewChild(par, ns, (const xmlChar *)"audio", NULL) : NULL;
+        if (!audio || !xmlSetProp(par, (const xmlChar *)"id", (const xmlChar *)id) ||
+            !xmlSetProp(text, (const xmlChar *)"src", (const xmlChar *)pars[i].text_src) ||
+            !xmlSetProp(audio, (const xmlChar *)"src", (const xmlChar *)pars[i].audio_src) ||
+            !xmlSetProp(audio, (const xmlChar *)"clipBegin", (const xmlChar *)begin) ||
+            !xmlSetProp(audio, (const xmlChar *)"clipEnd", (const xmlChar *)end))
+            goto fail;
+    }
+    rc = folio__xml_dump(doc, 0, out, out_len);
+fail:
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+static int write_smil(ov_t *o, doc_t *d, size_t k)
+{
+    int rc = FOLIO_OK;
+    VEC(folio_smil_par_t) pars = {0}; /* their src strings owned */
+    char *dir = folio__epub_dir_of(d->path), *text_href = NULL;
+    if (!dir) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    const char *base = d->path + strlen(dir);
+    const char *dot = strrchr(base, '.');
+    char stem[512];
+    snprintf(stem, sizeof(stem), "%.*s", (int)(dot ? dot - base : (long)strlen(base)), base);
+    if (!(d->smil_path = unique_name(o, dir, stem, ".smil")))
+        FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    snprintf(d->smil_id, sizeof(d->smil_id), "folio-mo-%zu", k + 1);
+    if (!(text_href = relative_path(dir, d->path))) FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+    for (size_t i = 0; i < d->pars.len; i++) {
+        const folio_epub_clip_t *p = &d->pars.items[i];
+        const audio_t *a = &o->audio.items[p->file];
+        char *audio_href = NULL;
+        if (o->opts->embed_audio && !(audio_href = relative_path(dir, a->href)))
+            FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
+        folio_str_t text = {0}, audio = {0};
+        rc = put_url_path(&text, text_href);
+        if (rc >= 0) rc = folio__str_printf(&text, "#%s", p->id);
+        if (rc >= 0)
+            rc = audio_href ? put_url_path(&audio, audio_href)
+                            : folio__str_printf(&audio, "%s", a->href);
+        free(audio_href);
+        folio_smil_par_t sp = {text.data, audio.data, p->begin, p->end};
+        if (rc >= 0) rc = VEC_PUSH(pars, sp);
+        if (rc < 0) {
+            folio__str_free(&text);
+            folio__str_free(&audio);
+            goto fail;
+        }
+    }
+    TRY(folio__epub_smil(pars.items, pars.len, &d->smil, &d->smil_len));
+fail:
+    if (rc == FOLIO_ENOMEM && !*folio_errmsg(o->ctx)) folio__error(o->ctx, rc, "out of memory");
+    for (size_t i = 0; i < pars.len; i++) {
+        free((char *)pars.items[i].text_src);
+        free((char *)pars.items[i].audio_src);
+    }
+    VEC_FREE(pars);
+    free(dir);
+    free(text_href);
+    return rc;
+}
+
+/* ---- the package document ---- */
+
 static int rewrite_opf(ov_t *o)
 {
     int rc = FOLIO_OK;
@@ -638,14 +418,14 @@ static int rewrite_opf(ov_t *o)
     size_t len = 0;
     xmlDocPtr doc = NULL;
     folio_map_t ids = {0};
-    TRY(read_entry(o, o->book->opf_path, &buf, &len));
-    doc = folio__xml_parse(buf, len, o->book->opf_path, NULL);
+    TRY(read_entry(o, o->source->opf_path, &buf, &len));
+    doc = folio__xml_parse(buf, len, o->source->opf_path, NULL);
     xmlNodePtr pkg = doc ? xmlDocGetRootElement(doc) : NULL;
     xmlNodePtr md = folio__xml_child(pkg, "metadata"), manifest = folio__xml_child(pkg, "manifest");
     if (!md || !manifest)
         FAIL(o->ctx, FOLIO_EFORMAT, "%s: %s has no metadata or manifest", o->book_path,
-             o->book->opf_path);
-    TRY(collect_ids(pkg, &ids));
+             o->source->opf_path);
+    TRY(folio__xml_ids(pkg, &ids));
     /* Ids Folio adds must not clash with the package's own. */
     size_t v;
     for (size_t i = 0; i < o->docs.len; i++)
@@ -754,7 +534,7 @@ static int rewrite_opf(ov_t *o)
             !xmlSetProp(m, (const xmlChar *)"property", (const xmlChar *)"media:active-class"))
             FAIL(o->ctx, FOLIO_ENOMEM, "out of memory");
     }
-    TRY(dump_doc(doc, 0, &o->opf, &o->opf_len));
+    TRY(folio__xml_dump(doc, 0, &o->opf, &o->opf_len));
 fail:
     if (rc == FOLIO_ENOMEM && !*folio_errmsg(o->ctx)) folio__error(o->ctx, rc, "out of memory");
     folio__map_free(&ids);
@@ -810,13 +590,13 @@ static int write_archive(ov_t *o, const char *part)
     }
     static const char mimetype[] = "application/epub+zip";
     TRY(add_buffer(o, out, "mimetype", mimetype, sizeof(mimetype) - 1, true));
-    zip_int64_t n = zip_get_num_entries(o->src, 0);
+    zip_int64_t n = zip_get_num_entries(o->src.za, 0);
     for (zip_int64_t i = 0; i < n; i++) {
-        const char *name = zip_get_name(o->src, (zip_uint64_t)i, 0);
+        const char *name = zip_get_name(o->src.za, (zip_uint64_t)i, 0);
         if (!name || strcmp(name, "mimetype") == 0) continue;
         const char *replaced = NULL;
         size_t replaced_len = 0;
-        if (strcmp(name, o->book->opf_path) == 0) {
+        if (strcmp(name, o->source->opf_path) == 0) {
             replaced = o->opf;
             replaced_len = o->opf_len;
         }
@@ -835,7 +615,7 @@ static int write_archive(ov_t *o, const char *part)
                 FAIL(o->ctx, FOLIO_EIO, "%s: cannot add %s: %s", part, name, zip_strerror(out));
             continue;
         }
-        zip_source_t *zs = zip_source_zip(out, o->src, (zip_uint64_t)i, 0, 0, -1);
+        zip_source_t *zs = zip_source_zip(out, o->src.za, (zip_uint64_t)i, 0, 0, -1);
         if (!zs || zip_file_add(out, name, zs, ZIP_FL_ENC_UTF_8) < 0) {
             if (zs) zip_source_free(zs);
             FAIL(o->ctx, FOLIO_EIO, "%s: cannot copy %s: %s", part, name, zip_strerror(out));
@@ -895,27 +675,25 @@ int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_pa
     folio_book_t *book = folio_book_open(ctx, book_path, NULL, &err);
     if (!book) return err;
     o.book = book;
-    if (!book->opf_path)
+    o.source = book->source;
+    if (!o.source)
         FAIL(ctx, FOLIO_EFORMAT, "%s: Media Overlays need an EPUB book, not plain text", book_path);
-    if (book->epub_version < 3)
+    if (o.source->version < 3)
         FAIL(ctx, FOLIO_EFORMAT,
              "%s: is EPUB 2; Media Overlays need EPUB 3 (convert the book, e.g. with Calibre)",
              book_path);
     if (strcmp(folio_book_text_sha256(book), folio_index_meta(ix, "text_sha256")) != 0)
         FAIL(ctx, FOLIO_ENOMATCH, "%s: is not the book the index was made from (its text differs)",
              book_path);
-    if (!(o.opf_dir = dir_of(book->opf_path))) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    if (!(o.opf_dir = folio__epub_dir_of(o.source->opf_path)))
+        FAIL(ctx, FOLIO_ENOMEM, "out of memory");
     o.start = folio__now();
-    int zerr = 0;
-    if (!(o.src = zip_open(book_path, ZIP_RDONLY, &zerr))) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, zerr);
-        rc = folio__error(ctx, FOLIO_EIO, "%s: %s", book_path, zip_error_strerror(&ze));
-        zip_error_fini(&ze);
-        goto fail;
-    }
-    for (zip_int64_t i = 0, n = zip_get_num_entries(o.src, 0); i < n; i++) {
-        const char *name = zip_get_name(o.src, (zip_uint64_t)i, 0);
+    /* The book was read with the default limits: its entries are read again within them. */
+    folio_book_options_t limits;
+    folio_book_options_init(&limits);
+    TRY(folio__epub_zip_open(&o.src, ctx, book_path, &limits));
+    for (zip_int64_t i = 0, n = zip_get_num_entries(o.src.za, 0); i < n; i++) {
+        const char *name = zip_get_name(o.src.za, (zip_uint64_t)i, 0);
         if (name) TRY(folio__map_put(&o.names, name, 1));
     }
     TRY(collect_pars(&o));
@@ -937,7 +715,7 @@ fail:
     if (rc == FOLIO_ENOMEM && ctx && !*folio_errmsg(ctx)) folio__error(ctx, rc, "out of memory");
     if (rc < 0 && part) unlink(part);
     free(part);
-    if (o.src) zip_discard(o.src);
+    folio__epub_zip_close(&o.src);
     for (size_t i = 0; i < o.docs.len; i++) {
         doc_t *d = &o.docs.items[i];
         for (size_t k = 0; k < d->pars.len; k++) free(d->pars.items[k].id);

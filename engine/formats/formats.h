@@ -1,0 +1,18 @@
+/* Internal interface of the formats package: book files read into the book model (open.c sniffs
+ * the format; epub.c with xhtml.c, and txt.c read) and EPUB Media Overlays written back into a
+ * copy of the EPUB (epub_overlay.c). Only engine/formats includes this header, epub.h and
+ * xhtml.h; only this package touches libxml2 and libzip. */
+#ifndef FOLIO_FORMATS_H
+#define FOLIO_FORMATS_H
+
+#include "../text/text.h"
+
+/* Read the EPUB at @path into the empty @book (its text, blocks, pages, chapters, metadata and
+ * source); @opts holds validated limits. On failure the caller frees @book. */
+int folio__epub_read(folio_t *ctx, const char *path, const folio_book_options_t *opts,
+                     folio_book_t *book);
+/* Read the plain-text file at @path into the empty @book, as folio__epub_read does. */
+int folio__txt_read(folio_t *ctx, const char *path, const folio_book_options_t *opts,
+                    folio_book_t *book);
+
+#endif
