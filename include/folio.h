@@ -8,6 +8,12 @@
  *      blocks, pages, chapters and sentences pointing into it; its spoken form (the words a
  *      narrator says) and their pronunciations (folio_lexicon_t).
  *   4. Transcription: what is said in the audio, and when.
+ *
+ * Sections marked "experimental: may change" (3b spoken tokens, 3c the lexicon, 4b the transcript)
+ * show the intermediate results of indexing. They are public for tools and experiments, but their
+ * functions and structures may change in any release, without a major version: a program that
+ * needs a stable interface uses books (3 without 3b and 3c), recognition options (4), the index
+ * (5), exports (6) and lookups (7).
  *   5. The index (folio_index_t): building it, and reading a finished one.
  *   6. Exports: the book with EPUB 3 Media Overlays.
  *   7. Lookups: page to audio, audio to page, a page's OCR text to audio, scan to read.
@@ -33,7 +39,9 @@
  * half-open [start_char, end_char).
  *
  * Threads: a folio_t is used by one thread at a time; use one per thread. A folio_book_t is
- * immutable once opened: any number of threads may read it at once. The library has no mutable
+ * immutable once opened: any number of threads may read it at once. So is a folio_index_t: any
+ * number of threads may read and look up in one index at once, each passing its own folio_t (a
+ * lookup writes only to the context it is given, never to the index). The library has no mutable
  * global state of its own; where a dependency has some (libxml2's parser initialisation), Folio
  * initialises it once, thread-safely. The logs of sphinxbase and FFmpeg are process-wide: Folio
  * installs its own hook in each, once, replacing any other, and hands their messages to the log
@@ -60,19 +68,32 @@ extern "C" {
 /* 1. Errors                                                               [libfolio-lookup too] */
 /* ============================================================================================== */
 
-/** Return codes. Success is FOLIO_OK; every failure is negative so `if (rc < 0)` catches all. */
+/**
+ * Return codes. Success is FOLIO_OK; every failure is negative so `if (rc < 0)` catches all. Each
+ * code says what the caller can do about it; the message on the context (folio_errmsg()) says
+ * which file or argument and what is wrong with it. The folio tool reports each code to its
+ * users the same way everywhere (as a JSON error code, an HTTP status and an exit status; see the
+ * README), so a code is a stable answer, and a message is for people.
+ */
 enum {
     FOLIO_OK = 0,
-    FOLIO_ENOMEM = -1,      /**< out of memory */
-    FOLIO_EINVAL = -2,      /**< invalid argument (NULL handle, out-of-range value, bad option) */
-    FOLIO_EIO = -3,         /**< a file could not be opened, read or written */
-    FOLIO_EFORMAT = -4,     /**< a file is not in a format Folio reads, or is malformed */
-    FOLIO_EDRM = -5,        /**< the book is protected by DRM; the message names the scheme */
-    FOLIO_ELIMIT = -6,      /**< input exceeds a safety limit (archive size, ratio, text length) */
-    FOLIO_EENCODING = -7,   /**< text is not valid UTF-8; the message gives the byte offset */
-    FOLIO_EEMPTY = -8,      /**< the input holds nothing usable (no readable text) */
-    FOLIO_ENOTFOUND = -9,   /**< a looked-up item (page label, id) does not exist */
-    FOLIO_ENOMATCH = -10,   /**< a search found no match good enough to report */
+    FOLIO_ENOMEM = -1,    /**< out of memory: nothing the input did wrong; retrying may work */
+    FOLIO_EINVAL = -2,    /**< invalid argument (NULL handle, out-of-range value such as a time
+                               past the audio's end, bad option): the caller's or its user's
+                               mistake; the same call fails again */
+    FOLIO_EIO = -3,       /**< a file could not be opened, read or written (missing, no
+                               permission, disk full): the message names it and the system's
+                               reason */
+    FOLIO_EFORMAT = -4,   /**< a file is not in a format Folio reads, or is malformed (an index of
+                               another schema version: index the book again) */
+    FOLIO_EDRM = -5,      /**< the book is protected by DRM; the message names the scheme */
+    FOLIO_ELIMIT = -6,    /**< input exceeds a safety limit (archive size, ratio, text length) */
+    FOLIO_EENCODING = -7, /**< text is not valid UTF-8 (a book file, or a lookup's query text) */
+    FOLIO_EEMPTY = -8,    /**< the input holds nothing usable (no readable text) */
+    FOLIO_ENOTFOUND = -9, /**< a looked-up item (page label, ordinal, audio file) does not exist,
+                               or a lookup has nothing to answer with (nothing was read) */
+    FOLIO_ENOMATCH = -10, /**< a search found no match good enough to report: not an error of the
+                               input, an answer ("not in this book") */
     FOLIO_ECANCELLED = -11, /**< the progress callback asked to stop */
     FOLIO_EAUDIO = -12,     /**< audio could not be decoded */
 };
@@ -386,7 +407,7 @@ size_t folio_book_n_sentences(const folio_book_t *book);
 const folio_sentence_t *folio_book_sentence(const folio_book_t *book, size_t i);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* 3b. Spoken form: the words a narrator says                                                     */
+/* 3b. Spoken form: the words a narrator says                        [experimental: may change] */
 /* ---------------------------------------------------------------------------------------------- */
 
 /**
@@ -446,7 +467,7 @@ const folio_word_t *folio_book_word(const folio_book_t *book, size_t i);
 const char *folio_book_word_alternative(const folio_book_t *book, size_t word, size_t k);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* 3c. Pronunciations                                                                             */
+/* 3c. Pronunciations                                                [experimental: may change] */
 /* ---------------------------------------------------------------------------------------------- */
 
 /**
@@ -537,6 +558,10 @@ size_t folio_lexicon_n_lts(const folio_lexicon_t *lex);
  * (size and hashes of head and tail), the book's text, the decoding configuration, the model files
  * and the schema version: anything changed starts afresh. A failed or cancelled run keeps the work
  * file; folio_work_remove() deletes it.
+ *
+ * The recognition options (folio_transcribe_options_t, folio_search_t, folio_default_model_dir())
+ * are stable: folio_index_build() takes them. The transcript itself (4b: folio_transcribe(),
+ * folio_transcript_t, folio_heard_t and their accessors) is experimental.
  */
 typedef struct folio_transcript folio_transcript_t;
 
@@ -570,6 +595,10 @@ void folio_transcribe_options_init(folio_transcribe_options_t *opts);
 
 /** folio_default_model_dir - the default model folder (static string). */
 const char *folio_default_model_dir(void);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* 4b. The transcript                                                [experimental: may change] */
+/* ---------------------------------------------------------------------------------------------- */
 
 /**
  * folio_transcribe - recognise the speech of @n_audio files against @book.
@@ -687,32 +716,42 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
 /**
  * folio_index_open - open an index read-only (immutable when the file cannot be written). Any
  * number of processes may open the same index; a folio_index_t is immutable once open and may be
- * shared by any number of threads.
+ * shared by any number of threads (each with its own folio_t for the lookups).
+ * @ctx: context for the error message (may be NULL: then only *@err says what failed); used
+ *   during the call only: the index keeps no reference to it.
  * @path: the index file (borrowed during the call only). Everything is read into memory at open
  *   and the file is closed: the index does not keep @path or the file.
- * Returns: the index (caller frees with folio_index_free()), or NULL with *err set:
- *   FOLIO_EINVAL (NULL path), FOLIO_EIO (cannot open), FOLIO_EFORMAT (not a Folio index, or an
- *   unsupported schema version), FOLIO_ENOMEM.
+ * @err: receives FOLIO_OK or the error code (may be NULL).
+ * Returns: the index (caller frees with folio_index_free()), or NULL with *err set and a message
+ *   naming @path on @ctx: FOLIO_EINVAL (NULL path), FOLIO_EIO (cannot open: missing, no
+ *   permission; the message gives the system's reason), FOLIO_EFORMAT (not a Folio index: not an
+ *   SQLite file, an SQLite file of another application, a damaged index, or an index of another
+ *   schema version, which the message says: index the book again), FOLIO_ENOMEM.
  */
-folio_index_t *folio_index_open(const char *path, int *err);
+folio_index_t *folio_index_open(folio_t *ctx, const char *path, int *err);
 
-/** folio_index_free - close an index. NULL is a no-op. */
+/** folio_index_free - close @ix and free everything borrowed from it (every string and item the
+ *  functions below return, and the strings of lookup results). NULL is a no-op. No other thread
+ *  may be using @ix. */
 void folio_index_free(folio_index_t *ix);
 
 /**
  * folio_index_meta - a value about the indexed book: "title", "author", "language",
- * "identifier", "text_sha256", "page_source", "format", "folio_version".
+ * "identifier", "text_sha256", "page_source", "format", "folio_version" (docs/index.md, the
+ * `book` table).
  * @key: NUL-terminated, borrowed during the call only.
  * Returns: a string borrowed from @ix (valid until folio_index_free), "" if absent, NULL if an
  * argument is NULL.
  */
 const char *folio_index_meta(const folio_index_t *ix, const char *key);
 
-/** folio_index_text - the book's extracted text (as folio_book_text()); borrowed; @n_bytes may
- *  be NULL. NULL if @ix is NULL. */
+/** folio_index_text - the book's extracted text, as folio_book_text() gave it when the index was
+ *  built: NUL-terminated UTF-8 borrowed from @ix (valid until folio_index_free); *@n_bytes (may
+ *  be NULL) receives its length in bytes. NULL (and *@n_bytes 0) if @ix is NULL. */
 const char *folio_index_text(const folio_index_t *ix, size_t *n_bytes);
 
-/** folio_index_text_length - its length in code points (0 if @ix is NULL). */
+/** folio_index_text_length - its length in code points, the unit of every start_char and
+ *  end_char below (0 if @ix is NULL). */
 size_t folio_index_text_length(const folio_index_t *ix);
 
 /** An audio file of the index. */
@@ -757,18 +796,50 @@ typedef struct {
     float confidence;
 } folio_index_word_t;
 
+/*
+ * The items of an index. Each folio_index_n_X() is 0 for a NULL index; each folio_index_X(ix, i)
+ * returns item @i (0-based) as a pointer borrowed from @ix, valid until folio_index_free(ix), its
+ * strings included (never write through it), or NULL when @ix is NULL or @i is out of range.
+ */
+
+/** folio_index_n_files - how many audio files the book was indexed with. */
 size_t folio_index_n_files(const folio_index_t *ix);
+
+/** folio_index_file - audio file @i, in the order they were given to folio_index_build(): its
+ *  basename, its duration as decoded and its offset on the global timeline (the sum of the
+ *  durations before it). */
 const folio_index_file_t *folio_index_file(const folio_index_t *ix, size_t i);
+
+/** folio_index_n_pages - how many pages the book has (folio_book_n_pages() of the indexed book). */
 size_t folio_index_n_pages(const folio_index_t *ix);
+
+/** folio_index_page - page @i, in page order (its ordinal is normally i + 1): its label and where
+ *  it starts in the text; when it is read, the time of its first read word (start_time, file,
+ *  file_time) and of its last read word's end (end_time), with that first word's confidence. */
 const folio_index_page_t *folio_index_page(const folio_index_t *ix, size_t i);
+
+/** folio_index_n_chapters - how many entries the book's table of contents has. */
 size_t folio_index_n_chapters(const folio_index_t *ix);
+
+/** folio_index_chapter - table-of-contents entry @i, in table-of-contents order (not
+ *  necessarily text order): its title, level (1 for top-level) and start, and the time of its
+ *  first read word (start_time < 0 when none of it is read). */
 const folio_index_chapter_t *folio_index_chapter(const folio_index_t *ix, size_t i);
+
+/** folio_index_n_sentences - how many sentences the book's text has. */
 size_t folio_index_n_sentences(const folio_index_t *ix);
+
+/** folio_index_sentence - sentence @i, in text order: its range [start_char, end_char) and the
+ *  time from its first read word's start to its last read word's end. */
 const folio_index_sentence_t *folio_index_sentence(const folio_index_t *ix, size_t i);
+
+/** folio_index_n_words - how many source words (folio_book_n_words()) the book has. */
 size_t folio_index_n_words(const folio_index_t *ix);
+
+/** folio_index_word - source word @i, in text order: its range [start_char, end_char) and, when
+ *  it was read, its start and end (global, to the millisecond), file, file_time and confidence;
+ *  start_time < 0 and file == -1 when it was not. */
 const folio_index_word_t *folio_index_word(const folio_index_t *ix, size_t i);
-/* The n_ functions return 0 for a NULL index; the item functions return a pointer borrowed from
- * @ix (valid until folio_index_free), or NULL when @ix is NULL or @i out of range. */
 
 /**
  * folio_index_report - the alignment report as a JSON object (words_total, words_read,
@@ -832,7 +903,14 @@ int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_pa
  * Page Match is a lookup in an open index: a page label or number gives the audio, a moment of
  * the audio gives the page, and the text of a photographed page (a phone's OCR of it) gives the
  * place in the book and the audio. Lookups only read the index, so any number of threads may
- * look up in one folio_index_t at once. Every lookup fills a folio_lookup_t.
+ * look up in one folio_index_t at once, each with its own folio_t. Every lookup fills a
+ * folio_lookup_t.
+ *
+ * Context in every lookup: @ctx receives the message of a failure (folio_errmsg()): which
+ * argument is wrong and why ("no page labelled \"113\"", "7200.000 s is not a time in the
+ * audio"), written for a reader app's user. It may be NULL: then only the return code tells. A
+ * lookup keeps no reference to @ctx; it only writes to it when it fails, so one context must not be
+ * used by two threads at once.
  *
  * Ownership in every lookup: the query (@label, @text) is borrowed during the call only; the
  * results (@out, @n_out, @pages_to_flip, @scanned, @heard) are the caller's memory, which the call
@@ -861,12 +939,18 @@ typedef struct {
  * folio_lookup_page - the page labelled @label ("xii", "112"; the first such page when labels
  * repeat; NUL-terminated UTF-8): its first read word's time, or time -1 when nobody reads the
  * page.
- * Returns: FOLIO_OK, FOLIO_EINVAL (NULL argument), FOLIO_ENOTFOUND (no such label).
+ * Returns: FOLIO_OK, FOLIO_EINVAL (NULL @ix, @label or @out), FOLIO_ENOTFOUND (no such label).
  */
-int folio_lookup_page(const folio_index_t *ix, const char *label, folio_lookup_t *out);
+int folio_lookup_page(folio_t *ctx, const folio_index_t *ix, const char *label,
+                      folio_lookup_t *out);
 
-/** folio_lookup_ordinal - the same for the page with @ordinal (1-based, as in the export). */
-int folio_lookup_ordinal(const folio_index_t *ix, size_t ordinal, folio_lookup_t *out);
+/**
+ * folio_lookup_ordinal - the same for the page with @ordinal (1-based, as in the export).
+ * Returns: FOLIO_OK, FOLIO_EINVAL (NULL @ix or @out), FOLIO_ENOTFOUND (no page has @ordinal;
+ * the message says how many pages there are).
+ */
+int folio_lookup_ordinal(folio_t *ctx, const folio_index_t *ix, size_t ordinal,
+                         folio_lookup_t *out);
 
 /**
  * folio_lookup_time - what is read at @time: seconds in audio file @file (0-based), or on the
@@ -874,10 +958,11 @@ int folio_lookup_ordinal(const folio_index_t *ix, size_t ordinal, folio_lookup_t
  * not the book (an announcement, a pause), the last word read before it in the same file, or
  * failing that the next one; confidence falls with the distance.
  * Returns: FOLIO_OK, FOLIO_EINVAL (NULL argument, no such file: @file below -1 or past the last,
- * a time that is negative, not finite or after the audio's end), FOLIO_ENOTFOUND (nothing in the
- * book was read).
+ * a time that is negative, not finite or more than half a second after the audio's end),
+ * FOLIO_ENOTFOUND (nothing in the book was read).
  */
-int folio_lookup_time(const folio_index_t *ix, long file, double time, folio_lookup_t *out);
+int folio_lookup_time(folio_t *ctx, const folio_index_t *ix, long file, double time,
+                      folio_lookup_t *out);
 
 /**
  * folio_lookup_text - where @text (UTF-8, @len bytes; the OCR of a page or part of one, 15 words
@@ -888,11 +973,12 @@ int folio_lookup_time(const folio_index_t *ix, long file, double time, folio_loo
  * least @max elements); *@n_out says how many. A candidate scores in [0, 1]; below a threshold
  * there is none: the text is not in this book, or too garbled to place, and no place is better
  * than a wrong one.
- * Returns: FOLIO_OK (*@n_out may be 0: no match), FOLIO_EINVAL (NULL argument, @max 0),
- * FOLIO_EENCODING (@text is not valid UTF-8), FOLIO_ENOMEM.
+ * Returns: FOLIO_OK (*@n_out may be 0: no match, which is no error and sets no message),
+ * FOLIO_EINVAL (NULL argument, @max 0), FOLIO_EENCODING (@text is not valid UTF-8),
+ * FOLIO_ENOMEM.
  */
-int folio_lookup_text(const folio_index_t *ix, const char *text, size_t len, folio_lookup_t *out,
-                      size_t max, size_t *n_out);
+int folio_lookup_text(folio_t *ctx, const folio_index_t *ix, const char *text, size_t len,
+                      folio_lookup_t *out, size_t max, size_t *n_out);
 
 /**
  * folio_lookup_scan - "scan to read": a listener at global @time photographs the page in front of
@@ -901,10 +987,13 @@ int folio_lookup_text(const folio_index_t *ix, const char *text, size_t len, fol
  * two places' distance in the text and the scanned text's length, taken as one page of the
  * reader's edition. @scanned and @heard
  * receive the two places (may be NULL).
- * Returns: FOLIO_OK, FOLIO_ENOMATCH (the text is not found), or the errors of the two lookups.
+ * Returns: FOLIO_OK, FOLIO_EINVAL (NULL @ix, @text or @pages_to_flip), FOLIO_ENOMATCH (the text
+ * is not found), or the errors of folio_lookup_time() (on the global timeline) and
+ * folio_lookup_text().
  */
-int folio_lookup_scan(const folio_index_t *ix, double time, const char *text, size_t len,
-                      long *pages_to_flip, folio_lookup_t *scanned, folio_lookup_t *heard);
+int folio_lookup_scan(folio_t *ctx, const folio_index_t *ix, double time, const char *text,
+                      size_t len, long *pages_to_flip, folio_lookup_t *scanned,
+                      folio_lookup_t *heard);
 
 #ifdef __cplusplus
 }

@@ -66,15 +66,17 @@ int main(int argc, char **argv)
     double tol = 2.0;
     if (argc >= 5 && strcmp(argv[3], "--tolerance") == 0) tol = atof(argv[4]);
     int err;
+    folio_t *ctx = folio_new();
+    if (!ctx) return 1;
     /* Open time: the median of 21 opens. */
     double opens[21];
     folio_index_t *ix = NULL;
     for (int i = 0; i < 21; i++) {
         double t0 = now();
-        folio_index_t *x = folio_index_open(argv[1], &err);
+        folio_index_t *x = folio_index_open(ctx, argv[1], &err);
         opens[i] = now() - t0;
         if (!x) {
-            fprintf(stderr, "bench_lookup: %s: %s\n", argv[1], folio_strerror(err));
+            fprintf(stderr, "bench_lookup: %s\n", folio_errmsg(ctx));
             return 1;
         }
         if (ix) folio_index_free(ix);
@@ -111,10 +113,10 @@ int main(int argc, char **argv)
         folio_lookup_t r;
         size_t got = 0;
         double t0 = now();
-        int rc = folio_lookup_text(ix, fields[4], strlen(fields[4]), &r, 1, &got);
+        int rc = folio_lookup_text(ctx, ix, fields[4], strlen(fields[4]), &r, 1, &got);
         double dt = now() - t0;
         if (rc < 0) {
-            fprintf(stderr, "bench_lookup: snippet %s: %s\n", fields[0], folio_strerror(rc));
+            fprintf(stderr, "bench_lookup: snippet %s: %s\n", fields[0], folio_errmsg(ctx));
             continue;
         }
         if (n == lat_cap) {
@@ -148,5 +150,6 @@ int main(int argc, char **argv)
            lat[(size_t)(0.99 * (double)(n - 1))] * 1e3, lat[n - 1] * 1e3);
     free(lat);
     folio_index_free(ix);
+    folio_free(ctx);
     return 0;
 }

@@ -1,7 +1,9 @@
 /* Reading a finished index: the whole file is loaded at open (a 30-hour book's words are a few
- * tens of megabytes), so that a folio_index_t is immutable and lookups need no locking. */
+ * tens of megabytes), so that a folio_index_t is immutable and lookups need no locking. Why an
+ * open failed goes to the caller's context, naming the file. */
 #include "index.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,23 +80,26 @@ static size_t count_rows(sqlite3 *db, const char *table)
     return n;
 }
 
+/* One open in progress: where its messages go and the file they name. */
+typedef struct {
+    folio_t *ctx;
+    const char *path;
+    sqlite3 *db;
+} opening_t;
+
 #define PREPARE(sql)                                                                               \
     do {                                                                                           \
         if (st) sqlite3_finalize(st);                                                              \
         st = NULL;                                                                                 \
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {                             \
-            rc = FOLIO_EFORMAT;                                                                    \
-            goto fail;                                                                             \
-        }                                                                                          \
+        if (sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK)                            \
+            FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (%s)", o->path,                     \
+                 sqlite3_errmsg(o->db));                                                           \
     } while (0)
 
 #define ALLOC(ptr, n)                                                                              \
     do {                                                                                           \
         (ptr) = calloc((n) ? (n) : 1, sizeof(*(ptr)));                                             \
-        if (!(ptr)) {                                                                              \
-            rc = FOLIO_ENOMEM;                                                                     \
-            goto fail;                                                                             \
-        }                                                                                          \
+        if (!(ptr)) goto oom;                                                                      \
     } while (0)
 
 /* A word from its stored columns (times in milliseconds, confidence in thousandths). */
@@ -117,51 +122,55 @@ static void set_word(const folio_index_t *ix, folio_index_word_t *w, int64_t sta
     w->confidence = (float)confidence / 1000;
 }
 
-static int load(folio_index_t *ix, sqlite3 *db)
+/* Read everything of the open database @o->db into @ix. */
+static int load(folio_index_t *ix, const opening_t *o)
 {
     int rc = FOLIO_OK;
     sqlite3_stmt *st = NULL;
+    sqlite3 *db = o->db;
 
     PREPARE("PRAGMA application_id");
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != FOLIO_INDEX_APPLICATION_ID) {
-        rc = FOLIO_EFORMAT;
-        goto fail;
-    }
+    if (sqlite3_step(st) != SQLITE_ROW)
+        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (%s)", o->path, sqlite3_errmsg(db));
+    if (sqlite3_column_int(st, 0) != FOLIO_INDEX_APPLICATION_ID)
+        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (its application id is not Folio's)",
+             o->path);
     PREPARE("PRAGMA user_version");
-    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != FOLIO_INDEX_SCHEMA) {
-        rc = FOLIO_EFORMAT;
-        goto fail;
-    }
+    if (sqlite3_step(st) != SQLITE_ROW)
+        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (%s)", o->path, sqlite3_errmsg(db));
+    int version = sqlite3_column_int(st, 0);
+    if (version != FOLIO_INDEX_SCHEMA)
+        FAIL(o->ctx, FOLIO_EFORMAT,
+             "%s: a Folio index of schema version %d, and this Folio reads version %d: index the "
+             "book again",
+             o->path, version, FOLIO_INDEX_SCHEMA);
     PREPARE("SELECT key, value FROM book ORDER BY key");
     while (sqlite3_step(st) == SQLITE_ROW) {
         char *k = folio__strdup((const char *)sqlite3_column_text(st, 0));
         char *v = folio__strdup((const char *)sqlite3_column_text(st, 1));
-        if (!k || !v || VEC_PUSH(ix->keys, k) < 0 || VEC_PUSH(ix->values, v) < 0) {
+        if (!k || !v || VEC_PUSH(ix->keys, k) < 0) {
             free(k);
             free(v);
-            rc = FOLIO_ENOMEM;
-            goto fail;
+            goto oom;
+        }
+        if (VEC_PUSH(ix->values, v) < 0) {
+            ix->keys.len--; /* k is freed here, not by folio_index_free */
+            free(k);
+            free(v);
+            goto oom;
         }
     }
     PREPARE("SELECT content FROM text");
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = FOLIO_EFORMAT;
-        goto fail;
-    }
+    if (sqlite3_step(st) != SQLITE_ROW)
+        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (its text is missing)", o->path);
     ix->text_bytes = (size_t)sqlite3_column_bytes(st, 0);
     ix->text = folio__strndup((const char *)sqlite3_column_text(st, 0), ix->text_bytes);
-    if (!ix->text) {
-        rc = FOLIO_ENOMEM;
-        goto fail;
-    }
+    if (!ix->text) goto oom;
     ix->text_length = folio__utf8_count(ix->text, ix->text_bytes);
     PREPARE("SELECT json FROM report");
     ix->report = folio__strdup(
         sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "{}");
-    if (!ix->report) {
-        rc = FOLIO_ENOMEM;
-        goto fail;
-    }
+    if (!ix->report) goto oom;
 
     ix->n_files = count_rows(db, "audio");
     ALLOC(ix->files, ix->n_files);
@@ -269,45 +278,35 @@ static int load(folio_index_t *ix, sqlite3 *db)
         ix->chapters[i].title = ix->pool.data + ix->title_off[i];
     goto fail;
 oom:
-    rc = FOLIO_ENOMEM;
+    rc = folio__error(o->ctx, FOLIO_ENOMEM, "%s: out of memory reading the index", o->path);
 fail:
     if (st) sqlite3_finalize(st);
     return rc;
 }
 
-folio_index_t *folio_index_open(const char *path, int *err)
+folio_index_t *folio_index_open(folio_t *ctx, const char *path, int *err)
 {
     int rc = FOLIO_OK;
     folio_index_t *ix = NULL;
-    sqlite3 *db = NULL;
+    opening_t o = {ctx, path, NULL};
     char *uri = NULL;
-    if (!path) {
-        rc = FOLIO_EINVAL;
-        goto done;
-    }
-    if (access(path, R_OK) != 0) {
-        rc = FOLIO_EIO;
-        goto done;
-    }
+    if (!path) FAIL(ctx, FOLIO_EINVAL, "folio_index_open: NULL path");
+    /* SQLite would say only "unable to open database file": ask the system why. */
+    if (access(path, R_OK) != 0) FAIL(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
     uri = uri_for(path, access(path, W_OK) != 0);
     ix = calloc(1, sizeof(*ix));
-    if (!uri || !ix) {
-        rc = FOLIO_ENOMEM;
-        goto done;
+    if (!uri || !ix) FAIL(ctx, FOLIO_ENOMEM, "%s: out of memory opening the index", path);
+    if (sqlite3_open_v2(uri, &o.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+        if (!o.db) FAIL(ctx, FOLIO_ENOMEM, "%s: out of memory opening the index", path);
+        FAIL(ctx, FOLIO_EIO, "%s: cannot open: %s", path, sqlite3_errmsg(o.db));
     }
-    if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
-        rc = db ? FOLIO_EIO : FOLIO_ENOMEM;
-        goto done;
-    }
-    rc = load(ix, db);
-    if (rc == FOLIO_EFORMAT || rc == FOLIO_OK) {
-        /* A file that is not a database at all reads as "not an index" too. */
-        int ec = sqlite3_errcode(db);
-        if (rc == FOLIO_OK && ec != SQLITE_OK && ec != SQLITE_ROW && ec != SQLITE_DONE)
-            rc = FOLIO_EFORMAT;
-    }
-done:
-    if (db) sqlite3_close(db);
+    TRY(load(ix, &o));
+    /* A step that failed part-way (a damaged file) ended its loop early: say so. */
+    int ec = sqlite3_errcode(o.db);
+    if (ec != SQLITE_OK && ec != SQLITE_ROW && ec != SQLITE_DONE)
+        FAIL(ctx, FOLIO_EFORMAT, "%s: a damaged Folio index (%s)", path, sqlite3_errmsg(o.db));
+fail:
+    if (o.db) sqlite3_close(o.db);
     free(uri);
     if (rc < 0) {
         folio_index_free(ix);

@@ -82,45 +82,52 @@ static int page_result(const folio_index_t *ix, size_t i, folio_lookup_t *out)
     return FOLIO_OK;
 }
 
-int folio_lookup_page(const folio_index_t *ix, const char *label, folio_lookup_t *out)
+int folio_lookup_page(folio_t *ctx, const folio_index_t *ix, const char *label, folio_lookup_t *out)
 {
-    if (!ix || !label || !out) return FOLIO_EINVAL;
+    if (!ix || !label || !out)
+        return folio__error(ctx, FOLIO_EINVAL, "folio_lookup_page: NULL argument");
     for (size_t i = 0; i < folio_index_n_pages(ix); i++)
         if (strcmp(folio_index_page(ix, i)->label, label) == 0) return page_result(ix, i, out);
-    return FOLIO_ENOTFOUND;
+    return folio__error(ctx, FOLIO_ENOTFOUND, "no page labelled \"%.200s\"", label);
 }
 
-int folio_lookup_ordinal(const folio_index_t *ix, size_t ordinal, folio_lookup_t *out)
+int folio_lookup_ordinal(folio_t *ctx, const folio_index_t *ix, size_t ordinal, folio_lookup_t *out)
 {
-    if (!ix || !out) return FOLIO_EINVAL;
+    if (!ix || !out) return folio__error(ctx, FOLIO_EINVAL, "folio_lookup_ordinal: NULL argument");
     size_t n = folio_index_n_pages(ix);
     /* Ordinals are 1, 2, ... in order; look them up rather than trust that. */
     if (ordinal >= 1 && ordinal <= n && folio_index_page(ix, ordinal - 1)->ordinal == ordinal)
         return page_result(ix, ordinal - 1, out);
     for (size_t i = 0; i < n; i++)
         if (folio_index_page(ix, i)->ordinal == ordinal) return page_result(ix, i, out);
-    return FOLIO_ENOTFOUND;
+    return folio__error(ctx, FOLIO_ENOTFOUND, "no page %zu (the book has %zu)", ordinal, n);
 }
 
-int folio_lookup_time(const folio_index_t *ix, long file, double time, folio_lookup_t *out)
+int folio_lookup_time(folio_t *ctx, const folio_index_t *ix, long file, double time,
+                      folio_lookup_t *out)
 {
-    if (!ix || !out || !isfinite(time) || time < 0 || file < -1) return FOLIO_EINVAL;
+    if (!ix || !out) return folio__error(ctx, FOLIO_EINVAL, "folio_lookup_time: NULL argument");
     size_t nf = folio_index_n_files(ix);
+    if (file < -1 || (file >= 0 && (size_t)file >= nf))
+        return folio__error(ctx, FOLIO_EINVAL, "no audio file %ld (the index has %zu)", file, nf);
+    /* The audio's end is known to the half second. */
+    const folio_index_file_t *f = file >= 0 ? folio_index_file(ix, (size_t)file)
+                                  : nf      ? folio_index_file(ix, nf - 1)
+                                            : NULL;
+    double end = !f ? -1 : file >= 0 ? f->duration + 0.5 : f->offset + f->duration + 0.5;
+    if (!isfinite(time) || time < 0 || time > end)
+        return folio__error(ctx, FOLIO_EINVAL, "%.3f s is not a time in the audio%s", time,
+                            file >= 0 ? " file" : "");
     if (file >= 0) {
-        if ((size_t)file >= nf) return FOLIO_EINVAL;
-        const folio_index_file_t *f = folio_index_file(ix, (size_t)file);
-        if (time > f->duration + 0.5) return FOLIO_EINVAL;
         time += f->offset;
     } else {
-        const folio_index_file_t *last = nf ? folio_index_file(ix, nf - 1) : NULL;
-        if (!last || time > last->offset + last->duration + 0.5) return FOLIO_EINVAL;
         for (size_t i = 0; i < nf; i++)
             if (time >= folio_index_file(ix, i)->offset) file = (long)i;
     }
     size_t len;
     const uint32_t *line = folio__index_blob(ix, "timeline", &len);
     size_t n = len / sizeof(uint32_t);
-    if (!n) return FOLIO_ENOTFOUND;
+    if (!n) return folio__error(ctx, FOLIO_ENOTFOUND, "nothing in the book was read");
     /* The last word starting at or before the moment... */
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -151,18 +158,20 @@ int folio_lookup_time(const folio_index_t *ix, long file, double time, folio_loo
     return FOLIO_OK;
 }
 
-int folio_lookup_scan(const folio_index_t *ix, double time, const char *text, size_t len,
-                      long *pages_to_flip, folio_lookup_t *scanned, folio_lookup_t *heard)
+int folio_lookup_scan(folio_t *ctx, const folio_index_t *ix, double time, const char *text,
+                      size_t len, long *pages_to_flip, folio_lookup_t *scanned,
+                      folio_lookup_t *heard)
 {
-    if (!ix || !text || !pages_to_flip) return FOLIO_EINVAL;
+    if (!ix || !text || !pages_to_flip)
+        return folio__error(ctx, FOLIO_EINVAL, "folio_lookup_scan: NULL argument");
     folio_lookup_t h, s;
-    int rc = folio_lookup_time(ix, -1, time, &h);
+    int rc = folio_lookup_time(ctx, ix, -1, time, &h);
     if (rc < 0) return rc;
     size_t n = 0;
     folio_match_span_t span;
-    rc = folio__match(ix, text, len, &s, 1, &n, &span);
+    rc = folio__match(ctx, ix, text, len, &s, 1, &n, &span);
     if (rc < 0) return rc;
-    if (!n) return FOLIO_ENOMATCH;
+    if (!n) return folio__error(ctx, FOLIO_ENOMATCH, "the text is not found in the book");
     /* The scanned text is taken as a page of the reader's edition: the text between the page's
      * start and what is heard, in such pages. */
     double page_chars =

@@ -173,12 +173,15 @@ static int cmp_score(const void *a, const void *b)
     return (x->char_offset > y->char_offset) - (x->char_offset < y->char_offset);
 }
 
-int folio__match(const folio_index_t *ix, const char *text, size_t len, folio_lookup_t *out,
-                 size_t max, size_t *n_out, folio_match_span_t *span0)
+int folio__match(folio_t *ctx, const folio_index_t *ix, const char *text, size_t len,
+                 folio_lookup_t *out, size_t max, size_t *n_out, folio_match_span_t *span0)
 {
-    if (!ix || !text || !out || !n_out || !max) return FOLIO_EINVAL;
+    if (!ix || !text || !out || !n_out)
+        return folio__error(ctx, FOLIO_EINVAL, "folio_lookup_text: NULL argument");
+    if (!max) return folio__error(ctx, FOLIO_EINVAL, "folio_lookup_text: max is 0");
     *n_out = 0;
-    if (!folio__utf8_valid(text, len, NULL)) return FOLIO_EENCODING;
+    if (!folio__utf8_valid(text, len, NULL))
+        return folio__error(ctx, FOLIO_EENCODING, "the text is not valid UTF-8");
     size_t ns, ncp, ngb;
     const uint8_t *s = folio__index_blob(ix, "stream", &ns);
     const uint32_t *cp = folio__index_blob(ix, "cp", &ncp);
@@ -188,7 +191,7 @@ int folio__match(const folio_index_t *ix, const char *text, size_t len, folio_lo
 
     folio_stream_t q;
     int rc = folio__stream(text, len, 0, &q);
-    if (rc < 0) return rc;
+    if (rc < 0) return folio__error(ctx, rc, "out of memory matching the text");
     long *diags = NULL;
     size_t nd = 0;
     if (q.n > MAX_SYMS) q.n = MAX_SYMS;
@@ -237,11 +240,12 @@ done:
 fail:
     free(diags);
     folio__stream_free(&q);
-    return rc;
+    /* vote and align_band fail only for want of memory. */
+    return rc < 0 ? folio__error(ctx, rc, "out of memory matching the text") : rc;
 }
 
-int folio_lookup_text(const folio_index_t *ix, const char *text, size_t len, folio_lookup_t *out,
-                      size_t max, size_t *n_out)
+int folio_lookup_text(folio_t *ctx, const folio_index_t *ix, const char *text, size_t len,
+                      folio_lookup_t *out, size_t max, size_t *n_out)
 {
-    return folio__match(ix, text, len, out, max, n_out, NULL);
+    return folio__match(ctx, ix, text, len, out, max, n_out, NULL);
 }

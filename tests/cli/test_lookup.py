@@ -53,10 +53,12 @@ class Lookup(unittest.TestCase):
                 self.assertLess(abs(m["time"] - p["time"]), 0.5, p["label"])
 
     def test_unknown_page(self):
-        for how in (["--page", "no-such-page"], ["--ordinal", "9999"]):
+        n = len(self.truth["pages"])
+        for how, message in ((["--page", "no-such-page"], 'no page labelled "no-such-page"'),
+                             (["--ordinal", "9999"], f"no page 9999 (the book has {n})")):
             code, doc, _ = lookup(*how)
             self.assertEqual(code, 3)
-            self.assertEqual(doc["error"]["code"], "not_found")
+            self.assertEqual(doc["error"], {"code": "not_found", "message": message})
 
     def test_audio_to_page(self):
         words = [w for w in self.truth["words"] if w["read"] and w["file_time"] is not None]
@@ -167,8 +169,10 @@ class Lookup(unittest.TestCase):
                      ["--bogus"]):
             r = folio("lookup", INDEX, *args)
             self.assertEqual(r.returncode, 2, args)
-        r = folio("lookup", os.path.join(WORK, "missing.folio"), "--page", "1")
+        missing = os.path.join(WORK, "missing.folio")
+        r = folio("lookup", missing, "--page", "1")
         self.assertEqual(r.returncode, 1)
+        self.assertIn(f"{missing}: {os.strerror(2)}", r.stderr.decode())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tests of `folio serve` through a real socket on 127.0.0.1: every endpoint against the mini
-corpus's truth, every error status (400, 404, 405, 413, 415, 422), many requests at once, the
-access log, and a graceful stop on SIGTERM.
+corpus's truth, percent-encoded paths, every error status (400, 404, 405, 413, 415, 422, 500),
+many requests at once, the access log, and a graceful stop on SIGTERM.
 
 usage: test_serve.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
 """
@@ -41,6 +41,9 @@ class Serve(unittest.TestCase):
         cls.truth = minicorpus.build(MKCORPUS, FOLIO, ROOT, CORPUS, index)
         # A second book id for the same index, with a space and a non-ASCII letter.
         shutil.copy(index, os.path.join(BOOKS, "mini copy é.folio"))
+        # A book whose index cannot be opened.
+        with open(os.path.join(BOOKS, "broken.folio"), "wb") as f:
+            f.write(b"not an index at all\n" * 100)
         cls.port = free_port()
         cls.log = open(os.path.join(WORK, "access.log"), "w+")
         cls.server = subprocess.Popen([FOLIO, "serve", "--port", str(cls.port), "--threads", "4",
@@ -71,10 +74,10 @@ class Serve(unittest.TestCase):
         return r.status, doc
 
     def test_health_and_books(self):
-        self.assertEqual(self.request("GET", "/healthz"), (200, {"status": "ok", "books": 2}))
+        self.assertEqual(self.request("GET", "/healthz"), (200, {"status": "ok", "books": 3}))
         status, doc = self.request("GET", "/v1/books")
         self.assertEqual(status, 200)
-        self.assertEqual(sorted(b["id"] for b in doc["books"]), ["mini", "mini copy é"])
+        self.assertEqual(sorted(b["id"] for b in doc["books"]), ["broken", "mini", "mini copy é"])
         status, doc = self.request("GET", "/v1/books/mini")
         self.assertEqual(status, 200)
         self.assertEqual(doc["pages"], len(self.truth["pages"]))
@@ -95,6 +98,28 @@ class Serve(unittest.TestCase):
             else:
                 self.assertEqual(m["file"], p["file"])
                 self.assertLess(abs(m["file_time"] - p["file_time"]), 0.5)
+
+    def test_percent_encoded_paths(self):
+        # Every byte of the label escaped, in upper and lower case hex: the same page.
+        label = self.truth["pages"][2]["label"]
+        for hexdigits in ("%%%02X", "%%%02x"):
+            path = "".join(hexdigits % b for b in label.encode())
+            status, doc = self.request("GET", "/v1/books/mini/pages/" + path)
+            self.assertEqual(status, 200, path)
+            self.assertEqual(doc["match"]["page"]["label"], label)
+        # Decoded once: "%2533" is the label "%33", not "3"; a '+' is a plus, not a space.
+        for raw, label in (("%2533", "%33"), ("3+", "3+"), ("3%2B", "3+"), ("3%20", "3 ")):
+            status, doc = self.request("GET", "/v1/books/mini/pages/" + raw)
+            self.assertEqual(status, 404, raw)
+            self.assertEqual(doc["error"]["message"], f'no page labelled "{label}"')
+        # Malformed escapes and an escaped NUL, in the label or the book id.
+        for path in ("/v1/books/mini/pages/%zz", "/v1/books/mini/pages/3%4",
+                     "/v1/books/mini/pages/%", "/v1/books/mini/pages/%:0",
+                     "/v1/books/mini/pages/3%00", "/v1/books/mini%2/pages/3"):
+            status, doc = self.request("GET", path)
+            self.assertEqual(status, 400, path)
+            self.assertEqual(doc["error"], {"code": "bad_parameter",
+                                            "message": "bad percent-encoding"}, path)
 
     def test_position(self):
         words = [w for w in self.truth["words"] if w["read"] and w["file_time"] is not None]
@@ -150,6 +175,8 @@ class Serve(unittest.TestCase):
              400),
             ("POST", "/v1/books/mini/match", b"{not json", {"Content-Type": "application/json"},
              400),
+            ("GET", "/v1/books/broken", None, {}, 500),
+            ("GET", "/v1/books/broken/pages/3", None, {}, 500),
         ]
         for method, path, body, headers, expect in cases:
             status, doc = self.request(method, path, body, headers)
@@ -181,6 +208,9 @@ class Serve(unittest.TestCase):
         lines = self.log.read().splitlines()
         self.assertTrue(any(" GET /healthz 200 " in line for line in lines), lines[-5:])
         self.assertTrue(any(" DELETE /v1/books/mini 405 " in line for line in lines))
+        # Why an index cannot be opened goes to the log (it names the server's file), not to
+        # the client.
+        self.assertTrue(any("broken.folio: not a Folio index" in line for line in lines))
         # Requests still completing when the signal came may log after "stopping"; nothing logs
         # after "stopped".
         self.assertTrue(any("stopping" in line for line in lines), lines[-5:])

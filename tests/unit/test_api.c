@@ -1,15 +1,14 @@
-/* The public API's contract: every function with every invalid argument, the context's log
- * filtering and error messages (opus' test_opus_api in spirit), and transcription's progress,
- * cancelling and warnings. */
+/* The public API's contract: every function with every invalid argument (reading an index and
+ * the lookups: test_index.c and test_lookup.c), the context's log filtering and error messages
+ * (opus' test_opus_api in spirit), and transcription's progress, cancelling and warnings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../engine/index/index.h"
-#include "../../engine/lookup/lookup.h"
 #include "fixture.h"
+#include "fx_index.h"
 
 #include <math.h>
 #include <sndfile.h>
@@ -370,34 +369,6 @@ static void index_rejects_invalid_arguments(void **state)
     assert_int_equal(access(out, F_OK), -1);
     assert_int_equal(access(part, F_OK), -1);
 
-    /* Opening: NULL, missing, not SQLite, SQLite but not an index. */
-    int err = 0;
-    assert_null(folio_index_open(NULL, &err));
-    assert_int_equal(err, FOLIO_EINVAL);
-    assert_null(folio_index_open("/nonexistent/x.folio", &err));
-    assert_int_equal(err, FOLIO_EIO);
-    char junk[4096];
-    memset(junk, 'x', sizeof(junk));
-    assert_null(folio_index_open(fx_file("junk.folio", junk, sizeof(junk)), &err));
-    assert_int_equal(err, FOLIO_EFORMAT);
-    assert_null(folio_index_open(fx_file("empty.folio", "", 0), &err));
-    assert_int_equal(err, FOLIO_EFORMAT);
-    /* Accessors with NULL. */
-    folio_index_free(NULL);
-    assert_null(folio_index_meta(NULL, "title"));
-    assert_null(folio_index_text(NULL, NULL));
-    assert_int_equal(folio_index_text_length(NULL), 0);
-    assert_null(folio_index_report(NULL));
-    assert_int_equal(folio_index_n_files(NULL), 0);
-    assert_int_equal(folio_index_n_pages(NULL), 0);
-    assert_int_equal(folio_index_n_chapters(NULL), 0);
-    assert_int_equal(folio_index_n_sentences(NULL), 0);
-    assert_int_equal(folio_index_n_words(NULL), 0);
-    assert_null(folio_index_file(NULL, 0));
-    assert_null(folio_index_page(NULL, 0));
-    assert_null(folio_index_chapter(NULL, 0));
-    assert_null(folio_index_sentence(NULL, 0));
-    assert_null(folio_index_word(NULL, 0));
     /* The EPUB export needs an index, a book and an output. */
     folio_overlay_options_t ov;
     folio_overlay_options_init(NULL);
@@ -411,131 +382,14 @@ static void index_rejects_invalid_arguments(void **state)
     folio_free(ctx);
 }
 
-/* A small index, written by the index module as folio_index_build() writes one but without
- * audio: one 10-second file in which the 8 words are read one a second (word i from i s to
- * i + 0.8 s); page "1" at "One", page "2" at "five" (code point 19); one chapter, one sentence. */
-static const char *small_index(void)
-{
-    static char out[512];
-    static const char text[] = "One two three four five six seven eight.";
-    char part[600];
-    snprintf(out, sizeof(out), "%s/small.folio", fx_dir());
-    snprintf(part, sizeof(part), "%s.part", out);
-    folio_index_item_t words[8];
-    double word_ms[8];
-    size_t nw = 0, start = 0;
-    for (size_t i = 0; i <= strlen(text); i++) {
-        if (text[i] != ' ' && text[i] != '\0') continue;
-        words[nw] =
-            (folio_index_item_t){NULL, 0, start, i, (double)nw, nw + 0.8, 0, (double)nw, 0.9f};
-        word_ms[nw] = nw * 1000.0;
-        nw++;
-        start = i + 1;
-    }
-    assert_int_equal(nw, 8);
-    folio_index_item_t pages[2] = {{"1", 0, 0, 0, 0.0, 0.8, 0, 0.0, 0.9f},
-                                   {"2", 0, 19, 19, 4.0, 4.8, 0, 4.0, 0.9f}};
-    folio_index_item_t chapter = {"Chapter", 1, 0, 0, 0.0, 0.8, 0, 0.0, 0.9f};
-    folio_index_item_t sentence = {NULL, 0, 0, strlen(text), 0.0, 7.8, 0, 0.0, 0.9f};
-    folio_lookup_tables_t lt;
-    assert_int_equal(folio__lookup_tables(text, strlen(text), word_ms, nw, &lt), FOLIO_OK);
-    const char *meta[][2] = {{"title", "Small"}, {"text_sha256", "0"}};
-    const char *paths[] = {"/audio/small.wav"};
-    double duration[] = {10.0}, offset[] = {0.0};
-    folio_index_data_t d = {.meta = meta,
-                            .n_meta = 2,
-                            .text = text,
-                            .text_bytes = strlen(text),
-                            .paths = paths,
-                            .duration = duration,
-                            .offset = offset,
-                            .n_files = 1,
-                            .pages = pages,
-                            .chapters = &chapter,
-                            .sentences = &sentence,
-                            .words = words,
-                            .n_pages = 2,
-                            .n_chapters = 1,
-                            .n_sentences = 1,
-                            .n_words = nw,
-                            .report_json = "{}",
-                            .blobs = lt.blob,
-                            .n_blobs = sizeof(lt.blob) / sizeof(lt.blob[0])};
-    bool resumed;
-    int err = 0;
-    folio_part_t *p = folio__part_open(NULL, part, "small", true, &resumed, &err);
-    assert_non_null(p);
-    assert_int_equal(folio__index_write(p, &d), FOLIO_OK);
-    assert_int_equal(folio__part_finalize(p, out), FOLIO_OK);
-    folio__part_close(p);
-    folio__lookup_tables_free(&lt);
-    return out;
-}
-
-static void lookups_reject_invalid_arguments(void **state)
+static void export_rejects_invalid_arguments(void **state)
 {
     (void)state;
     folio_t *ctx = fx_context();
-    int err = 12345;
-    folio_index_t *ix = folio_index_open(small_index(), &err);
+    const char *path = fx_small_index("export.folio", true);
+    assert_non_null(path);
+    folio_index_t *ix = folio_index_open(ctx, path, NULL);
     assert_non_null(ix);
-    assert_int_equal(err, FOLIO_OK);
-    assert_null(folio_index_meta(ix, NULL));
-    assert_string_equal(folio_index_meta(ix, "title"), "Small");
-    assert_string_equal(folio_index_meta(ix, "no such key"), "");
-    assert_null(folio_index_page(ix, 2));
-    assert_null(folio_index_file(ix, 1));
-    assert_null(folio_index_word(ix, 8));
-
-    /* Each lookup works with good arguments, so that each failure below is the argument's. */
-    folio_lookup_t r;
-    assert_int_equal(folio_lookup_page(ix, "2", &r), FOLIO_OK);
-    assert_int_equal(r.char_offset, 19);
-    assert_true(r.time == 4.0);
-    assert_int_equal(folio_lookup_page(ix, NULL, &r), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_page(ix, "2", NULL), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_page(ix, "3", &r), FOLIO_ENOTFOUND);
-    assert_int_equal(folio_lookup_page(ix, "", &r), FOLIO_ENOTFOUND);
-
-    assert_int_equal(folio_lookup_ordinal(ix, 2, &r), FOLIO_OK);
-    assert_int_equal(r.char_offset, 19);
-    assert_int_equal(folio_lookup_ordinal(ix, 2, NULL), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_ordinal(ix, 0, &r), FOLIO_ENOTFOUND);
-    assert_int_equal(folio_lookup_ordinal(ix, 3, &r), FOLIO_ENOTFOUND);
-    assert_int_equal(folio_lookup_ordinal(ix, (size_t)-1, &r), FOLIO_ENOTFOUND);
-
-    assert_int_equal(folio_lookup_time(ix, 0, 4.2, &r), FOLIO_OK);
-    assert_int_equal(r.char_offset, 19);
-    assert_int_equal(folio_lookup_time(ix, -1, 4.2, &r), FOLIO_OK);
-    assert_int_equal(r.char_offset, 19);
-    assert_int_equal(folio_lookup_time(ix, 0, 4.2, NULL), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_time(ix, 1, 4.2, &r), FOLIO_EINVAL);  /* no such file */
-    assert_int_equal(folio_lookup_time(ix, -2, 4.2, &r), FOLIO_EINVAL); /* only -1 is global */
-    assert_int_equal(folio_lookup_time(ix, 0, -0.5, &r), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_time(ix, 0, NAN, &r), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_time(ix, -1, INFINITY, &r), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_time(ix, 0, 11.0, &r), FOLIO_EINVAL); /* after the audio */
-    assert_int_equal(folio_lookup_time(ix, -1, 11.0, &r), FOLIO_EINVAL);
-
-    const char q[] = "two three four five six seven";
-    size_t n = 99;
-    assert_int_equal(folio_lookup_text(ix, q, strlen(q), &r, 1, &n), FOLIO_OK);
-    assert_true(n <= 1);
-    assert_int_equal(folio_lookup_text(ix, NULL, 4, &r, 1, &n), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_text(ix, q, strlen(q), NULL, 1, &n), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_text(ix, q, strlen(q), &r, 0, &n), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_text(ix, q, strlen(q), &r, 1, NULL), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_text(ix, "\xc3\x28 bad", 6, &r, 1, &n), FOLIO_EENCODING);
-    assert_int_equal(n, 0);
-
-    long flip = 99;
-    assert_int_equal(folio_lookup_scan(ix, 1.0, NULL, 4, &flip, NULL, NULL), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_scan(ix, 1.0, q, strlen(q), NULL, NULL, NULL), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_scan(ix, NAN, q, strlen(q), &flip, NULL, NULL), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_scan(ix, -1.0, q, strlen(q), &flip, NULL, NULL), FOLIO_EINVAL);
-    assert_int_equal(folio_lookup_scan(ix, 1.0, "\xc3\x28", 2, &flip, NULL, NULL), FOLIO_EENCODING);
-    assert_int_equal(flip, 99);
-
     /* The EPUB export needs a book and an output path. */
     assert_int_equal(folio_export_epub(ctx, ix, NULL, "o.epub", NULL), FOLIO_EINVAL);
     assert_int_equal(folio_export_epub(ctx, ix, "b.epub", NULL, NULL), FOLIO_EINVAL);
@@ -553,7 +407,7 @@ int main(void)
         cmocka_unit_test(book_accessors_reject_invalid_arguments),
         cmocka_unit_test(transcribe_rejects_invalid_arguments),
         cmocka_unit_test(index_rejects_invalid_arguments),
-        cmocka_unit_test(lookups_reject_invalid_arguments),
+        cmocka_unit_test(export_rejects_invalid_arguments),
         cmocka_unit_test(transcribe_reports_progress_cancels_and_warns),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, fx_teardown);

@@ -13,6 +13,17 @@ enum {
     EXIT_NOTFOUND = 3, /* a looked-up item does not exist */
 };
 
+/* What a library result code means to the tool's users (errors.c). */
+typedef struct {
+    int rc;           /* FOLIO_OK or a FOLIO_E* code */
+    const char *json; /* the "code" of the JSON error object; NULL for FOLIO_OK */
+    unsigned http;    /* the HTTP status of `folio serve` */
+    int exit_status;  /* the exit status of `folio lookup` (other commands exit 1 on any error) */
+} cli_result_t;
+
+/* The row of @rc (a static row of "failed", 500, EXIT_FAIL for a code the table lacks). */
+const cli_result_t *cli_result(int rc);
+
 /* Verbosity from -q/-v, shared by all commands. */
 typedef struct {
     int verbosity; /* -1 quiet, 0 warnings, 1 info, 2 debug */
@@ -27,7 +38,8 @@ folio_t *cli_context(cli_log_t *log);
 /* Print "folio: error: MESSAGE" for a failed call on @ctx with code @rc. */
 void cli_error(folio_t *ctx, int rc);
 
-/* Open the index @path, or print why not ("folio: error: PATH: ...") and return NULL. */
+/* Open the index @path, or print the library's reason ("folio: error: PATH: ...") and return
+ * NULL. */
 folio_index_t *cli_open_index(const char *path);
 
 /* Print a usage error and return EXIT_USAGE. */
@@ -53,10 +65,11 @@ typedef struct {
     size_t candidates; /* text lookups: how many places to report */
 } lookup_query_t;
 
-/* Run @q; *@json receives the result or error object (caller frees). Returns the exit status:
- * EXIT_OK (a match or "match": null), EXIT_NOTFOUND (no such page), EXIT_USAGE (a bad
- * parameter), EXIT_FAIL. */
-int lookup_run(const folio_index_t *ix, const lookup_query_t *q, char **json);
+/* Run @q with the context @ctx (not NULL: its message goes into the error object); *@json
+ * receives the result or error object (caller frees; NULL when out of memory). Returns FOLIO_OK
+ * (a match or "match": null) or the failed lookup's code (FOLIO_ENOMEM when the JSON could not
+ * be made): cli_result() gives its exit status and HTTP status. */
+int lookup_run(folio_t *ctx, const folio_index_t *ix, const lookup_query_t *q, char **json);
 
 /* Parse the recognition option at argv[*i] (--threads N, --model DIR, --dict FILE, --search S,
  * --restart) into @o, advancing *i past its value. Returns 1 if it was one, 0 if not, or

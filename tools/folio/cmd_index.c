@@ -18,7 +18,7 @@ static double now(void)
 static void summary(const char *path, double seconds)
 {
     int rc;
-    folio_index_t *ix = folio_index_open(path, &rc);
+    folio_index_t *ix = folio_index_open(NULL, path, &rc);
     if (!ix) return;
     size_t np = folio_index_n_pages(ix), read = 0, low = 0;
     for (size_t i = 0; i < np; i++) {

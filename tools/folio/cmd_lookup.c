@@ -89,12 +89,21 @@ int cmd_lookup(int argc, char **argv)
         return cli_usage_error("lookup", "'%s' is not a time (seconds or HH:MM:SS.mmm)",
                                time_s ? time_s : scan_s);
 
+    folio_t *ctx = folio_new(); /* for the lookup's message */
+    if (!ctx) {
+        fprintf(stderr, "folio: error: out of memory\n");
+        return EXIT_FAIL;
+    }
     folio_index_t *ix = cli_open_index(path);
-    if (!ix) return EXIT_FAIL;
+    if (!ix) {
+        folio_free(ctx);
+        return EXIT_FAIL;
+    }
     char *owned = NULL;
     size_t len = text ? strlen(text) : 0;
     if (text_file && !(owned = read_text_file(text_file, &len))) {
         folio_index_free(ix);
+        folio_free(ctx);
         return EXIT_FAIL;
     }
     if (owned) text = owned;
@@ -110,7 +119,7 @@ int cmd_lookup(int argc, char **argv)
     q.scan = scan_s != NULL;
     q.candidates = (size_t)candidates;
     char *json = NULL;
-    int status = lookup_run(ix, &q, &json);
+    int status = cli_result(lookup_run(ctx, ix, &q, &json))->exit_status;
     if (json) {
         fputs(json, stdout);
         fputc('\n', stdout);
@@ -118,6 +127,7 @@ int cmd_lookup(int argc, char **argv)
     free(json);
     free(owned);
     folio_index_free(ix);
+    folio_free(ctx);
     if (fflush(stdout) != 0) return EXIT_FAIL;
     return status;
 }

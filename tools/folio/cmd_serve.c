@@ -123,8 +123,8 @@ static book_t *find_book(const char *id)
 }
 
 /* The open index of @b, opened if needed (closing the least recently used idle one when the
- * cache is full); NULL with *err. Release with release(). */
-static folio_index_t *acquire(book_t *b, int *err)
+ * cache is full); NULL with *err and the message on @ctx. Release with release(). */
+static folio_index_t *acquire(book_t *b, folio_t *ctx, int *err)
 {
     pthread_mutex_lock(&lib.lock);
     if (!b->ix) {
@@ -140,7 +140,7 @@ static folio_index_t *acquire(book_t *b, int *err)
                 lib.open--;
             }
         }
-        b->ix = folio_index_open(b->path, err);
+        b->ix = folio_index_open(ctx, b->path, err);
         if (b->ix) lib.open++;
     }
     folio_index_t *ix = b->ix;
@@ -168,6 +168,7 @@ typedef struct {
     char *body; /* the request body */
     size_t len;
     bool too_large;
+    bool bad_escape; /* the path has a malformed percent-escape or an encoded NUL */
     double start;
 } request_t;
 
@@ -206,14 +207,14 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
     return send_json(c, status, s);
 }
 
-/* The HTTP status of a lookup_run exit status. */
-static unsigned http_status(int exit_status, const char *json)
+/* The index of @b cannot be opened (@err, the message on @ctx): the message names a file of the
+ * server, so it goes to the server's log, and the client gets the kind of error. */
+static enum MHD_Result open_failed(struct MHD_Connection *c, book_t *b, folio_t *ctx, int err)
 {
-    if (exit_status == EXIT_OK) return MHD_HTTP_OK;
-    if (exit_status == EXIT_NOTFOUND) return MHD_HTTP_NOT_FOUND;
-    if (exit_status == EXIT_USAGE) return MHD_HTTP_BAD_REQUEST;
-    if (json && strstr(json, "\"invalid_utf8\"")) return 422;
-    return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    fprintf(stderr, "folio: error: book '%s': %s\n", b->id,
+            ctx ? folio_errmsg(ctx) : folio_strerror(err));
+    const cli_result_t *r = cli_result(err);
+    return send_error(c, r->http, r->json, folio_strerror(err));
 }
 
 static enum MHD_Result book_info(struct MHD_Connection *c, book_t *b, folio_index_t *ix)
@@ -239,36 +240,24 @@ static enum MHD_Result book_info(struct MHD_Connection *c, book_t *b, folio_inde
     return send_json(c, MHD_HTTP_OK, s);
 }
 
-/* Percent-decode @s in place (MHD decodes query arguments but not the path). */
-static bool percent_decode(char *s)
-{
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (*p == '%') {
-            int hi, lo;
-            if (!p[1] || !p[2]) return false;
-            hi = p[1] >= 'a' ? p[1] - 'a' + 10 : p[1] >= 'A' ? p[1] - 'A' + 10 : p[1] - '0';
-            lo = p[2] >= 'a' ? p[2] - 'a' + 10 : p[2] >= 'A' ? p[2] - 'A' + 10 : p[2] - '0';
-            if (hi < 0 || hi > 15 || lo < 0 || lo > 15) return false;
-            *o++ = (char)(hi * 16 + lo);
-            p += 2;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = 0;
-    return true;
-}
-
 static enum MHD_Result lookup_response(struct MHD_Connection *c, book_t *b, const lookup_query_t *q)
 {
+    /* A context per request: lookups on one index run on many threads at once. */
+    folio_t *ctx = folio_new();
+    if (!ctx) return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "failed", "out of memory");
     int err = 0;
-    folio_index_t *ix = acquire(b, &err);
-    if (!ix) return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "failed", folio_strerror(err));
-    char *json = NULL;
-    int st = lookup_run(ix, q, &json);
-    release(b);
-    return send_json(c, http_status(st, json), json);
+    folio_index_t *ix = acquire(b, ctx, &err);
+    enum MHD_Result ret;
+    if (!ix) {
+        ret = open_failed(c, b, ctx, err);
+    } else {
+        char *json = NULL;
+        int rc = lookup_run(ctx, ix, q, &json);
+        release(b);
+        ret = send_json(c, cli_result(rc)->http, json);
+    }
+    folio_free(ctx);
+    return ret;
 }
 
 static enum MHD_Result match(struct MHD_Connection *c, book_t *b, request_t *r)
@@ -329,32 +318,31 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     }
     if (strncmp(url, "/v1/books/", 10) != 0)
         return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
+    /* MHD has percent-decoded the path (book id and page label included); on_uri saw whether it
+     * could. */
+    if (r->bad_escape)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter", "bad percent-encoding");
     char path[2048];
     if (strlen(url + 10) >= sizeof(path))
         return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
     strcpy(path, url + 10);
     char *rest = strchr(path, '/');
     if (rest) *rest++ = 0;
-    if (!percent_decode(path))
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter", "bad percent-encoding");
     book_t *b = find_book(path);
     if (!b) return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such book");
     if (!rest || !*rest) {
         if (!get) return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "GET");
+        folio_t *ctx = folio_new(); /* NULL: the log says less */
         int err = 0;
-        folio_index_t *ix = acquire(b, &err);
-        if (!ix)
-            return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "failed", folio_strerror(err));
-        enum MHD_Result ret = book_info(c, b, ix);
-        release(b);
+        folio_index_t *ix = acquire(b, ctx, &err);
+        enum MHD_Result ret = ix ? book_info(c, b, ix) : open_failed(c, b, ctx, err);
+        if (ix) release(b);
+        folio_free(ctx);
         return ret;
     }
     if (strncmp(rest, "pages/", 6) == 0 && rest[6]) {
         if (!get) return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "GET");
-        char *label = rest + 6;
-        if (!percent_decode(label))
-            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter", "bad percent-encoding");
-        lookup_query_t q = {.page = label, .file = -1};
+        lookup_query_t q = {.page = rest + 6, .file = -1};
         return lookup_response(c, b, &q);
     }
     if (strcmp(rest, "position") == 0) {
@@ -436,13 +424,35 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
     *state = NULL;
 }
 
+/* Whether the path of the raw @uri is well percent-encoded; -1 when out of memory. MHD decodes
+ * the path with MHD_http_unescape before the request handler sees it, and that keeps a malformed
+ * escape ("%zz", "%4") as it is and decodes "%00" to a NUL that cuts the path short. A copy
+ * decoded the same way shows both: each well-formed escape makes three bytes one. ('+' is no
+ * space in a path, and stays a '+'.) */
+static int escapes_ok(const char *uri)
+{
+    size_t n = strcspn(uri, "?"), escapes = 0;
+    char *p = strndup(uri, n);
+    if (!p) return -1;
+    for (size_t i = 0; i < n; i++) escapes += p[i] == '%';
+    size_t len = MHD_http_unescape(p);
+    int ok = len == n - 2 * escapes && strlen(p) == len;
+    free(p);
+    return ok;
+}
+
 /* Each request's state starts here: MHD gives the URI logger the raw URI first. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)cls;
     (void)c;
     request_t *r = calloc(1, sizeof(*r));
-    if (!r) return NULL;
+    int ok = r ? escapes_ok(uri) : -1;
+    if (ok < 0) {
+        free(r);
+        return NULL;
+    }
+    r->bad_escape = !ok;
     r->start = mono();
     snprintf(r->uri, sizeof(r->uri), "%s", uri);
     for (char *p = r->uri; *p; p++)

@@ -7,7 +7,8 @@
  *    "candidates": [...],        text lookups: the others, best first
  *    "pages_to_flip": N,         scan to read
  *    "heard": {...}}             scan to read: what is being read
- *   {"error": {"code": "not_found" | "bad_parameter" | "invalid_utf8" | "failed", "message"}} */
+ *   {"error": {"code", "message"}}    the code from cli_result() ("not_found", "bad_parameter",
+ *                                     "invalid_utf8", "failed"), the library's message */
 #include "cli.h"
 
 #include <jansson.h>
@@ -51,15 +52,21 @@ static json_t *result_json(const folio_index_t *ix, const folio_lookup_t *r)
     return o;
 }
 
-static int error_json(const char *code, const char *message, int status, char **out)
+/* The error object of a lookup that failed with @rc: the code's JSON code and the library's
+ * message. NULL when out of memory. */
+static char *error_json(folio_t *ctx, int rc)
 {
-    json_t *o = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
-    *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    const char *msg = folio_errmsg(ctx);
+    /* A message quoting a query that is not UTF-8 cannot go into JSON: say what kind of error. */
+    json_t *m = *msg ? json_string(msg) : NULL;
+    if (!m) m = json_string(folio_strerror(rc));
+    json_t *o = json_pack("{s:{s:s, s:o}}", "error", "code", cli_result(rc)->json, "message", m);
+    char *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    return status;
+    return out;
 }
 
-int lookup_run(const folio_index_t *ix, const lookup_query_t *q, char **out)
+int lookup_run(folio_t *ctx, const folio_index_t *ix, const lookup_query_t *q, char **out)
 {
     *out = NULL;
     folio_lookup_t r[20];
@@ -67,45 +74,29 @@ int lookup_run(const folio_index_t *ix, const lookup_query_t *q, char **out)
     int rc;
     long flip = 0;
     folio_lookup_t heard;
-    char msg[512];
     if (q->page) {
-        rc = folio_lookup_page(ix, q->page, &r[0]);
+        rc = folio_lookup_page(ctx, ix, q->page, &r[0]);
         n = rc == FOLIO_OK;
-        snprintf(msg, sizeof(msg), "no page labelled \"%.200s\"", q->page);
     } else if (q->ordinal) {
-        rc = folio_lookup_ordinal(ix, q->ordinal, &r[0]);
+        rc = folio_lookup_ordinal(ctx, ix, q->ordinal, &r[0]);
         n = rc == FOLIO_OK;
-        snprintf(msg, sizeof(msg), "no page %zu (the book has %zu)", q->ordinal,
-                 folio_index_n_pages(ix));
     } else if (q->scan) {
-        rc = folio_lookup_scan(ix, q->time, q->text, q->text_len, &flip, &r[0], &heard);
+        rc = folio_lookup_scan(ctx, ix, q->time, q->text, q->text_len, &flip, &r[0], &heard);
         n = rc == FOLIO_OK;
-        if (rc == FOLIO_ENOMATCH) rc = FOLIO_OK; /* no match: "match": null */
-        snprintf(msg, sizeof(msg), "%.3f s is not a time in the audio", q->time);
+        /* Not found, or nothing read: "match": null. */
+        if (rc == FOLIO_ENOMATCH || rc == FOLIO_ENOTFOUND) rc = FOLIO_OK;
     } else if (q->text) {
         size_t max = q->candidates < 20 ? q->candidates : 20;
-        rc = folio_lookup_text(ix, q->text, q->text_len, r, max ? max : 1, &n);
-        snprintf(msg, sizeof(msg), "the text is not valid UTF-8");
+        rc = folio_lookup_text(ctx, ix, q->text, q->text_len, r, max ? max : 1, &n);
     } else {
-        rc = folio_lookup_time(ix, q->file, q->time, &r[0]);
+        rc = folio_lookup_time(ctx, ix, q->file, q->time, &r[0]);
         n = rc == FOLIO_OK;
-        if (q->file >= 0 && (size_t)q->file >= folio_index_n_files(ix))
-            snprintf(msg, sizeof(msg), "no audio file %ld (the index has %zu)", q->file,
-                     folio_index_n_files(ix));
-        else
-            snprintf(msg, sizeof(msg), "%.3f s is not a time in the audio%s", q->time,
-                     q->file >= 0 ? " file" : "");
+        if (rc == FOLIO_ENOTFOUND) rc = FOLIO_OK; /* nothing read: "match": null */
     }
-    if (rc == FOLIO_ENOTFOUND && (q->page || q->ordinal))
-        return error_json("not_found", msg, EXIT_NOTFOUND, out);
-    if (rc == FOLIO_ENOTFOUND)
-        n = 0; /* nothing read: no match */
-    else if (rc == FOLIO_EINVAL)
-        return error_json("bad_parameter", msg, EXIT_USAGE, out);
-    else if (rc == FOLIO_EENCODING)
-        return error_json("invalid_utf8", msg, EXIT_FAIL, out);
-    else if (rc < 0)
-        return error_json("failed", folio_strerror(rc), EXIT_FAIL, out);
+    if (rc < 0) {
+        *out = error_json(ctx, rc);
+        return *out ? rc : FOLIO_ENOMEM;
+    }
 
     json_t *o = json_object();
     json_object_set_new(o, "match", n ? result_json(ix, &r[0]) : json_null());
@@ -120,5 +111,5 @@ int lookup_run(const folio_index_t *ix, const lookup_query_t *q, char **out)
     }
     *out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(o);
-    return *out ? EXIT_OK : EXIT_FAIL;
+    return *out ? FOLIO_OK : FOLIO_ENOMEM;
 }

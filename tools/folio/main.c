@@ -2,13 +2,11 @@
  * arguments, calls the library and prints. */
 #include "cli.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char *level_name(folio_log_level_t level)
 {
@@ -107,17 +105,15 @@ bool cli_log_option(const char *arg, cli_log_t *log)
 
 folio_index_t *cli_open_index(const char *path)
 {
-    if (access(path, R_OK) != 0) {
-        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
+    folio_t *ctx = folio_new();
+    if (!ctx) {
+        fprintf(stderr, "folio: error: out of memory\n");
         return NULL;
     }
     int rc;
-    folio_index_t *ix = folio_index_open(path, &rc);
-    if (!ix)
-        fprintf(stderr, "folio: error: %s: %s\n", path,
-                rc == FOLIO_EFORMAT ? "not a Folio index (or one of an unsupported version: "
-                                      "index the book again)"
-                                    : folio_strerror(rc));
+    folio_index_t *ix = folio_index_open(ctx, path, &rc);
+    if (!ix) cli_error(ctx, rc);
+    folio_free(ctx);
     return ix;
 }
 
