@@ -1,5 +1,6 @@
 /* Internal interface of the align module: from the book's spoken tokens and the recognised words,
- * when every read word is spoken; then pages, chapters and the alignment report. */
+ * when every read word is spoken; then pages, chapters and the alignment report. Included by the
+ * pipeline (and align's own files, through align_int.h). */
 #ifndef FOLIO_ALIGN_H
 #define FOLIO_ALIGN_H
 

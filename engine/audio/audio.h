@@ -1,6 +1,6 @@
 /* Internal interface of the audio module: any audiobook file decoded, down-mixed and resampled to
  * 16 kHz mono 16-bit samples, streamed in blocks (memory independent of the file's length). Only
- * this module touches libsndfile, FFmpeg and soxr. */
+ * this module touches libsndfile, FFmpeg and soxr; speech and the pipeline include this header. */
 #ifndef FOLIO_AUDIO_H
 #define FOLIO_AUDIO_H
 

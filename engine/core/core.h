@@ -1,5 +1,6 @@
 /* Internal core of Folio: the context (errors, log, progress), growable buffers and UTF-8 helpers
- * shared by every engine module. Nothing here depends on a third-party library. */
+ * shared by every engine module, which all may include it (tools and tests include folio.h only).
+ * Nothing here depends on a third-party library. */
 #ifndef FOLIO_CORE_H
 #define FOLIO_CORE_H
 

@@ -1,6 +1,7 @@
 /* Internal interface of the lookup module: the tables it builds at index time (stored in the index
  * as blobs, read back by folio_index_open) and the normalised letter stream shared by the book
- * side and the query side of text matching. */
+ * side and the query side of text matching. Included by the pipeline, which builds the tables at
+ * index time, and by lookup's own files; SQLite-free, so the lookup-only library carries it. */
 #ifndef FOLIO_LOOKUP_H
 #define FOLIO_LOOKUP_H
 
