@@ -282,14 +282,18 @@ static size_t chunk(unsigned char *p, const char *type, const unsigned char *dat
     return 12 + n;
 }
 
-/* An 8-bit grayscale PNG of @w x @h pixels, every pixel @value, its pixel data in stored (not
- * compressed) deflate blocks; or, with @header_only, its header and a token IDAT. Caller frees. */
-static unsigned char *gray_png(uint32_t w, uint32_t h, unsigned char value, bool header_only,
-                               size_t *n)
+/* An 8-bit grayscale PNG of @w x @h pixels, every pixel @value (-1: random noise), its pixel data
+ * in stored (not compressed) deflate blocks; or, with @header_only, its header and a token IDAT.
+ * Caller frees. */
+static unsigned char *gray_png(uint32_t w, uint32_t h, int value, bool header_only, size_t *n)
 {
     size_t raw_len = header_only ? 16 : (size_t)(w + 1) * h;
     unsigned char *raw = malloc(raw_len);
-    for (size_t i = 0; i < raw_len; i++) raw[i] = value;
+    uint32_t x = 2463534242u; /* xorshift32 */
+    for (size_t i = 0; i < raw_len; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        raw[i] = (unsigned char)(value < 0 ? x >> 24 : (uint32_t)value);
+    }
     if (!header_only)
         for (size_t y = 0; y < h; y++) raw[y * (w + 1)] = 0; /* filter: none */
     size_t blocks = raw_len / 65535 + 1;
@@ -325,7 +329,7 @@ static unsigned char *gray_png(uint32_t w, uint32_t h, unsigned char value, bool
 }
 
 /* A uniform @value image of @w x @h pixels reads to its size and no lines. */
-static void expect_blank(void **state, uint32_t w, uint32_t h, unsigned char value)
+static void expect_blank(void **state, uint32_t w, uint32_t h, int value)
 {
     folio_ocr_page_t page;
     size_t n;
@@ -346,6 +350,17 @@ static void blank_white_page_has_no_lines(void **state)
 static void all_black_image_has_no_lines(void **state)
 {
     expect_blank(state, 1200, 900, 0);
+}
+
+static void noise_reads_as_no_whole_line(void **state)
+{
+    /* tesseract finds marks in noise; none may pass for a line of text. */
+    folio_ocr_page_t page;
+    size_t n;
+    unsigned char *png = gray_png(1000, 700, -1, false, &n);
+    assert_int_equal(read_quietly(ocr_of(state), png, n, &page), FOLIO_OK);
+    for (size_t i = 0; i < page.n_lines; i++) assert_true(page.lines[i].cut != 0);
+    free(png);
 }
 
 static void png_claiming_30000_by_30000_pixels_is_refused_by_its_header(void **state)
@@ -446,6 +461,7 @@ int main(void)
         cmocka_unit_test(webp_photo_reads_the_running_head_first),
         cmocka_unit_test(blank_white_page_has_no_lines),
         cmocka_unit_test(all_black_image_has_no_lines),
+        cmocka_unit_test(noise_reads_as_no_whole_line),
         cmocka_unit_test(png_claiming_30000_by_30000_pixels_is_refused_by_its_header),
         cmocka_unit_test(text_is_not_an_image),
         cmocka_unit_test(truncated_jpeg_and_png_are_format_errors),
