@@ -69,6 +69,7 @@ int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t 
     TRY(folio__align_report(&A, out));
     TRY(folio__progress(ctx, "aligning", 3, 3, in->start_time));
 fail:
+    folio__align_gaps_free(&A);
     folio__align_state_free(&A);
     VEC_FREE(cands);
     VEC_FREE(chains);

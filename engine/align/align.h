@@ -43,13 +43,9 @@ typedef struct {
     VEC(folio_unread_t) unread;
 } folio_alignment_t;
 
-/* Where forced alignment gets its audio: @n samples of file @file from sample @start. */
+/* Where forced alignment and gaps recognised again get their audio: @n samples of file @file
+ * from sample @start. */
 typedef int (*folio_pcm_read_fn)(void *ud, size_t file, uint64_t start, size_t n, int16_t *out);
-
-/* Recognition of seconds [@start, @end) of file @file with a language model of just the book's
- * tokens [@tok_from, @tok_to) (a gap's text); the words' frames count from @start. */
-typedef int (*folio_gap_recognise_fn)(void *ud, size_t file, double start, double end,
-                                      size_t tok_from, size_t tok_to, folio_rec_words_t *out);
 
 typedef struct {
     const folio_book_t *book;
@@ -58,14 +54,18 @@ typedef struct {
     size_t n_heard;
     size_t n_files;
     const double *duration, *offset;
-    folio_pcm_read_fn read_pcm; /* NULL: no forced alignment */
+    folio_pcm_read_fn read_pcm; /* NULL: no forced alignment, no gap recognised again */
     void *pcm_ud;
     /* Decoders for alignment grammars (folio__decoder_config_align), each with a context of its
      * own: windows are forced by as many threads at once. None: no forced alignment. */
     folio_decoder_t *const *aligners;
     size_t n_aligners;
-    folio_gap_recognise_fn recognise; /* NULL: gaps are only forced */
-    void *recognise_ud;
+    /* The run's recogniser: gaps are recognised again with a decoder of its window
+     * configuration (folio__models_window_config), made for the first gap, and a model of each
+     * gap's text written to @gap_lm_path (folio__models_recognise_window); the decoder is freed
+     * and the file removed before folio__align returns. NULL: gaps are only forced. */
+    const folio_models_t *models;
+    const char *gap_lm_path;
     double start_time; /* for progress */
 } folio_align_input_t;
 

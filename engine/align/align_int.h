@@ -60,6 +60,9 @@ typedef struct {
     ngram_t *ng;
     size_t ng_cap;
     VEC(uint64_t) tried; /* the gap windows decoded so far (force_plan) */
+    /* gaps recognised again (gaps.c) */
+    folio_decoder_t *gap_dec; /* made for the first gap */
+    VEC(int16_t) gap_pcm;     /* a gap's audio */
 } aligner_t;
 
 /* ---- state.c: the shared state, the vocabulary, word similarity, a token's time ---- */
@@ -140,6 +143,8 @@ size_t folio__align_take_gap_words(aligner_t *A, size_t prev, size_t next, size_
                                    const folio_rec_words_t *got);
 /* Recognise the gaps again; adds the tokens timed to *@gained. */
 int folio__align_redecode_gaps(aligner_t *A, size_t *gained);
+/* Free the gaps' decoder and audio, and remove the gaps' model file if a decoder was made. */
+void folio__align_gaps_free(aligner_t *A);
 
 /* ---- report.c: from token times to the result ---- */
 

@@ -1,8 +1,10 @@
-/* Gaps recognised again: stretches that forced windows could not fill are recognised with a
- * language model of just their text, and the words heard there in runs take their times. */
+/* Gaps recognised again: stretches that forced windows could not fill are recognised by the
+ * run's recogniser (speech) with a language model of just their text, on audio read as forced
+ * windows read theirs, and the words heard there in runs take their times. */
 #include "align_int.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #define GAP_MIN_WORDS 4 /* untimed read tokens a gap needs to be recognised again */
 
@@ -86,6 +88,30 @@ done:
     return timed;
 }
 
+/* Recognise seconds [@start, @end) of file @file with a model of just the book's tokens
+ * [@from, @to), as a window of the text is (the run's window decoder configuration); the words'
+ * frames count from @start. */
+static int recognise_gap(aligner_t *A, size_t file, double start, double end, size_t from,
+                         size_t to, folio_rec_words_t *out)
+{
+    const folio_align_input_t *in = A->in;
+    int rc = FOLIO_OK;
+    out->len = 0;
+    if (!A->gap_dec) {
+        folio_decoder_config_t cfg;
+        folio__models_window_config(in->models, &cfg);
+        if (!(A->gap_dec = folio__decoder_new(A->ctx, &cfg, &rc))) return rc;
+    }
+    uint64_t first = (uint64_t)(start * FOLIO_SPEECH_RATE);
+    size_t n = (size_t)((end - start) * FOLIO_SPEECH_RATE);
+    if (folio__grow((void **)&A->gap_pcm.items, &A->gap_pcm.cap, n ? n : 1, sizeof(int16_t)) < 0)
+        return FOLIO_ENOMEM;
+    if ((rc = in->read_pcm(in->pcm_ud, file, first, n, A->gap_pcm.items)) < 0)
+        return folio__error(A->ctx, rc, "cannot read the audio of file %zu at %.2f s", file, start);
+    return folio__models_recognise_window(A->ctx, in->models, A->book, A->gap_dec, from, to,
+                                          in->gap_lm_path, A->gap_pcm.items, n, out);
+}
+
 /* Gaps the forced windows could not fill (the narrator said more there than the text, or the
  * window was too long) are recognised again with a language model of just their text, which
  * hears far better than the whole book's; the words found become timed sides for the next
@@ -93,7 +119,7 @@ done:
 int folio__align_redecode_gaps(aligner_t *A, size_t *gained)
 {
     const folio_align_input_t *in = A->in;
-    if (!in->recognise) return FOLIO_OK;
+    if (!in->models || !in->read_pcm) return FOLIO_OK;
     folio_rec_words_t got = {0};
     int rc = FOLIO_OK;
     size_t prev = SIZE_MAX;
@@ -110,7 +136,7 @@ int folio__align_redecode_gaps(aligner_t *A, size_t *gained)
                 double s = A->t_end[prev] - off - 0.1, e = A->t_start[t] - off + 0.1;
                 if (s < 0) s = 0;
                 got.len = 0;
-                rc = in->recognise(in->recognise_ud, A->t_file[t], s, e, prev + 1, t, &got);
+                rc = recognise_gap(A, A->t_file[t], s, e, prev + 1, t, &got);
                 if (rc >= 0) {
                     size_t n = folio__align_take_gap_words(A, prev, t, A->t_file[t], off + s, &got);
                     folio__debug(A->ctx,
@@ -125,4 +151,13 @@ int folio__align_redecode_gaps(aligner_t *A, size_t *gained)
     }
     VEC_FREE(got);
     return rc < 0 ? rc : FOLIO_OK;
+}
+
+void folio__align_gaps_free(aligner_t *A)
+{
+    VEC_FREE(A->gap_pcm);
+    if (!A->gap_dec) return;
+    folio__decoder_free(A->gap_dec);
+    A->gap_dec = NULL;
+    unlink(A->in->gap_lm_path); /* written for the first gap */
 }

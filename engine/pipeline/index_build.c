@@ -21,7 +21,7 @@ void folio_index_options_init(folio_index_options_t *opts)
     folio_transcribe_options_init(&opts->transcribe);
 }
 
-/* ---- forced alignment reads the audio cache ---- */
+/* ---- forced alignment and gaps recognised again read the audio cache ---- */
 
 typedef struct {
     int fd;
@@ -47,36 +47,6 @@ static int read_pcm(void *ud, size_t file, uint64_t start, size_t n, int16_t *ou
     return FOLIO_OK;
 }
 
-/* ---- gaps recognised again, with a model of their text ---- */
-
-typedef struct {
-    folio_t *ctx;
-    const folio_book_t *book;
-    const folio_models_t *models;
-    pcm_t *pcm;
-    folio_decoder_config_t cfg;
-    folio_decoder_t *dec; /* made for the first gap */
-    char lm_path[4300];
-    VEC(int16_t) buf;
-} gaps_t;
-
-static int recognise_gap(void *ud, size_t file, double start, double end, size_t tok_from,
-                         size_t tok_to, folio_rec_words_t *out)
-{
-    gaps_t *g = ud;
-    int rc = FOLIO_OK;
-    out->len = 0;
-    if (!g->dec && !(g->dec = folio__decoder_new(g->ctx, &g->cfg, &rc))) return rc;
-    uint64_t first = (uint64_t)(start * FOLIO_SPEECH_RATE);
-    size_t n = (size_t)((end - start) * FOLIO_SPEECH_RATE);
-    if (folio__grow((void **)&g->buf.items, &g->buf.cap, n ? n : 1, sizeof(int16_t)) < 0)
-        return FOLIO_ENOMEM;
-    if ((rc = read_pcm(g->pcm, file, first, n, g->buf.items)) < 0)
-        return folio__error(g->ctx, rc, "%s: cannot read the audio cache", g->pcm->path);
-    return folio__models_recognise_window(g->ctx, g->models, g->book, g->dec, tok_from, tok_to,
-                                          g->lm_path, g->buf.items, n, out);
-}
-
 static const char *format_name(folio_book_format_t f)
 {
     switch (f) {
@@ -100,7 +70,7 @@ typedef struct {
     size_t n_audio;
     const char *out_path;
     folio_index_options_t o;
-    char work[4200], pcm_path[4300];
+    char work[4200], pcm_path[4300], gaps_lm_path[4300];
     double start;
     folio_models_t models;
     folio_transcript_t *tr;
@@ -114,7 +84,6 @@ typedef struct {
     folio_decoder_t *aligners[FOLIO_ALIGN_MAX_THREADS];
     folio_t *aligner_ctx[FOLIO_ALIGN_MAX_THREADS];
     size_t n_aligners;
-    gaps_t gaps;
     folio_alignment_t al;
     folio_results_t res;
     folio_part_t *part;
@@ -146,8 +115,9 @@ fail:
     return rc;
 }
 
-/* The decoders of forced alignment (one a thread) and of gaps recognised again, reading the audio
- * cache; without the cache, none (page starts keep the first pass's times). */
+/* The decoders of forced alignment (one a thread), reading the audio cache, and the side file of
+ * the gaps' models; without the cache, no decoders and no gaps recognised again (page starts keep
+ * the first pass's times). */
 static int prepare_alignment(build_t *b)
 {
     int rc = FOLIO_OK;
@@ -178,10 +148,7 @@ static int prepare_alignment(build_t *b)
         folio__warn(ctx, "%s: %s; page starts keep the first pass's times", b->pcm_path,
                     strerror(errno));
     }
-    /* Gaps are recognised as a window of the text is. */
-    b->gaps = (gaps_t){.ctx = ctx, .book = b->book, .models = &b->models, .pcm = &b->pcm};
-    folio__models_window_config(&b->models, &b->gaps.cfg);
-    folio__work_name(b->gaps.lm_path, sizeof(b->gaps.lm_path), b->work, FOLIO_WORK_GAPS_LM, 0);
+    folio__work_name(b->gaps_lm_path, sizeof(b->gaps_lm_path), b->work, FOLIO_WORK_GAPS_LM, 0);
 fail:
     return rc;
 }
@@ -206,8 +173,8 @@ static int align_text(build_t *b)
         .pcm_ud = &b->pcm,
         .aligners = b->aligners,
         .n_aligners = b->n_aligners,
-        .recognise = cache ? recognise_gap : NULL,
-        .recognise_ud = &b->gaps,
+        .models = cache ? &b->models : NULL,
+        .gap_lm_path = b->gaps_lm_path,
         .start_time = b->start,
     };
     double align_start = folio__now();
@@ -310,9 +277,6 @@ static void build_free(build_t *b)
     free(b->offset);
     folio__part_close(b->part);
     if (b->pcm.fd >= 0) close(b->pcm.fd);
-    folio__decoder_free(b->gaps.dec);
-    VEC_FREE(b->gaps.buf);
-    if (b->gaps.dec) unlink(b->gaps.lm_path);
     for (size_t i = 0; i < b->n_aligners; i++) folio__decoder_free(b->aligners[i]);
     for (size_t i = 0; i < FOLIO_ALIGN_MAX_THREADS; i++) folio_free(b->aligner_ctx[i]);
     folio__alignment_free(&b->al);
