@@ -1,6 +1,7 @@
 /* folio lookup INDEX --page LABEL | --ordinal N | --time T [--file N] | --text "..." |
- * --text-file F | --scan-to-read T (--text "..." | --text-file F): one lookup, its result as JSON
- * on standard output (lookup_json.c: the same JSON `folio serve` answers with). */
+ * --text-file F | --image PHOTO | --scan-to-read T (--text "..." | --text-file F): one lookup,
+ * its result as JSON on standard output (lookup_json.c: the same JSON `folio serve` answers
+ * with); an error also on standard error, naming the file it is about. */
 #include "cli.h"
 
 #include <errno.h>
@@ -9,6 +10,38 @@
 #include <string.h>
 
 #define MAX_TEXT (64 * 1024)
+/* A phone's photo is 1-8 MB; a larger file is refused before it is read. */
+#define MAX_IMAGE (32 * 1024 * 1024)
+
+/* The bytes of the photo at @path (caller frees), or NULL with the exit status in *@status after
+ * printing why. */
+static unsigned char *read_image_file(const char *path, size_t *len, int *status)
+{
+    *status = EXIT_FAIL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    unsigned char *buf = malloc(MAX_IMAGE + 1);
+    size_t n = buf ? fread(buf, 1, MAX_IMAGE + 1, f) : 0;
+    bool err = ferror(f);
+    fclose(f);
+    if (!buf || err) {
+        fprintf(stderr, "folio: error: %s: %s\n", path, buf ? "read error" : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    if (n > MAX_IMAGE) {
+        fprintf(stderr, "folio: error: %s: over %d MiB; not a photo of a page\n", path,
+                MAX_IMAGE / (1024 * 1024));
+        *status = cli_result(FOLIO_ELIMIT)->exit_status;
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
 
 static char *read_text_file(const char *path, size_t *len)
 {
@@ -39,7 +72,7 @@ static char *read_text_file(const char *path, size_t *len)
 
 int cmd_lookup(int argc, char **argv)
 {
-    const char *path = NULL, *page = NULL, *text = NULL, *text_file = NULL;
+    const char *path = NULL, *page = NULL, *text = NULL, *text_file = NULL, *image = NULL;
     const char *ordinal_s = NULL, *time_s = NULL, *file_s = NULL, *scan_s = NULL;
     long candidates = 1;
     for (int i = 1; i < argc; i++) {
@@ -50,6 +83,7 @@ int cmd_lookup(int argc, char **argv)
                             : strcmp(a, "--file") == 0         ? &file_s
                             : strcmp(a, "--text") == 0         ? &text
                             : strcmp(a, "--text-file") == 0    ? &text_file
+                            : strcmp(a, "--image") == 0        ? &image
                             : strcmp(a, "--scan-to-read") == 0 ? &scan_s
                                                                : NULL;
         if (slot) {
@@ -69,12 +103,12 @@ int cmd_lookup(int argc, char **argv)
         }
     }
     int kinds = !!page + !!ordinal_s + !!(time_s && !scan_s) + !!((text || text_file) && !scan_s) +
-                !!scan_s;
+                !!scan_s + !!image;
     if (!path || kinds != 1)
         return cli_usage_error(
             "lookup", "usage: folio lookup INDEX --page LABEL | --ordinal N | --time T [--file N]"
-                      " | --text TEXT | --text-file F | --scan-to-read T (--text TEXT | "
-                      "--text-file F)");
+                      " | --text TEXT | --text-file F | --image PHOTO | --scan-to-read T (--text "
+                      "TEXT | --text-file F)");
     if (text && text_file) return cli_usage_error("lookup", "--text or --text-file, not both");
     if (scan_s && !text && !text_file)
         return cli_usage_error("lookup", "--scan-to-read needs the page's --text or --text-file");
@@ -107,6 +141,19 @@ int cmd_lookup(int argc, char **argv)
         return EXIT_FAIL;
     }
     if (owned) text = owned;
+    unsigned char *photo = NULL;
+    size_t photo_len = 0;
+    folio_ocr_t *ocr = NULL;
+    int status = EXIT_OK;
+    if (image) {
+        int err = FOLIO_OK;
+        if (!(photo = read_image_file(image, &photo_len, &status))) goto done;
+        if (!(ocr = folio_ocr_new(ctx, &err))) {
+            fprintf(stderr, "folio: error: %s\n", folio_errmsg(ctx));
+            status = cli_result(err)->exit_status;
+            goto done;
+        }
+    }
 
     lookup_query_t q = {0};
     q.page = page;
@@ -118,13 +165,21 @@ int cmd_lookup(int argc, char **argv)
     q.text_len = len;
     q.scan = scan_s != NULL;
     q.candidates = (size_t)candidates;
+    q.image = photo;
+    q.image_len = photo_len;
+    q.ocr = ocr;
     char *json = NULL;
-    int status = cli_result(lookup_run(ctx, ix, &q, &json))->exit_status;
+    int rc = lookup_run(ctx, ix, &q, &json);
+    status = cli_result(rc)->exit_status;
+    if (rc < 0 && image) fprintf(stderr, "folio: error: %s: %s\n", image, folio_errmsg(ctx));
     if (json) {
         fputs(json, stdout);
         fputc('\n', stdout);
     }
     free(json);
+done:
+    folio_ocr_free(ocr);
+    free(photo);
     free(owned);
     folio_index_free(ix);
     folio_free(ctx);
