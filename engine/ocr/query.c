@@ -10,6 +10,10 @@
  * the text, footnotes below it (measured pitches: body 1.0, head to text 1.8-2.5, text to the
  * footnotes' first line 1.7-2.2). */
 #define GAP_PITCH 1.5f
+/* A line at the photo's top or bottom edge is whole when read this well at this share of the
+ * usual height. */
+#define WHOLE_CONF 90.0f
+#define WHOLE_HEIGHT 0.85f
 /* A running head has at most this many words (page number, a title). */
 #define HEAD_WORDS 12
 
@@ -106,9 +110,35 @@ static bool gap_after(const folio_ocr_line_t *lines, size_t i, float pitch)
     return pitch > 0 && (float)(lines[i + 1].box.y - lines[i].box.y) > GAP_PITCH * pitch;
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether a line flagged cut is cut for the answer. A line missing a word at its left or right
+ * end still places its first word within a word or two, so only the top and bottom count; and a
+ * line on a tilted photo reaches the top or bottom edge with one end while all of it is there:
+ * read with high confidence at full height, it is whole. */
+static bool is_cut(const folio_ocr_line_t *ln, float median)
+{
+    if (ln->cut & (FOLIO_OCR_CUT_SHORT | FOLIO_OCR_CUT_LOWCONF)) return true;
+    if (!(ln->cut & (FOLIO_OCR_CUT_TOP | FOLIO_OCR_CUT_BOTTOM))) return false;
+    return ln->conf < WHOLE_CONF || ln->height < WHOLE_HEIGHT * median;
+}
+
 void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, folio_line_role_t *role)
 {
-    for (size_t i = 0; i < n; i++) role[i] = lines[i].cut ? FOLIO_LINE_CUT : FOLIO_LINE_BODY;
+    float median = 0;
+    float *h = n ? malloc(n * sizeof(float)) : NULL;
+    if (h) {
+        for (size_t i = 0; i < n; i++) h[i] = lines[i].height;
+        qsort(h, n, sizeof(float), cmp_float);
+        median = h[n / 2];
+        free(h);
+    }
+    for (size_t i = 0; i < n; i++)
+        role[i] = is_cut(&lines[i], median) ? FOLIO_LINE_CUT : FOLIO_LINE_BODY;
     /* The first and last lines that are not cut: where a head or a page number can be. */
     size_t top = 0, bottom = n;
     while (top < n && role[top] == FOLIO_LINE_CUT) top++;
