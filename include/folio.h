@@ -16,11 +16,13 @@
  * (5), exports (6) and lookups (7).
  *   5. The index (folio_index_t): building it, and reading a finished one.
  *   6. Exports: the book with EPUB 3 Media Overlays.
- *   7. Lookups: page to audio, audio to page, a page's OCR text to audio, scan to read.
+ *   7. Lookups: page to audio, audio to page, a page's OCR text to audio, scan to read;
+ *      7b. a photo of a page to audio (libfolio with OCR only).
  *
  * Two libraries: libfolio has everything. libfolio-lookup (meson -Dlookup_only=true), for reader
  * apps, needs only SQLite and ICU and has sections 1, 2, 5 (reading an index: all of it but
- * folio_index_build() and folio_index_options_init()) and 7; section titles below say which.
+ * folio_index_build() and folio_index_options_init()) and 7 but 7b; section titles below say
+ * which.
  *
  * Conventions
  * -----------
@@ -1046,7 +1048,8 @@ void folio_ocr_free(folio_ocr_t *ocr);
 /** What folio_lookup_image() saw and how long it took (for benchmarks and tools). */
 typedef struct {
     size_t lines;       /**< text lines read in the photo */
-    size_t whole_lines; /**< of them, whole lines of body text the query was built from */
+    size_t whole_lines; /**< of them, the whole lines of text the answer's line was sought
+                             among (the first 4 at most) */
     double ocr_sec;     /**< decoding, preparing and recognising the photo, wall seconds */
     double match_sec;   /**< building the query and matching it, wall seconds */
 } folio_image_info_t;
