@@ -120,16 +120,18 @@ typedef enum {
     FOLIO_LINE_FOOTNOTE, /* the page's footnotes: below a gap at the foot, starting with a mark */
 } folio_line_role_t;
 
-/* The role of each of the @n lines of a photo (top to bottom, as folio__ocr_read gives them) in
- * @role[0..n). Geometry and text alone, so it is tested on lines made by hand. */
-void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, folio_line_role_t *role);
+/* The role of each of the @n lines of a photo (top to bottom, as folio__ocr_read gives them; the
+ * text turned by @skew_deg in the photo) in @role[0..n). Geometry and text alone, so it is tested
+ * on lines made by hand. */
+void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, float skew_deg,
+                        folio_line_role_t *role);
 
 /* The lookup's query from a photo's lines: in @text (appended) the body text from the first whole
  * body line to the last (cut lines between them kept, heads, page numbers and footnotes left
  * out; the footnotes are the body when the photo shows nothing else), and in @anchors (room for
  * @max) the first whole lines, a running head first when there is one (head_like), pointing
  * into @lines' texts. *@n_anchors 0: no whole line, no answer. Returns FOLIO_OK or FOLIO_ENOMEM. */
-int folio__photo_query(const folio_ocr_line_t *lines, size_t n, folio_str_t *text,
+int folio__photo_query(const folio_ocr_line_t *lines, size_t n, float skew_deg, folio_str_t *text,
                        folio_anchor_t *anchors, size_t max, size_t *n_anchors);
 
 #endif

@@ -82,7 +82,8 @@ int folio_lookup_image(folio_t *ctx, folio_ocr_t *ocr, const folio_index_t *ix, 
     folio_str_t text = {0};
     folio_anchor_t anchors[N_ANCHORS];
     size_t n_anchors = 0;
-    rc = folio__photo_query(page.lines, page.n_lines, &text, anchors, N_ANCHORS, &n_anchors);
+    rc = folio__photo_query(page.lines, page.n_lines, page.skew_deg, &text, anchors, N_ANCHORS,
+                            &n_anchors);
     if (rc < 0) {
         rc = folio__error(ctx, rc, "out of memory matching the photo");
     } else if (n_anchors) {

@@ -3,6 +3,7 @@
  * lines whose first word is the answer. Works on line lists alone (no tesseract). */
 #include "ocr.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +11,11 @@
  * the text, footnotes below it (measured pitches: body 1.0, head to text 1.8-2.5, text to the
  * footnotes' first line 1.7-2.2). */
 #define GAP_PITCH 1.5f
-/* A line at the photo's top or bottom edge is whole when read this well at this share of the
- * usual height. */
-#define WHOLE_CONF 90.0f
-#define WHOLE_HEIGHT 0.85f
+/* A line at the photo's top or bottom edge is whole when read this well, showing this share of the
+ * height the photo's untouched lines show (measured: lines the edge cuts show 0.45-0.88 of it,
+ * whole ones 0.85-1.25; a line without ascenders or descenders is at the low end). */
+#define WHOLE_CONF 85.0f
+#define WHOLE_HEIGHT 0.9f
 /* A running head has at most this many words (page number, a title). */
 #define HEAD_WORDS 12
 
@@ -116,29 +118,40 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* A line's upright box on a photo turned by @slope (tan of the skew) is its text's height plus
+ * what the turn adds over its width: the rest is how much of its height the photo shows. */
+static float shown(const folio_ocr_line_t *ln, float slope)
+{
+    return (float)ln->box.h - slope * (float)ln->box.w;
+}
+
 /* Whether a line flagged cut is cut for the answer. A line missing a word at its left or right
  * end still places its first word within a word or two, so only the top and bottom count; and a
- * line on a tilted photo reaches the top or bottom edge with one end while all of it is there:
- * read with high confidence at full height, it is whole. */
-static bool is_cut(const folio_ocr_line_t *ln, float median)
+ * line on a tilted photo reaches the top or bottom edge with one end while all of it may be
+ * there: read with high confidence and showing as much height as the photo's untouched lines,
+ * it is whole. */
+static bool is_cut(const folio_ocr_line_t *ln, float slope, float full)
 {
     if (ln->cut & (FOLIO_OCR_CUT_SHORT | FOLIO_OCR_CUT_LOWCONF)) return true;
     if (!(ln->cut & (FOLIO_OCR_CUT_TOP | FOLIO_OCR_CUT_BOTTOM))) return false;
-    return ln->conf < WHOLE_CONF || ln->height < WHOLE_HEIGHT * median;
+    return full <= 0 || ln->conf < WHOLE_CONF || shown(ln, slope) < WHOLE_HEIGHT * full;
 }
 
-void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, folio_line_role_t *role)
+void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, float skew_deg,
+                        folio_line_role_t *role)
 {
-    float median = 0;
+    float slope = fabsf(tanf(skew_deg * (float)M_PI / 180.0f)), full = 0;
     float *h = n ? malloc(n * sizeof(float)) : NULL;
-    if (h) {
-        for (size_t i = 0; i < n; i++) h[i] = lines[i].height;
-        qsort(h, n, sizeof(float), cmp_float);
-        median = h[n / 2];
-        free(h);
+    size_t nh = 0;
+    for (size_t i = 0; h && i < n; i++)
+        if (!lines[i].cut) h[nh++] = shown(&lines[i], slope);
+    if (nh) {
+        qsort(h, nh, sizeof(float), cmp_float);
+        full = h[nh / 2];
     }
+    free(h);
     for (size_t i = 0; i < n; i++)
-        role[i] = is_cut(&lines[i], median) ? FOLIO_LINE_CUT : FOLIO_LINE_BODY;
+        role[i] = is_cut(&lines[i], slope, full) ? FOLIO_LINE_CUT : FOLIO_LINE_BODY;
     /* The first and last lines that are not cut: where a head or a page number can be. */
     size_t top = 0, bottom = n;
     while (top < n && role[top] == FOLIO_LINE_CUT) top++;
@@ -164,14 +177,14 @@ void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, folio_line_role
     }
 }
 
-int folio__photo_query(const folio_ocr_line_t *lines, size_t n, folio_str_t *text,
+int folio__photo_query(const folio_ocr_line_t *lines, size_t n, float skew_deg, folio_str_t *text,
                        folio_anchor_t *anchors, size_t max, size_t *n_anchors)
 {
     *n_anchors = 0;
     if (!n) return FOLIO_OK;
     folio_line_role_t *role = malloc(n * sizeof(*role));
     if (!role) return FOLIO_ENOMEM;
-    folio__photo_roles(lines, n, role);
+    folio__photo_roles(lines, n, skew_deg, role);
     /* The body, or the footnotes when the photo shows no whole line of the body. */
     folio_line_role_t body = FOLIO_LINE_FOOTNOTE;
     for (size_t i = 0; i < n; i++)

@@ -47,8 +47,8 @@ static void query_of(hand_line_t *h, size_t n, folio_line_role_t *role, folio_st
 {
     folio_ocr_line_t lines[16];
     for (size_t i = 0; i < n; i++) lines[i] = h[i].line, lines[i].words = h[i].words;
-    folio__photo_roles(lines, n, role);
-    assert_int_equal(folio__photo_query(lines, n, text, anchors, 4, n_anchors), FOLIO_OK);
+    folio__photo_roles(lines, n, 0, role);
+    assert_int_equal(folio__photo_query(lines, n, 0, text, anchors, 4, n_anchors), FOLIO_OK);
 }
 
 static void lines_cut_at_the_top_and_bottom_are_left_out(void **state)
