@@ -13,20 +13,6 @@
 #define MISMATCH (-1)
 #define GAP (-2)
 
-/* The first symbol of the book whose code point is at or after @c. */
-static size_t symbol_at(const uint32_t *cp, size_t n, size_t c)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cp[mid] < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* Fitting alignment: all of @q (@m symbols) against any stretch of the book @s[lo, hi); the best
  * score in *@score and the book symbol the stretch starts at in *@start. The line's letters are
  * all aligned (a wrong first letter costs a mismatch, it does not move the start), the book's
@@ -42,11 +28,13 @@ static int fit(const uint8_t *q, size_t m, const uint8_t *s, size_t lo, size_t h
         free(st);
         return FOLIO_ENOMEM;
     }
-    int *prev = h, *cur = h + w;
-    size_t *pst = st, *cst = st + w;
-    /* Column j: the line so far ends just before book symbol lo + j. */
-    for (size_t j = 0; j < w; j++) prev[j] = 0, pst[j] = lo + j;
+    /* Rows alternate between the two halves of @h and @st: row i is in half i % 2. */
+    for (size_t j = 0; j < w; j++) h[j] = 0, st[j] = lo + j;
     for (size_t i = 0; i < m; i++) {
+        const int *prev = h + (i % 2) * w;
+        const size_t *pst = st + (i % 2) * w;
+        int *cur = h + ((i + 1) % 2) * w;
+        size_t *cst = st + ((i + 1) % 2) * w;
         cur[0] = prev[0] + GAP;
         cst[0] = pst[0];
         for (size_t j = 1; j < w; j++) {
@@ -57,17 +45,13 @@ static int fit(const uint8_t *q, size_t m, const uint8_t *s, size_t lo, size_t h
             cur[j] = v;
             cst[j] = from;
         }
-        int *t = prev;
-        prev = cur;
-        cur = t;
-        size_t *u = pst;
-        pst = cst;
-        cst = u;
     }
-    *score = prev[0];
-    *start = pst[0];
+    const int *last = h + (m % 2) * w;
+    const size_t *lst = st + (m % 2) * w;
+    *score = last[0];
+    *start = lst[0];
     for (size_t j = 1; j < w; j++)
-        if (prev[j] > *score) *score = prev[j], *start = pst[j];
+        if (last[j] > *score) *score = last[j], *start = lst[j];
     free(h);
     free(st);
     return FOLIO_OK;
@@ -128,7 +112,7 @@ int folio__lookup_anchored(folio_t *ctx, const folio_index_t *ix, const char *te
     }
     for (size_t i = 0; i < *n_out; i++) {
         long at;
-        rc = place_of(s, ns, symbol_at(cp, ns, span[i].book_start), a, anchors, n_anchors, &at);
+        rc = place_of(s, ns, span[i].sym_start, a, anchors, n_anchors, &at);
         if (rc < 0) {
             rc = folio__error(ctx, rc, "out of memory matching the photo");
             goto fail;

@@ -216,7 +216,7 @@ int folio__match(folio_t *ctx, const folio_index_t *ix, const char *text, size_t
             ix, w < folio_index_n_words(ix) ? folio_index_word(ix, w)->start_char : c0, r);
         folio__lookup_time_from(ix, w, r);
         r->score = score > 1 ? 1 : score;
-        span[nf] = (folio_match_span_t){c0, c1};
+        span[nf] = (folio_match_span_t){c0, c1, (size_t)L.book_start};
         nf++;
     }
     /* Best first; the span goes with its candidate. */

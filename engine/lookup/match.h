@@ -5,9 +5,10 @@
 
 #include "lookup.h"
 
-/* The book text a match covers (code points), for "scan to read". */
+/* The book text a match covers (code points), for "scan to read" and photo lookups. */
 typedef struct {
     size_t book_start, book_end;
+    size_t sym_start; /* book_start's symbol in the letter stream */
 } folio_match_span_t;
 
 /* folio_lookup_text (messages on @ctx), and each candidate's span in @spans (an array of @max, or

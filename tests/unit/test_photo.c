@@ -41,14 +41,21 @@ static void make(hand_line_t *h, const char *text, int y, unsigned cut, float co
     h->line.n_words = n;
 }
 
-/* The roles and query of @n hand lines. */
-static void query_of(hand_line_t *h, size_t n, folio_line_role_t *role, folio_str_t *text,
-                     folio_anchor_t *anchors, size_t *n_anchors)
+/* The roles and query of some hand lines (free text with folio__str_free). */
+typedef struct {
+    folio_line_role_t role[16];
+    folio_str_t text;
+    folio_anchor_t a[4];
+    size_t na;
+} query_t;
+
+static void query_of(hand_line_t *h, size_t n, query_t *q)
 {
     folio_ocr_line_t lines[16];
+    memset(q, 0, sizeof(*q));
     for (size_t i = 0; i < n; i++) lines[i] = h[i].line, lines[i].words = h[i].words;
-    folio__photo_roles(lines, n, 0, role);
-    assert_int_equal(folio__photo_query(lines, n, 0, text, anchors, 4, n_anchors), FOLIO_OK);
+    folio__photo_roles(lines, n, 0, q->role);
+    assert_int_equal(folio__photo_query(lines, n, 0, &q->text, q->a, 4, &q->na), FOLIO_OK);
 }
 
 static void lines_cut_at_the_top_and_bottom_are_left_out(void **state)
@@ -60,20 +67,17 @@ static void lines_cut_at_the_top_and_bottom_are_left_out(void **state)
     make(&h[2], "It was a tall book bound in green leather,", 80, 0, 94, false);
     make(&h[3], "so heavy that he kept it on a", 120, FOLIO_OCR_CUT_BOTTOM | FOLIO_OCR_CUT_SHORT,
          70, false);
-    folio_line_role_t role[4];
-    folio_str_t text = {0};
-    folio_anchor_t a[4];
-    size_t na;
-    query_of(h, 4, role, &text, a, &na);
-    assert_int_equal(role[0], FOLIO_LINE_CUT);
-    assert_int_equal(role[1], FOLIO_LINE_BODY);
-    assert_int_equal(role[3], FOLIO_LINE_CUT);
-    assert_string_equal(text.data, "The ledger was not his own invention.\n"
-                                   "It was a tall book bound in green leather,");
-    assert_int_equal(na, 2);
-    assert_string_equal(a[0].text, "The ledger was not his own invention.");
-    assert_false(a[0].head_like);
-    folio__str_free(&text);
+    query_t q;
+    query_of(h, 4, &q);
+    assert_int_equal(q.role[0], FOLIO_LINE_CUT);
+    assert_int_equal(q.role[1], FOLIO_LINE_BODY);
+    assert_int_equal(q.role[3], FOLIO_LINE_CUT);
+    assert_string_equal(q.text.data, "The ledger was not his own invention.\n"
+                                     "It was a tall book bound in green leather,");
+    assert_int_equal(q.na, 2);
+    assert_string_equal(q.a[0].text, "The ledger was not his own invention.");
+    assert_false(q.a[0].head_like);
+    folio__str_free(&q.text);
 }
 
 static void a_tilted_line_touching_the_edge_but_read_well_is_whole(void **state)
@@ -84,14 +88,11 @@ static void a_tilted_line_touching_the_edge_but_read_well_is_whole(void **state)
          false);
     make(&h[1], "It is slicker than it looks, he said.", 40, 0, 95, false);
     make(&h[2], "The cottage smelled of paraffin and smoke.", 80, 0, 95, false);
-    folio_line_role_t role[3];
-    folio_str_t text = {0};
-    folio_anchor_t a[4];
-    size_t na;
-    query_of(h, 3, role, &text, a, &na);
-    assert_int_equal(role[0], FOLIO_LINE_BODY);
-    assert_string_equal(a[0].text, "her without asking. Mind the weed on the stones.");
-    folio__str_free(&text);
+    query_t q;
+    query_of(h, 3, &q);
+    assert_int_equal(q.role[0], FOLIO_LINE_BODY);
+    assert_string_equal(q.a[0].text, "her without asking. Mind the weed on the stones.");
+    folio__str_free(&q.text);
 }
 
 static void running_heads_and_page_numbers_are_not_text(void **state)
@@ -104,22 +105,19 @@ static void running_heads_and_page_numbers_are_not_text(void **state)
     make(&h[2], "the suitcase from her without asking.", 130, 0, 95, false);
     make(&h[3], "The cottage smelled of paraffin.", 170, 0, 95, false);
     make(&h[4], "- 13 -", 260, 0, 95, false);
-    folio_line_role_t role[5];
-    folio_str_t text = {0};
-    folio_anchor_t a[4];
-    size_t na;
-    query_of(h, 5, role, &text, a, &na);
-    assert_int_equal(role[0], FOLIO_LINE_HEAD);
-    assert_int_equal(role[4], FOLIO_LINE_FOLIO);
-    assert_string_equal(text.data, "Buses never are. Must be a sign. He took\n"
-                                   "the suitcase from her without asking.\n"
-                                   "The cottage smelled of paraffin.");
+    query_t q;
+    query_of(h, 5, &q);
+    assert_int_equal(q.role[0], FOLIO_LINE_HEAD);
+    assert_int_equal(q.role[4], FOLIO_LINE_FOLIO);
+    assert_string_equal(q.text.data, "Buses never are. Must be a sign. He took\n"
+                                     "the suitcase from her without asking.\n"
+                                     "The cottage smelled of paraffin.");
     /* The head is tried first, as a line to pass over if the book lacks it there. */
-    assert_int_equal(na, 4);
-    assert_true(a[0].head_like);
-    assert_string_equal(a[1].text, "Buses never are. Must be a sign. He took");
-    assert_false(a[1].head_like);
-    folio__str_free(&text);
+    assert_int_equal(q.na, 4);
+    assert_true(q.a[0].head_like);
+    assert_string_equal(q.a[1].text, "Buses never are. Must be a sign. He took");
+    assert_false(q.a[1].head_like);
+    folio__str_free(&q.text);
 }
 
 static void a_number_starting_body_text_close_below_is_not_a_head(void **state)
@@ -129,14 +127,11 @@ static void a_number_starting_body_text_close_below_is_not_a_head(void **state)
     make(&h[0], "1455 was the year of the storm, and the", 0, 0, 95, false);
     make(&h[1], "monks kept the fire burning all night", 40, 0, 95, false);
     make(&h[2], "with the pages of a book.", 80, 0, 95, false);
-    folio_line_role_t role[3];
-    folio_str_t text = {0};
-    folio_anchor_t a[4];
-    size_t na;
-    query_of(h, 3, role, &text, a, &na);
-    assert_int_equal(role[0], FOLIO_LINE_BODY);
-    assert_string_equal(a[0].text, "1455 was the year of the storm, and the");
-    folio__str_free(&text);
+    query_t q;
+    query_of(h, 3, &q);
+    assert_int_equal(q.role[0], FOLIO_LINE_BODY);
+    assert_string_equal(q.a[0].text, "1455 was the year of the storm, and the");
+    folio__str_free(&q.text);
 }
 
 static void footnotes_at_the_foot_are_left_out_unless_alone(void **state)
@@ -148,28 +143,24 @@ static void footnotes_at_the_foot_are_left_out_unless_alone(void **state)
     make(&h[2], "Eleven boats went out, the entry ended.", 80, 0, 95, false);
     make(&h[3], "1 St. Brendan's was a small religious house", 170, 0, 90, true);
     make(&h[4], "on the mainland; a single wall remains.", 200, 0, 90, true);
-    folio_line_role_t role[5];
-    folio_str_t text = {0};
-    folio_anchor_t a[4];
-    size_t na;
-    query_of(h, 5, role, &text, a, &na);
-    assert_int_equal(role[2], FOLIO_LINE_BODY);
-    assert_int_equal(role[3], FOLIO_LINE_FOOTNOTE);
-    assert_int_equal(role[4], FOLIO_LINE_FOOTNOTE);
-    assert_null(strstr(text.data, "Brendan"));
-    assert_string_equal(a[0].text, "Brother Colm, the entry said, had stood");
-    folio__str_free(&text);
+    query_t q;
+    query_of(h, 5, &q);
+    assert_int_equal(q.role[2], FOLIO_LINE_BODY);
+    assert_int_equal(q.role[3], FOLIO_LINE_FOOTNOTE);
+    assert_int_equal(q.role[4], FOLIO_LINE_FOOTNOTE);
+    assert_null(strstr(q.text.data, "Brendan"));
+    assert_string_equal(q.a[0].text, "Brother Colm, the entry said, had stood");
+    folio__str_free(&q.text);
 
     /* A photo of the footnote alone: it is the text. */
     hand_line_t f[3];
     make(&f[0], "rest of the page", 0, FOLIO_OCR_CUT_TOP | FOLIO_OCR_CUT_LOWCONF, 40, false);
     make(&f[1], "1 St. Brendan's was a small religious house", 90, 0, 90, true);
     make(&f[2], "on the mainland; a single wall remains.", 120, 0, 90, true);
-    folio_str_t t2 = {0};
-    query_of(f, 3, role, &t2, a, &na);
-    assert_int_equal(na, 2);
-    assert_string_equal(a[0].text, "1 St. Brendan's was a small religious house");
-    folio__str_free(&t2);
+    query_of(f, 3, &q);
+    assert_int_equal(q.na, 2);
+    assert_string_equal(q.a[0].text, "1 St. Brendan's was a small religious house");
+    folio__str_free(&q.text);
 }
 
 static void a_photo_without_a_whole_line_has_no_query(void **state)
@@ -178,13 +169,10 @@ static void a_photo_without_a_whole_line_has_no_query(void **state)
     hand_line_t h[2];
     make(&h[0], "ee aa Boe", 0, FOLIO_OCR_CUT_TOP | FOLIO_OCR_CUT_LOWCONF, 30, false);
     make(&h[1], "sep ELE", 40, FOLIO_OCR_CUT_BOTTOM | FOLIO_OCR_CUT_SHORT, 41, false);
-    folio_line_role_t role[2];
-    folio_str_t text = {0};
-    folio_anchor_t a[4];
-    size_t na = 99;
-    query_of(h, 2, role, &text, a, &na);
-    assert_int_equal(na, 0);
-    folio__str_free(&text);
+    query_t q;
+    query_of(h, 2, &q);
+    assert_int_equal(q.na, 0);
+    folio__str_free(&q.text);
 }
 
 /* The small index: "One two three four five six seven eight.", word i read at i s. */

@@ -9,59 +9,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TEXT (64 * 1024)
-/* A phone's photo is 1-8 MB; a larger file is refused before it is read. */
+#define MAX_TEXT (64 * 1024) /* the messages below say these sizes */
+/* A phone's photo is 1-8 MB; a larger file is refused unread past its limit. */
 #define MAX_IMAGE (32 * 1024 * 1024)
 
-/* The bytes of the photo at @path (caller frees), or NULL with the exit status in *@status after
- * printing why. */
-static unsigned char *read_image_file(const char *path, size_t *len, int *status)
+/* The contents of @path ("-": standard input) when at most @max bytes, NUL-terminated (caller
+ * frees), or NULL after printing why (@too_big says what a longer file is); *@over says it was
+ * longer. */
+static char *read_file(const char *path, size_t max, const char *too_big, size_t *len, bool *over)
 {
-    *status = EXIT_FAIL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    unsigned char *buf = malloc(MAX_IMAGE + 1);
-    size_t n = buf ? fread(buf, 1, MAX_IMAGE + 1, f) : 0;
-    bool err = ferror(f);
-    fclose(f);
-    if (!buf || err) {
-        fprintf(stderr, "folio: error: %s: %s\n", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    if (n > MAX_IMAGE) {
-        fprintf(stderr, "folio: error: %s: over %d MiB; not a photo of a page\n", path,
-                MAX_IMAGE / (1024 * 1024));
-        *status = cli_result(FOLIO_ELIMIT)->exit_status;
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
-static char *read_text_file(const char *path, size_t *len)
-{
+    *over = false;
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(MAX_TEXT + 1);
-    size_t n = buf ? fread(buf, 1, MAX_TEXT + 1, f) : 0;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
     bool err = ferror(f);
     if (f != stdin) fclose(f);
-    if (!buf || err) {
-        fprintf(stderr, "folio: error: %s: %s\n", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    if (n > MAX_TEXT) {
-        fprintf(stderr, "folio: error: %s: text over %d KiB; give a page or less\n", path,
-                MAX_TEXT / 1024);
+    if (!buf || err || n > max) {
+        *over = buf && !err;
+        fprintf(stderr, "folio: error: %s: %s\n", path,
+                *over ? too_big
+                : buf ? "read error"
+                      : "out of memory");
         free(buf);
         return NULL;
     }
@@ -135,19 +107,25 @@ int cmd_lookup(int argc, char **argv)
     }
     char *owned = NULL;
     size_t len = text ? strlen(text) : 0;
-    if (text_file && !(owned = read_text_file(text_file, &len))) {
+    bool over;
+    if (text_file && !(owned = read_file(text_file, MAX_TEXT,
+                                         "text over 64 KiB; give a page or less", &len, &over))) {
         folio_index_free(ix);
         folio_free(ctx);
         return EXIT_FAIL;
     }
     if (owned) text = owned;
-    unsigned char *photo = NULL;
+    char *photo = NULL;
     size_t photo_len = 0;
     folio_ocr_t *ocr = NULL;
     int status = EXIT_OK;
     if (image) {
         int err = FOLIO_OK;
-        if (!(photo = read_image_file(image, &photo_len, &status))) goto done;
+        if (!(photo = read_file(image, MAX_IMAGE, "over 32 MiB; not a photo of a page", &photo_len,
+                                &over))) {
+            status = over ? cli_result(FOLIO_ELIMIT)->exit_status : EXIT_FAIL;
+            goto done;
+        }
         if (!(ocr = folio_ocr_new(ctx, &err))) {
             fprintf(stderr, "folio: error: %s\n", folio_errmsg(ctx));
             status = cli_result(err)->exit_status;
