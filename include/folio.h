@@ -16,11 +16,13 @@
  * (5), exports (6) and lookups (7).
  *   5. The index (folio_index_t): building it, and reading a finished one.
  *   6. Exports: the book with EPUB 3 Media Overlays.
- *   7. Lookups: page to audio, audio to page, a page's OCR text to audio, scan to read.
+ *   7. Lookups: page to audio, audio to page, a page's OCR text to audio, scan to read;
+ *      7b. a photo of a page to audio (libfolio with OCR only).
  *
  * Two libraries: libfolio has everything. libfolio-lookup (meson -Dlookup_only=true), for reader
  * apps, needs only SQLite and ICU and has sections 1, 2, 5 (reading an index: all of it but
- * folio_index_build() and folio_index_options_init()) and 7; section titles below say which.
+ * folio_index_build() and folio_index_options_init()) and 7 but 7b; section titles below say
+ * which.
  *
  * Conventions
  * -----------
@@ -926,13 +928,19 @@ typedef struct {
                                     a static "" without a chapter */
     size_t sentence_start;     /**< the sentence the place is in (code points) */
     size_t sentence_end;
-    double time;      /**< global seconds; < 0 when this place was not read */
-    long file;        /**< 0-based audio file, -1 when not read */
+    double time;      /**< global seconds: when the place is read, or, when the narrator did not
+                           read it (a footnote, a skipped passage), when the first read word
+                           after it is read (see @read); < 0 when nothing from the place on is
+                           read */
+    long file;        /**< 0-based audio file of @time, -1 without a time */
     double file_time; /**< seconds in that file */
     float confidence; /**< how sure the time is, in [0, 1] (the alignment's confidence,
                            lower when a moment falls between read words) */
     float score;      /**< text lookups: how well the text matched, in [0, 1]; 1
                            otherwise */
+    int read;         /**< 1 when the word at the place was itself read and @time is its
+                           own; 0 when it was not (@time is then the next read word's, or
+                           < 0) */
 } folio_lookup_t;
 
 /**
@@ -994,6 +1002,73 @@ int folio_lookup_text(folio_t *ctx, const folio_index_t *ix, const char *text, s
 int folio_lookup_scan(folio_t *ctx, const folio_index_t *ix, double time, const char *text,
                       size_t len, long *pages_to_flip, folio_lookup_t *scanned,
                       folio_lookup_t *heard);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* 7b. Photos of a page  [libfolio only; not in libfolio-lookup; needs a build with OCR]           */
+/* ---------------------------------------------------------------------------------------------- */
+
+/**
+ * A photo of a printed page of the book (any edition: its own page size, line breaks, running
+ * heads, page numbers and footnotes) gives the place in the book and the audio, as
+ * folio_lookup_text() does for text. libfolio reads the photo itself (tesseract); reader apps
+ * that use libfolio-lookup OCR on the phone and call folio_lookup_text().
+ *
+ * The answer's definition: the place is the first word of the first *whole* line of the photo
+ * -- a line that the photo's edge cuts, at the top, bottom or either side, is not whole, nor is a
+ * running head, a page number or a footnote; when that line starts with the second half of a
+ * hyphenated word, the place is that word. An answer at the start of the sentence that runs into
+ * that line is also right. Its time is that word's, or the next read word's when the narrator did
+ * not read it (folio_lookup_t.read 0). Below the threshold there is no match: no place is better
+ * than a wrong one. A photo without a whole line of text (blank, black, noise, only cut lines)
+ * has no match.
+ *
+ * A build without OCR (meson -Docr=disabled, or tesseract absent) has these functions: they fail
+ * with FOLIO_EINVAL and the message "built without OCR".
+ */
+
+/** An OCR handle: tesseract's English model, loaded once (0.3-0.6 s, about 35 MB) and reused
+ *  for every photo read on one thread. Not thread-safe: one handle per thread; any number of
+ *  handles may read photos against one folio_index_t at once. */
+typedef struct folio_ocr folio_ocr_t;
+
+/**
+ * folio_ocr_new - load the OCR model (tesseract's "eng" from the system's tessdata folder, or
+ * $TESSDATA_PREFIX). @ctx (borrowed, may be NULL) receives the message of a failure and must
+ * outlive the handle. The first call in a process also silences tesseract's and leptonica's
+ * messages and keeps tesseract's OpenMP regions serial (process-wide, once).
+ * Returns: the handle (free with folio_ocr_free()), or NULL with *@err (may be NULL): FOLIO_EIO
+ * (the model cannot be loaded; the message names the folder), FOLIO_ENOMEM, FOLIO_EINVAL (built
+ * without OCR).
+ */
+folio_ocr_t *folio_ocr_new(folio_t *ctx, int *err);
+
+/** folio_ocr_free - free an OCR handle. NULL is a no-op. */
+void folio_ocr_free(folio_ocr_t *ocr);
+
+/** What folio_lookup_image() saw and how long it took (for benchmarks and tools). */
+typedef struct {
+    size_t lines;       /**< text lines read in the photo */
+    size_t whole_lines; /**< of them, the whole lines of text the answer's line was sought
+                             among (the first 4 at most) */
+    double ocr_sec;     /**< decoding, preparing and recognising the photo, wall seconds */
+    double match_sec;   /**< building the query and matching it, wall seconds */
+} folio_image_info_t;
+
+/**
+ * folio_lookup_image - where the photo in @bytes[0..@n) (JPEG, PNG, TIFF or WebP; a photo of a
+ * page, half a page, a paragraph or a few lines) is in the book of @ix, read with @ocr. Results
+ * as for folio_lookup_text(): up to @max candidates, best first, in @out; *@n_out says how many
+ * (0: no match). @info (may be NULL) receives what the photo read to and the time each stage
+ * took. @bytes is borrowed during the call only. Memory is bounded: an image whose header
+ * claims more than 50 million pixels, or a side over 20000, is refused before decoding.
+ * Returns: FOLIO_OK (*@n_out may be 0: no match, which sets no message), FOLIO_EINVAL (NULL
+ * argument, @max 0, or built without OCR), FOLIO_EFORMAT (not a JPEG, PNG, TIFF or WebP image,
+ * or truncated or corrupt: the message says which), FOLIO_ELIMIT (too many pixels),
+ * FOLIO_ENOMEM. The caller adds the file's name to the message.
+ */
+int folio_lookup_image(folio_t *ctx, folio_ocr_t *ocr, const folio_index_t *ix,
+                       const void *bytes, size_t n, folio_lookup_t *out, size_t max,
+                       size_t *n_out, folio_image_info_t *info);
 
 #ifdef __cplusplus
 }

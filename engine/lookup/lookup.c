@@ -65,12 +65,33 @@ void folio__lookup_word_time(const folio_index_t *ix, size_t w, folio_lookup_t *
     out->file = wd->file;
     out->file_time = wd->file_time;
     out->confidence = wd->confidence;
+    out->read = wd->start_char <= out->char_offset && out->char_offset < wd->end_char;
+}
+
+size_t folio__lookup_word_at(const folio_index_t *ix, size_t c)
+{
+    size_t w = folio__index_first_word_at(ix, c);
+    if (w > 0 && folio_index_word(ix, w - 1)->end_char > c) w--;
+    return w;
+}
+
+void folio__lookup_time_from(const folio_index_t *ix, size_t w, folio_lookup_t *out)
+{
+    /* Skipped text is a footnote or a passage, rarely more than a few hundred words: a walk. */
+    for (size_t n = folio_index_n_words(ix); w < n; w++)
+        if (folio_index_word(ix, w)->start_time >= 0) {
+            folio__lookup_word_time(ix, w, out);
+            return;
+        }
 }
 
 static int page_result(const folio_index_t *ix, size_t i, folio_lookup_t *out)
 {
     const folio_index_page_t *p = folio_index_page(ix, i);
     folio__lookup_place(ix, p->start_char, out);
+    size_t w = folio__lookup_word_at(ix, p->start_char);
+    const folio_index_word_t *wd = folio_index_word(ix, w);
+    out->read = wd && wd->start_time >= 0;
     out->page = (long)i;
     out->page_label = p->label;
     if (p->start_time >= 0) {

@@ -41,4 +41,23 @@ int folio__lookup_tables(const char *text, size_t bytes, const double *word_star
                          folio_lookup_tables_t *out);
 void folio__lookup_tables_free(folio_lookup_tables_t *t);
 
+/* A line of a photographed page that may give the answer's place: its text, and whether it looks
+ * like a running head (a number at one end), which is passed over when the book does not have it
+ * there. */
+typedef struct {
+    const char *text; /* UTF-8 */
+    size_t len;       /* bytes */
+    bool head_like;
+} folio_anchor_t;
+
+/* Photo lookups (the OCR module): match @text (the photo's body text) as folio_lookup_text does,
+ * then move each candidate's place to where the first of @anchors (the photo's first whole lines,
+ * in order) starts in the book near the match: its word (the whole word when the line starts with
+ * a hyphenated word's second half) and that word's time, or the next read word's. An anchor the
+ * book does not have there is passed over: a head-like one (a running head) as not text, another
+ * (too garbled to place) by moving the place back by its length. Errors as folio_lookup_text's. */
+int folio__lookup_anchored(folio_t *ctx, const folio_index_t *ix, const char *text, size_t len,
+                           const folio_anchor_t *anchors, size_t n_anchors, folio_lookup_t *out,
+                           size_t max, size_t *n_out);
+
 #endif

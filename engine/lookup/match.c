@@ -174,7 +174,7 @@ static int cmp_score(const void *a, const void *b)
 }
 
 int folio__match(folio_t *ctx, const folio_index_t *ix, const char *text, size_t len,
-                 folio_lookup_t *out, size_t max, size_t *n_out, folio_match_span_t *span0)
+                 folio_lookup_t *out, size_t max, size_t *n_out, folio_match_span_t *spans)
 {
     if (!ix || !text || !out || !n_out)
         return folio__error(ctx, FOLIO_EINVAL, "folio_lookup_text: NULL argument");
@@ -201,7 +201,7 @@ int folio__match(folio_t *ctx, const folio_index_t *ix, const char *text, size_t
     long nq = (long)q.n;
     size_t nc = candidates(diags, nd, 16 + nq / 8, nq, cands, MAX_CANDIDATES);
     folio_lookup_t found[MAX_CANDIDATES];
-    folio_match_span_t spans[MAX_CANDIDATES];
+    folio_match_span_t span[MAX_CANDIDATES];
     size_t nf = 0;
     for (size_t c = 0; c < nc; c++) {
         local_t L;
@@ -211,16 +211,12 @@ int folio__match(folio_t *ctx, const folio_index_t *ix, const char *text, size_t
         /* The first complete word of the match, and the first read word from there on. */
         size_t c0 = cp[L.book_start], c1 = cp[L.book_end] + 1;
         size_t w = folio__index_first_word_at(ix, c0);
-        size_t n_words = folio_index_n_words(ix);
         folio_lookup_t *r = &found[nf];
-        folio__lookup_place(ix, w < n_words ? folio_index_word(ix, w)->start_char : c0, r);
-        for (size_t k = w; k < n_words && folio_index_word(ix, k)->start_char < c1; k++)
-            if (folio_index_word(ix, k)->start_time >= 0) {
-                folio__lookup_word_time(ix, k, r);
-                break;
-            }
+        folio__lookup_place(
+            ix, w < folio_index_n_words(ix) ? folio_index_word(ix, w)->start_char : c0, r);
+        folio__lookup_time_from(ix, w, r);
         r->score = score > 1 ? 1 : score;
-        spans[nf] = (folio_match_span_t){c0, c1};
+        span[nf] = (folio_match_span_t){c0, c1, (size_t)L.book_start};
         nf++;
     }
     /* Best first; the span goes with its candidate. */
@@ -229,13 +225,15 @@ int folio__match(folio_t *ctx, const folio_index_t *ix, const char *text, size_t
             folio_lookup_t t = found[j];
             found[j] = found[j - 1];
             found[j - 1] = t;
-            folio_match_span_t u = spans[j];
-            spans[j] = spans[j - 1];
-            spans[j - 1] = u;
+            folio_match_span_t u = span[j];
+            span[j] = span[j - 1];
+            span[j - 1] = u;
         }
-    for (size_t i = 0; i < nf && i < max; i++) out[i] = found[i];
+    for (size_t i = 0; i < nf && i < max; i++) {
+        out[i] = found[i];
+        if (spans) spans[i] = span[i];
+    }
     *n_out = nf < max ? nf : max;
-    if (span0 && nf) *span0 = spans[0];
 done:
 fail:
     free(diags);

@@ -109,6 +109,13 @@ fail:
     return NULL;
 }
 
+folio_t *folio__ocr_set_ctx(folio_ocr_t *o, folio_t *ctx)
+{
+    folio_t *was = o->ctx;
+    o->ctx = ctx;
+    return was;
+}
+
 void folio__ocr_free(folio_ocr_t *o)
 {
     if (!o) return;

@@ -1,11 +1,14 @@
 /* Internal interface of the OCR module: a photo of a printed page (JPEG, PNG, TIFF or WebP bytes)
  * read into its text lines in reading order, each with its box, tesseract's confidence and whether
- * it looks cut by the photo's edge. Only this module includes tesseract and leptonica; the lookup
- * and the tools' glue may include this header (the lookup-only library never builds it). */
+ * it looks cut by the photo's edge. Only this module includes tesseract and leptonica. It also
+ * builds a photo's query (query.c) and answers folio_lookup_image (photo.c) through the lookup
+ * module, upstream of it. Nothing but this module and its tests includes this header (the
+ * lookup-only library never builds it). */
 #ifndef FOLIO_OCR_H
 #define FOLIO_OCR_H
 
 #include "../core/core.h"
+#include "../lookup/lookup.h"
 
 /* An OCR handle: tesseract's recogniser with its English model loaded (0.2-0.6 s and ~30 MB: load
  * it once), reused for every photo read on one thread. Not thread-safe: one handle per thread. */
@@ -98,11 +101,37 @@ int folio__ocr_tune(folio_ocr_t *o, const folio_ocr_tuning_t *t);
  * decoding), FOLIO_ENOMEM. The caller adds the file's name to the message. */
 int folio__ocr_read(folio_ocr_t *o, const void *bytes, size_t n, folio_ocr_page_t *out);
 
+/* Send the handle's messages to @ctx from now on; returns the context they went to. */
+folio_t *folio__ocr_set_ctx(folio_ocr_t *o, folio_t *ctx);
+
 /* Free the handle. NULL is a no-op. */
 void folio__ocr_free(folio_ocr_t *o);
 
 /* Decompression-bomb limits, checked on the image's header. */
 #define FOLIO_OCR_MAX_PIXELS 50000000
 #define FOLIO_OCR_MAX_SIDE 20000
+
+/* What each line of a photo is to the lookup (folio__photo_roles). */
+typedef enum {
+    FOLIO_LINE_BODY,     /* a whole line of the page's text */
+    FOLIO_LINE_CUT,      /* flagged cut (folio_ocr_line_t.cut): never the answer's line */
+    FOLIO_LINE_HEAD,     /* the running head: a top line with a page number at one end */
+    FOLIO_LINE_FOLIO,    /* a page number alone on its line, at the top or the foot */
+    FOLIO_LINE_FOOTNOTE, /* the page's footnotes: below a gap at the foot, starting with a mark */
+} folio_line_role_t;
+
+/* The role of each of the @n lines of a photo (top to bottom, as folio__ocr_read gives them; the
+ * text turned by @skew_deg in the photo) in @role[0..n). Geometry and text alone, so it is tested
+ * on lines made by hand. */
+void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, float skew_deg,
+                        folio_line_role_t *role);
+
+/* The lookup's query from a photo's lines: in @text (appended) the body text from the first whole
+ * body line to the last (cut lines between them kept, heads, page numbers and footnotes left
+ * out; the footnotes are the body when the photo shows nothing else), and in @anchors (room for
+ * @max) the first whole lines, a running head first when there is one (head_like), pointing
+ * into @lines' texts. *@n_anchors 0: no whole line, no answer. Returns FOLIO_OK or FOLIO_ENOMEM. */
+int folio__photo_query(const folio_ocr_line_t *lines, size_t n, float skew_deg, folio_str_t *text,
+                       folio_anchor_t *anchors, size_t max, size_t *n_anchors);
 
 #endif

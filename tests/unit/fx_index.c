@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *fx_small_index(const char *name, bool read)
+/* The small index with word i read when @read and i is not in [@skip_from, @skip_to). */
+static const char *small_index(const char *name, bool read, size_t skip_from, size_t skip_to)
 {
     static char out[512];
     static const char text[] = "One two three four five six seven eight.";
@@ -20,9 +21,10 @@ const char *fx_small_index(const char *name, bool read)
     size_t nw = 0, start = 0;
     for (size_t i = 0; i <= strlen(text) && nw < 8; i++) {
         if (text[i] != ' ' && text[i] != '\0') continue;
-        double t = read ? (double)nw : -1;
-        words[nw] = (folio_index_item_t){NULL, 0, start, i, t, read ? t + 0.8 : -1, 0, t, 0.9f};
-        word_ms[nw] = read ? t * 1000.0 : -1;
+        bool said = read && (nw < skip_from || nw >= skip_to);
+        double t = said ? (double)nw : -1;
+        words[nw] = (folio_index_item_t){NULL, 0, start, i, t, said ? t + 0.8 : -1, 0, t, 0.9f};
+        word_ms[nw] = said ? t * 1000.0 : -1;
         nw++;
         start = i + 1;
     }
@@ -64,4 +66,14 @@ const char *fx_small_index(const char *name, bool read)
     folio__part_close(p);
     folio__lookup_tables_free(&lt);
     return rc == FOLIO_OK ? out : NULL;
+}
+
+const char *fx_small_index(const char *name, bool read)
+{
+    return small_index(name, read, 0, 0);
+}
+
+const char *fx_small_index_skipping(const char *name, size_t skip_from, size_t skip_to)
+{
+    return small_index(name, true, skip_from, skip_to);
 }

@@ -4,6 +4,7 @@
 
 #include <folio.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Write the index @name in the test folder, as folio_index_build() writes one but without audio,
@@ -14,5 +15,9 @@
  * one sentence cover the text. Its title is "Small".
  */
 const char *fx_small_index(const char *name, bool read);
+
+/* The same index, read, but for words @skip_from to @skip_to - 1 (0-based), which the narrator
+ * skipped: the others keep their times (word i at i s). */
+const char *fx_small_index_skipping(const char *name, size_t skip_from, size_t skip_to);
 
 #endif

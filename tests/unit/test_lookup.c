@@ -260,6 +260,41 @@ static void a_failure_is_told_only_to_its_own_context(void **state)
     folio_free(b);
 }
 
+/* The one match of @text in @ix. */
+static folio_lookup_t best_match(const folio_index_t *ix, const char *text)
+{
+    folio_lookup_t r;
+    size_t n = 0;
+    assert_int_equal(folio_lookup_text(NULL, ix, text, strlen(text), &r, 1, &n), FOLIO_OK);
+    assert_int_equal(n, 1);
+    return r;
+}
+
+/* "three" and "four" (words 2 and 3, code points 8-18) were skipped by the narrator: a text
+ * starting there is placed at "three" and answers "five"'s time (word 4, 4 s), saying that the
+ * place itself was not read; a read place says it was. */
+static void unread_text_answers_the_next_read_word_and_says_so(void **state)
+{
+    (void)state;
+    const char *path = fx_small_index_skipping("skipped.folio", 2, 4);
+    assert_non_null(path);
+    folio_index_t *ix = folio_index_open(NULL, path, NULL);
+    assert_non_null(ix);
+    folio_lookup_t r = best_match(ix, "three four five six seven eight");
+    assert_int_equal(r.char_offset, 8);
+    assert_true(r.time == 4.0);
+    assert_int_equal(r.file, 0);
+    assert_int_equal(r.read, 0);
+    r = best_match(ix, "two three four five six seven eight.");
+    assert_int_equal(r.char_offset, 4);
+    assert_true(r.time == 1.0);
+    assert_int_equal(r.read, 1);
+    /* Page 1 starts at "One", read at 0 s. */
+    assert_int_equal(folio_lookup_page(NULL, ix, "1", &r), FOLIO_OK);
+    assert_int_equal(r.read, 1);
+    folio_index_free(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +307,7 @@ int main(void)
         cmocka_unit_test(an_index_nobody_read_has_places_but_no_times),
         cmocka_unit_test(a_null_context_gives_the_same_codes),
         cmocka_unit_test(a_failure_is_told_only_to_its_own_context),
+        cmocka_unit_test(unread_text_answers_the_next_read_word_and_says_so),
     };
     return cmocka_run_group_tests_name("lookup", tests, NULL, fx_teardown);
 }

@@ -52,17 +52,21 @@ bool cli_parse_long(const char *s, long *out);
 bool cli_parse_time(const char *s, double *out);
 
 /* One lookup (folio lookup, folio serve): exactly one of page, ordinal (from 1), text (with scan:
- * scan to read at time), or time (on file, or the global timeline when file is -1). */
+ * scan to read at time), image (read with ocr), or time (on file, or the global timeline when
+ * file is -1). */
 typedef struct {
     const char *page;
     size_t ordinal;
     const char *text;
     size_t text_len;
+    const void *image; /* a photo's bytes, read with ocr */
+    size_t image_len;
+    folio_ocr_t *ocr;
     bool scan;
     bool has_time;
     double time;
     long file;
-    size_t candidates; /* text lookups: how many places to report */
+    size_t candidates; /* text and image lookups: how many places to report */
 } lookup_query_t;
 
 /* Run @q with the context @ctx (not NULL: its message goes into the error object); *@json

@@ -1,6 +1,7 @@
 /* folio lookup INDEX --page LABEL | --ordinal N | --time T [--file N] | --text "..." |
- * --text-file F | --scan-to-read T (--text "..." | --text-file F): one lookup, its result as JSON
- * on standard output (lookup_json.c: the same JSON `folio serve` answers with). */
+ * --text-file F | --image PHOTO | --scan-to-read T (--text "..." | --text-file F): one lookup,
+ * its result as JSON on standard output (lookup_json.c: the same JSON `folio serve` answers
+ * with); an error also on standard error, naming the file it is about. */
 #include "cli.h"
 
 #include <errno.h>
@@ -8,27 +9,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TEXT (64 * 1024)
+#define MAX_TEXT (64 * 1024) /* the messages below say these sizes */
+/* A phone's photo is 1-8 MB; a larger file is refused unread past its limit. */
+#define MAX_IMAGE (32 * 1024 * 1024)
 
-static char *read_text_file(const char *path, size_t *len)
+/* The contents of @path ("-": standard input) when at most @max bytes, NUL-terminated (caller
+ * frees), or NULL after printing why (@too_big says what a longer file is); *@over says it was
+ * longer. */
+static char *read_file(const char *path, size_t max, const char *too_big, size_t *len, bool *over)
 {
+    *over = false;
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(MAX_TEXT + 1);
-    size_t n = buf ? fread(buf, 1, MAX_TEXT + 1, f) : 0;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
     bool err = ferror(f);
     if (f != stdin) fclose(f);
-    if (!buf || err) {
-        fprintf(stderr, "folio: error: %s: %s\n", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    if (n > MAX_TEXT) {
-        fprintf(stderr, "folio: error: %s: text over %d KiB; give a page or less\n", path,
-                MAX_TEXT / 1024);
+    if (!buf || err || n > max) {
+        *over = buf && !err;
+        fprintf(stderr, "folio: error: %s: %s\n", path,
+                *over ? too_big
+                : buf ? "read error"
+                      : "out of memory");
         free(buf);
         return NULL;
     }
@@ -39,7 +44,7 @@ static char *read_text_file(const char *path, size_t *len)
 
 int cmd_lookup(int argc, char **argv)
 {
-    const char *path = NULL, *page = NULL, *text = NULL, *text_file = NULL;
+    const char *path = NULL, *page = NULL, *text = NULL, *text_file = NULL, *image = NULL;
     const char *ordinal_s = NULL, *time_s = NULL, *file_s = NULL, *scan_s = NULL;
     long candidates = 1;
     for (int i = 1; i < argc; i++) {
@@ -50,6 +55,7 @@ int cmd_lookup(int argc, char **argv)
                             : strcmp(a, "--file") == 0         ? &file_s
                             : strcmp(a, "--text") == 0         ? &text
                             : strcmp(a, "--text-file") == 0    ? &text_file
+                            : strcmp(a, "--image") == 0        ? &image
                             : strcmp(a, "--scan-to-read") == 0 ? &scan_s
                                                                : NULL;
         if (slot) {
@@ -69,12 +75,12 @@ int cmd_lookup(int argc, char **argv)
         }
     }
     int kinds = !!page + !!ordinal_s + !!(time_s && !scan_s) + !!((text || text_file) && !scan_s) +
-                !!scan_s;
+                !!scan_s + !!image;
     if (!path || kinds != 1)
         return cli_usage_error(
             "lookup", "usage: folio lookup INDEX --page LABEL | --ordinal N | --time T [--file N]"
-                      " | --text TEXT | --text-file F | --scan-to-read T (--text TEXT | "
-                      "--text-file F)");
+                      " | --text TEXT | --text-file F | --image PHOTO | --scan-to-read T (--text "
+                      "TEXT | --text-file F)");
     if (text && text_file) return cli_usage_error("lookup", "--text or --text-file, not both");
     if (scan_s && !text && !text_file)
         return cli_usage_error("lookup", "--scan-to-read needs the page's --text or --text-file");
@@ -101,12 +107,31 @@ int cmd_lookup(int argc, char **argv)
     }
     char *owned = NULL;
     size_t len = text ? strlen(text) : 0;
-    if (text_file && !(owned = read_text_file(text_file, &len))) {
+    bool over;
+    if (text_file && !(owned = read_file(text_file, MAX_TEXT,
+                                         "text over 64 KiB; give a page or less", &len, &over))) {
         folio_index_free(ix);
         folio_free(ctx);
         return EXIT_FAIL;
     }
     if (owned) text = owned;
+    char *photo = NULL;
+    size_t photo_len = 0;
+    folio_ocr_t *ocr = NULL;
+    int status = EXIT_OK;
+    if (image) {
+        int err = FOLIO_OK;
+        if (!(photo = read_file(image, MAX_IMAGE, "over 32 MiB; not a photo of a page", &photo_len,
+                                &over))) {
+            status = over ? cli_result(FOLIO_ELIMIT)->exit_status : EXIT_FAIL;
+            goto done;
+        }
+        if (!(ocr = folio_ocr_new(ctx, &err))) {
+            fprintf(stderr, "folio: error: %s\n", folio_errmsg(ctx));
+            status = cli_result(err)->exit_status;
+            goto done;
+        }
+    }
 
     lookup_query_t q = {0};
     q.page = page;
@@ -118,13 +143,21 @@ int cmd_lookup(int argc, char **argv)
     q.text_len = len;
     q.scan = scan_s != NULL;
     q.candidates = (size_t)candidates;
+    q.image = photo;
+    q.image_len = photo_len;
+    q.ocr = ocr;
     char *json = NULL;
-    int status = cli_result(lookup_run(ctx, ix, &q, &json))->exit_status;
+    int rc = lookup_run(ctx, ix, &q, &json);
+    status = cli_result(rc)->exit_status;
+    if (rc < 0 && image) fprintf(stderr, "folio: error: %s: %s\n", image, folio_errmsg(ctx));
     if (json) {
         fputs(json, stdout);
         fputc('\n', stdout);
     }
     free(json);
+done:
+    folio_ocr_free(ocr);
+    free(photo);
     free(owned);
     folio_index_free(ix);
     folio_free(ctx);

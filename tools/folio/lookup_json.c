@@ -3,8 +3,9 @@
  *   {"match": {"page": {"index", "ordinal", "label"}, "char_offset",
  *              "chapter": {"index", "title"} | null, "sentence": {"start_char", "end_char"},
  *              "time", "file", "file_time", "audio": "001.mp3" (null when not read),
- *              "confidence", "score"} | null,
- *    "candidates": [...],        text lookups: the others, best first
+ *              "read", "confidence", "score"} | null,
+ *    "candidates": [...],        text and image lookups: the others, best first
+ *    "timing": {"ocr_ms", "match_ms"}    image lookups: the time of each stage
  *    "pages_to_flip": N,         scan to read
  *    "heard": {...}}             scan to read: what is being read
  *   {"error": {"code", "message"}}    the code from cli_result() ("not_found", "bad_parameter",
@@ -47,6 +48,7 @@ static json_t *result_json(const folio_index_t *ix, const folio_lookup_t *r)
     json_object_set_new(o, "file_time", time_or_null(read ? r->file_time : -1));
     json_object_set_new(
         o, "audio", read ? json_string(folio_index_file(ix, (size_t)r->file)->path) : json_null());
+    json_object_set_new(o, "read", json_boolean(r->read));
     json_object_set_new(o, "confidence", json_real(round(r->confidence * 1000) / 1000));
     json_object_set_new(o, "score", json_real(round(r->score * 1000) / 1000));
     return o;
@@ -74,6 +76,7 @@ int lookup_run(folio_t *ctx, const folio_index_t *ix, const lookup_query_t *q, c
     int rc;
     long flip = 0;
     folio_lookup_t heard;
+    folio_image_info_t info = {0};
     if (q->page) {
         rc = folio_lookup_page(ctx, ix, q->page, &r[0]);
         n = rc == FOLIO_OK;
@@ -88,6 +91,10 @@ int lookup_run(folio_t *ctx, const folio_index_t *ix, const lookup_query_t *q, c
     } else if (q->text) {
         size_t max = q->candidates < 20 ? q->candidates : 20;
         rc = folio_lookup_text(ctx, ix, q->text, q->text_len, r, max ? max : 1, &n);
+    } else if (q->image) {
+        size_t max = q->candidates < 20 ? q->candidates : 20;
+        rc = folio_lookup_image(ctx, q->ocr, ix, q->image, q->image_len, r, max ? max : 1, &n,
+                                &info);
     } else {
         rc = folio_lookup_time(ctx, ix, q->file, q->time, &r[0]);
         n = rc == FOLIO_OK;
@@ -100,11 +107,15 @@ int lookup_run(folio_t *ctx, const folio_index_t *ix, const lookup_query_t *q, c
 
     json_t *o = json_object();
     json_object_set_new(o, "match", n ? result_json(ix, &r[0]) : json_null());
-    if (q->text && !q->scan && q->candidates > 1) {
+    if ((q->image || (q->text && !q->scan)) && q->candidates > 1) {
         json_t *c = json_array();
         for (size_t i = 1; i < n; i++) json_array_append_new(c, result_json(ix, &r[i]));
         json_object_set_new(o, "candidates", c);
     }
+    if (q->image)
+        json_object_set_new(o, "timing",
+                            json_pack("{s:f, s:f}", "ocr_ms", round(info.ocr_sec * 1e4) / 10,
+                                      "match_ms", round(info.match_sec * 1e4) / 10));
     if (q->scan) {
         json_object_set_new(o, "pages_to_flip", n ? json_integer(flip) : json_null());
         json_object_set_new(o, "heard", n ? result_json(ix, &heard) : json_null());

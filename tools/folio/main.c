@@ -220,7 +220,10 @@ static void usage(FILE *f)
         "      --embed-audio             put the audio inside the EPUB\n"
         "      --audio DIR               where the audio files are (default: the book's folder)\n"
         "      --audio-url URL           audio not embedded is published under URL (default:\n"
-        "                                file: URLs of the files in DIR)\n"
+        "                                file: URLs of the files in DIR)\n",
+        folio_version());
+    /* Two strings: C99 compilers need take no string over 4095 characters. */
+    fputs(
         "  lookup INDEX --page LABEL | --ordinal N\n"
         "                                where a page starts in the audio (JSON)\n"
         "  lookup INDEX --time T [--file N]\n"
@@ -228,6 +231,10 @@ static void usage(FILE *f)
         "                                HH:MM:SS.mmm; in file N, else on the whole timeline)\n"
         "  lookup INDEX --text TEXT | --text-file F [--candidates N]\n"
         "                                where a page's OCR text is in the book and the audio\n"
+        "  lookup INDEX --image PHOTO [--candidates N]\n"
+        "                                the same for a photo of a page (JPEG, PNG, TIFF, WebP):\n"
+        "                                its first whole line's first word; \"timing\" says\n"
+        "                                how long OCR and matching took\n"
         "  lookup INDEX --scan-to-read T --text TEXT | --text-file F\n"
         "                                pages to turn from the scanned page to what is read at T\n"
         "  serve --port P [--host 127.0.0.1] [--threads N] [--cache N] DIR_OR_INDEX...\n"
@@ -239,7 +246,7 @@ static void usage(FILE *f)
         "\n"
         "common options: -q/--quiet (errors only), -v/--verbose (repeat for more)\n"
         "exit codes: 0 success, 1 failure, 2 usage error, 3 not found\n",
-        folio_version());
+        f);
 }
 
 int main(int argc, char **argv)
