@@ -1,10 +1,14 @@
 /* The Folio context, error reporting, buffers and UTF-8 helpers. */
 #include "core.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct folio {
     folio_log_fn log_fn;
@@ -322,4 +326,23 @@ const char *folio__basename(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
+}
+
+int folio__regular_file(folio_t *ctx, const char *path, const char *what)
+{
+    /* Non-blocking: opening a FIFO for reading would otherwise wait for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    int r = fstat(fd, &st), e = errno;
+    close(fd);
+    if (r != 0) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(e));
+    if (S_ISREG(st.st_mode)) return FOLIO_OK;
+    const char *kind = S_ISDIR(st.st_mode)    ? "is a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    return folio__error(ctx, FOLIO_EIO, "%s: %s, not a %s", path, kind, what);
 }

@@ -108,6 +108,10 @@ size_t folio__utf8_count(const char *s, size_t n);
 
 /* The last path component of @path (borrowed from @path). */
 const char *folio__basename(const char *path);
+/* FOLIO_OK when @path is a regular file that can be opened for reading; else FOLIO_EIO with a
+ * message naming @path and saying what it is instead ("a FIFO, not a @what"). Looks without
+ * reading, so a FIFO or a device cannot block the caller. */
+int folio__regular_file(folio_t *ctx, const char *path, const char *what);
 
 /* ---- string map ---- */
 

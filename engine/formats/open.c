@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 void folio_book_options_init(folio_book_options_t *opts)
 {
@@ -25,10 +24,6 @@ void folio_book_options_init(folio_book_options_t *opts)
  * error; anything else is read as text (which validates its encoding). */
 static int sniff(folio_t *ctx, const char *path, folio_format_t *format)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return folio__error(ctx, FOLIO_EIO, "%s: is a directory, not a book file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
     unsigned char head[68] = {0};
@@ -73,6 +68,8 @@ folio_book_t *folio_book_open(folio_t *ctx, const char *path, const folio_book_o
         o.max_text_chars > SIZE_MAX / 8)
         FAIL(ctx, FOLIO_EINVAL, "folio_book_open: a limit in the options is zero or out of range");
 
+    /* A FIFO or a device would block or never end: refused before anything reads it. */
+    TRY(folio__regular_file(ctx, path, "book file"));
     folio_format_t format = o.format;
     if (format == FOLIO_FORMAT_AUTO) TRY(sniff(ctx, path, &format));
 

@@ -1,12 +1,16 @@
 /* Reading a finished index: the whole file is loaded at open (a 30-hour book's words are a few
- * tens of megabytes), so that a folio_index_t is immutable and lookups need no locking. Why an
- * open failed goes to the caller's context, naming the file. */
+ * tens of megabytes), so that a folio_index_t is immutable and lookups need no locking. The file is
+ * untrusted input, checked as it is read; why an open failed goes to the caller's context, naming
+ * the file. */
 #include "index.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -50,50 +54,331 @@ static char *uri_for(const char *path, bool immutable)
     return folio__str_take(&s);
 }
 
-/* Copy @s into the string pool; false when out of memory. */
-static bool pool_str(folio_index_t *ix, const unsigned char *s, size_t *off)
+/* Copy @s (@n bytes) into the string pool; false when out of memory. */
+static bool pool_str(folio_index_t *ix, const char *s, size_t n, size_t *off)
 {
     *off = ix->pool.len;
-    const char *v = s ? (const char *)s : "";
-    return folio__str_append(&ix->pool, v, strlen(v) + 1) >= 0;
+    return folio__str_append(&ix->pool, s, n) >= 0 && folio__str_appendc(&ix->pool, '\0') >= 0;
 }
 
-static double col_time(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : sqlite3_column_double(st, col);
-}
+/* ---- an index file is untrusted input ----
+ *
+ * Reader apps open index files they downloaded, so nothing in one may crash, hang or mislead a
+ * reader: SQLite reads it defensively (no views, triggers or schema functions; bounded lengths
+ * and work), the schema must be Folio's tables, the file must pass SQLite's quick check, and
+ * every value loaded is checked (types, NULLs, finite times, offsets inside the text, files
+ * inside the audio table, blob sizes) so that lookups can trust what they find. */
 
-static long col_file(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(st, col);
-}
+/* SQLite's work to open an index is bounded by its size: the progress handler is called every
+ * PROGRESS_OPS virtual machine instructions, and an open may take this many calls per
+ * kilobyte of the file (plus a floor). Opening the demo's index takes 0.12 calls per kilobyte (0.2
+ * with its words read as rows), SQLite's quick check of a 21 MB file 0.14. */
+#define PROGRESS_OPS 1000
+#define PROGRESS_PER_KB 8
+#define PROGRESS_FLOOR 2000
+/* The gram table as docs/index.md describes it (engine/lookup builds it): grams of this many
+ * symbols, each with its position in the stream in the low bits. */
+#define FOLIO_GRAM_SYMBOLS 6
+#define FOLIO_GRAM_POSITION_BITS 28
+/* The longest string or blob: the gram table of a book of 64 million letters. */
+#define MAX_VALUE_BYTES (1 << 29)
 
-static size_t count_rows(sqlite3 *db, const char *table)
-{
-    char sql[64];
-    sqlite3_stmt *st;
-    size_t n = 0;
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return 0;
-    if (sqlite3_step(st) == SQLITE_ROW) n = (size_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
-/* One open in progress: where its messages go and the file they name. */
+/* One open in progress: where its messages go, the file they name, and the work left. */
 typedef struct {
     folio_t *ctx;
     const char *path;
     sqlite3 *db;
+    uint64_t budget; /* progress handler calls left */
 } opening_t;
+
+static int out_of_work(void *ud)
+{
+    opening_t *o = ud;
+    if (!o->budget) return 1;
+    o->budget--;
+    return 0;
+}
+
+/* FOLIO_EFORMAT, "<path>: a damaged Folio index: <what>". */
+static int damaged(const opening_t *o, const char *fmt, ...) FOLIO_PRINTF(2, 3);
+static int damaged(const opening_t *o, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return folio__error(o->ctx, FOLIO_EFORMAT, "%s: a damaged Folio index: %s", o->path, what);
+}
+
+/* Why SQLite's last call failed, as a result code and a message naming the file. */
+static int sql_failed(const opening_t *o)
+{
+    int ec = sqlite3_errcode(o->db);
+    if (ec == SQLITE_NOMEM)
+        return folio__error(o->ctx, FOLIO_ENOMEM, "%s: out of memory reading the index", o->path);
+    if (ec == SQLITE_INTERRUPT)
+        return damaged(o, "reading it takes more work than an index of its size can need");
+    return damaged(o, "%s", sqlite3_errmsg(o->db));
+}
+
+#define REFUSE(...)                                                                                \
+    do {                                                                                           \
+        rc = damaged(o, __VA_ARGS__);                                                              \
+        goto fail;                                                                                 \
+    } while (0)
+#define SQL_FAILED()                                                                               \
+    do {                                                                                           \
+        rc = sql_failed(o);                                                                        \
+        goto fail;                                                                                 \
+    } while (0)
+
+/* Make SQLite read the database a stranger made defensively: no writing the schema, no functions
+ * or virtual tables from it, no views or triggers, small limits on what a statement may be, and
+ * a bound on the work, from the file's size. */
+static void defend(opening_t *o, uint64_t file_bytes)
+{
+    sqlite3 *db = o->db;
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+#ifdef SQLITE_DBCONFIG_ENABLE_VIEW
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+#endif
+    sqlite3_limit(db, SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
+    sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 16384);
+    sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, 64);
+    sqlite3_limit(db, SQLITE_LIMIT_COMPOUND_SELECT, 4);
+    sqlite3_limit(db, SQLITE_LIMIT_FUNCTION_ARG, 8);
+    sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+    sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 64);
+    sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, 16);
+    sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, 1);
+    o->budget = PROGRESS_FLOOR + file_bytes / 1024 * PROGRESS_PER_KB;
+    sqlite3_progress_handler(db, PROGRESS_OPS, out_of_work, o);
+}
+
+/* The tables an index has; each must be a table (not a view), made by CREATE TABLE. */
+static const char *const tables[] = {"book",      "text",  "audio",  "pages", "chapters",
+                                     "sentences", "words", "report", "lookup"};
+#define N_TABLES (sizeof(tables) / sizeof(tables[0]))
+
+static int check_schema(const opening_t *o)
+{
+    int rc = FOLIO_OK;
+    sqlite3_stmt *st = NULL;
+    bool found[N_TABLES] = {false};
+    if (sqlite3_prepare_v2(o->db, "SELECT type, name, sql FROM sqlite_schema", -1, &st, NULL) !=
+        SQLITE_OK)
+        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (%s)", o->path, sqlite3_errmsg(o->db));
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        const char *sql = (const char *)sqlite3_column_text(st, 2);
+        if (!type || !name) REFUSE("its schema has a row without a name");
+        if (strcmp(type, "table") != 0 && strcmp(type, "index") != 0)
+            REFUSE("it has a %.20s, \"%.100s\" (an index has only tables)", type, name);
+        for (size_t i = 0; i < N_TABLES; i++)
+            if (strcmp(name, tables[i]) == 0) {
+                if (strcmp(type, "table") != 0 || !sql || strncmp(sql, "CREATE TABLE", 12) != 0)
+                    REFUSE("\"%s\" is not a plain table", name);
+                found[i] = true;
+            }
+    }
+    if (r != SQLITE_DONE) SQL_FAILED();
+    for (size_t i = 0; i < N_TABLES; i++)
+        if (!found[i])
+            FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (it has no table \"%s\")", o->path,
+                 tables[i]);
+fail:
+    sqlite3_finalize(st);
+    return rc;
+}
+/* ---- values ---- */
+
+/* The row being read: its table and number for messages, and the first problem found in it
+ * (later problems are not reported: the first one refuses the file). */
+typedef struct {
+    const opening_t *o;
+    sqlite3_stmt *st;
+    const char *table;
+    size_t row;
+    int rc;
+} row_t;
+
+static void bad(row_t *r, int col, const char *fmt, ...) FOLIO_PRINTF(3, 4);
+static void bad(row_t *r, int col, const char *fmt, ...)
+{
+    if (r->rc) return;
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    r->rc = damaged(r->o, "%s row %zu: %s %s", r->table, r->row + 1,
+                    sqlite3_column_name(r->st, col), what);
+}
+
+static bool is_null(row_t *r, int col)
+{
+    return sqlite3_column_type(r->st, col) == SQLITE_NULL;
+}
+
+/* Column @col as text of *@len bytes, valid UTF-8; "" after a problem. */
+static const char *get_text(row_t *r, int col, size_t *len)
+{
+    *len = 0;
+    int type = sqlite3_column_type(r->st, col);
+    if (type != SQLITE_TEXT) {
+        bad(r, col, "is %s, not text", type == SQLITE_NULL ? "NULL" : "a number or a blob");
+        return "";
+    }
+    const char *s = (const char *)sqlite3_column_text(r->st, col);
+    size_t n = (size_t)sqlite3_column_bytes(r->st, col);
+    if (!s) {
+        if (!r->rc) r->rc = sql_failed(r->o);
+        return "";
+    }
+    size_t at;
+    if (!folio__utf8_valid(s, n, &at)) {
+        bad(r, col, "is not valid UTF-8 (at byte %zu)", at);
+        return "";
+    }
+    *len = n;
+    return s;
+}
+
+/* Column @col as an integer from @lo to @hi; @lo after a problem. */
+static int64_t get_int(row_t *r, int col, int64_t lo, int64_t hi)
+{
+    if (sqlite3_column_type(r->st, col) != SQLITE_INTEGER) {
+        bad(r, col, "is %s, not an integer", is_null(r, col) ? "NULL" : "not an integer");
+        return lo;
+    }
+    int64_t v = sqlite3_column_int64(r->st, col);
+    if (v < lo || v > hi) {
+        bad(r, col, "is %lld, outside %lld to %lld", (long long)v, (long long)lo, (long long)hi);
+        return lo;
+    }
+    return v;
+}
+
+/* Column @col as a finite number, at least @lo; @lo after a problem. */
+static double get_real(row_t *r, int col, double lo)
+{
+    int type = sqlite3_column_type(r->st, col);
+    if (type != SQLITE_FLOAT && type != SQLITE_INTEGER) {
+        bad(r, col, "is %s, not a number", type == SQLITE_NULL ? "NULL" : "text or a blob");
+        return lo;
+    }
+    double v = sqlite3_column_double(r->st, col);
+    if (!isfinite(v) || v < lo) {
+        bad(r, col, "is %g, not a finite number from %g on", v, lo);
+        return lo;
+    }
+    return v;
+}
+
+/* When a page, chapter or sentence is read, from column @col on: start_time, [end_time,] file,
+ * file_time. All NULL: not read (times -1, file -1); all set: a time from 0 on, in a file of the
+ * audio table. */
+static void get_when(row_t *r, int col, bool with_end, size_t n_files, double *start, double *end,
+                     long *file, double *file_time)
+{
+    int n = with_end ? 4 : 3, nulls = 0;
+    for (int k = 0; k < n; k++) nulls += is_null(r, col + k);
+    *start = *file_time = -1;
+    if (end) *end = -1;
+    *file = -1;
+    if (nulls == n) return;
+    if (nulls) {
+        bad(r, col, "and the time columns after it are neither all NULL nor all set");
+        return;
+    }
+    *start = get_real(r, col++, 0);
+    if (with_end) *end = get_real(r, col++, 0);
+    if (!n_files)
+        bad(r, col, "names an audio file, and the audio table is empty");
+    else
+        *file = (long)get_int(r, col, 0, (int64_t)n_files - 1);
+    *file_time = get_real(r, col + 1, -HUGE_VAL);
+}
+
+/* A word from its stored fields (times in milliseconds, confidence in thousandths), checked:
+ * inside the text, and either not read (-1 times and file) or read in a file of the index. */
+static int set_word(const opening_t *o, folio_index_t *ix, size_t i, const int64_t f[WORD_FIELDS])
+{
+    int64_t start_char = f[0], end_char = f[1], start_ms = f[2], end_ms = f[3], file = f[4];
+    folio_index_word_t *w = &ix->words[i];
+    if (start_char < 0 || end_char < start_char || (uint64_t)end_char > ix->text_length)
+        return damaged(o, "word %zu is at code points %lld to %lld, outside the text (%zu)", i,
+                       (long long)start_char, (long long)end_char, ix->text_length);
+    w->start_char = (size_t)start_char;
+    w->end_char = (size_t)end_char;
+    w->confidence = (float)f[5] / 1000;
+    if (start_ms == -1 && end_ms == -1 && file == -1) {
+        w->start_time = w->end_time = w->file_time = -1;
+        w->file = -1;
+        return FOLIO_OK;
+    }
+    if (start_ms < 0 || end_ms < 0 || file < 0 || (uint64_t)file >= ix->n_files)
+        return damaged(o,
+                       "word %zu is read from %lld ms to %lld ms in audio file %lld, and the "
+                       "audio table has %zu files",
+                       i, (long long)start_ms, (long long)end_ms, (long long)file, ix->n_files);
+    w->file = (long)file;
+    w->start_time = (double)start_ms / 1000;
+    w->end_time = (double)end_ms / 1000;
+    w->file_time = w->start_time - ix->files[w->file].offset;
+    if (w->file_time < 0) w->file_time = 0;
+    return FOLIO_OK;
+}
+
+/* The lookup tables (engine/lookup/lookup.h says what each holds), checked against the text and
+ * the words, so that no lookup can index past them. A table that is missing is no lookup of its
+ * kind. */
+static int check_blobs(const opening_t *o, const folio_index_t *ix)
+{
+    size_t n_stream, n_cp, n_grams, n_line;
+    const uint8_t *stream = folio__index_blob(ix, "stream", &n_stream);
+    const uint32_t *cp = folio__index_blob(ix, "cp", &n_cp);
+    const uint64_t *grams = folio__index_blob(ix, "grams", &n_grams);
+    const uint32_t *line = folio__index_blob(ix, "timeline", &n_line);
+    if (n_cp % 4 || n_grams % 8 || n_line % 4)
+        return damaged(o, "a lookup table's size is not a whole number of entries");
+    n_cp /= 4, n_grams /= 8, n_line /= 4;
+    if ((stream || cp) && n_cp != n_stream)
+        return damaged(o, "the lookup tables \"stream\" and \"cp\" differ in length (%zu, %zu)",
+                       n_stream, n_cp);
+    for (size_t i = 0; i < n_cp; i++)
+        if (cp[i] >= ix->text_length)
+            return damaged(o, "lookup table \"cp\" entry %zu is past the text", i);
+    if (grams) {
+        size_t want = n_stream >= FOLIO_GRAM_SYMBOLS ? n_stream - FOLIO_GRAM_SYMBOLS + 1 : 0;
+        if (n_grams != want)
+            return damaged(o, "lookup table \"grams\" has %zu entries for %zu symbols", n_grams,
+                           n_stream);
+        for (size_t i = 0; i < n_grams; i++)
+            if ((grams[i] & (((uint64_t)1 << FOLIO_GRAM_POSITION_BITS) - 1)) >= n_stream)
+                return damaged(o, "lookup table \"grams\" entry %zu is past the text", i);
+    }
+    if (n_line > ix->n_words)
+        return damaged(o, "lookup table \"timeline\" has %zu entries for %zu words", n_line,
+                       ix->n_words);
+    for (size_t i = 0; i < n_line; i++)
+        if (line[i] >= ix->n_words || ix->words[line[i]].start_time < 0)
+            return damaged(o, "lookup table \"timeline\" entry %zu is not a read word", i);
+    return FOLIO_OK;
+}
+
+/* ---- loading ---- */
 
 #define PREPARE(sql)                                                                               \
     do {                                                                                           \
         if (st) sqlite3_finalize(st);                                                              \
         st = NULL;                                                                                 \
-        if (sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK)                            \
-            FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (%s)", o->path,                     \
-                 sqlite3_errmsg(o->db));                                                           \
+        if (sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK) SQL_FAILED();              \
     } while (0)
 
 #define ALLOC(ptr, n)                                                                              \
@@ -102,139 +387,224 @@ typedef struct {
         if (!(ptr)) goto oom;                                                                      \
     } while (0)
 
-/* A word from its stored columns (times in milliseconds, confidence in thousandths). */
-static void set_word(const folio_index_t *ix, folio_index_word_t *w, int64_t start_char,
-                     int64_t end_char, int64_t start_ms, int64_t end_ms, int64_t file,
-                     int64_t confidence)
+/* The next row of a table read in full (@row of the rows counted); a row missing or an error
+ * reading it is a damaged file. */
+#define NEXT_ROW(r, i)                                                                             \
+    do {                                                                                           \
+        if (sqlite3_step(st) != SQLITE_ROW) SQL_FAILED_OR(damaged(o, "%s changed", (r).table));    \
+        (r).row = (i);                                                                             \
+    } while (0)
+#define SQL_FAILED_OR(alt)                                                                         \
+    do {                                                                                           \
+        int ec_ = sqlite3_errcode(o->db);                                                          \
+        rc = ec_ != SQLITE_OK && ec_ != SQLITE_ROW && ec_ != SQLITE_DONE ? sql_failed(o) : (alt);  \
+        goto fail;                                                                                 \
+    } while (0)
+#define ROW_DONE(r)                                                                                \
+    do {                                                                                           \
+        if ((r).rc) {                                                                              \
+            rc = (r).rc;                                                                           \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* The number of rows of @table into *@n. */
+static int count_rows(const opening_t *o, const char *table, size_t *n)
 {
-    w->start_char = (size_t)start_char;
-    w->end_char = (size_t)end_char;
-    w->file = (long)file;
-    if (start_ms < 0 || file < 0 || (size_t)file >= ix->n_files) {
-        w->start_time = w->end_time = w->file_time = -1;
-        w->file = -1;
-    } else {
-        w->start_time = (double)start_ms / 1000;
-        w->end_time = (double)end_ms / 1000;
-        w->file_time = w->start_time - ix->files[w->file].offset;
-        if (w->file_time < 0) w->file_time = 0;
-    }
-    w->confidence = (float)confidence / 1000;
+    int rc = FOLIO_OK;
+    char sql[64];
+    sqlite3_stmt *st = NULL;
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    PREPARE(sql);
+    if (sqlite3_step(st) != SQLITE_ROW) SQL_FAILED();
+    *n = (size_t)sqlite3_column_int64(st, 0);
+fail:
+    sqlite3_finalize(st);
+    return rc;
 }
 
-/* Read everything of the open database @o->db into @ix. */
+/* Read the one-value pragma @name into *@v. */
+static int pragma_int(const opening_t *o, const char *sql, int *v)
+{
+    int rc = FOLIO_OK;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (%s)", o->path, sqlite3_errmsg(o->db));
+    *v = sqlite3_column_int(st, 0);
+fail:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* SQLite's own check of the file's structure (pages, cells, overflow chains; not the contents
+ * of the indexes), so that ordinary damage is found before the values are read. */
+static int quick_check(const opening_t *o)
+{
+    int rc = FOLIO_OK;
+    sqlite3_stmt *st = NULL;
+    PREPARE("PRAGMA quick_check(1)");
+    if (sqlite3_step(st) != SQLITE_ROW) SQL_FAILED();
+    const char *verdict = (const char *)sqlite3_column_text(st, 0);
+    if (!verdict || strcmp(verdict, "ok") != 0) REFUSE("%.200s", verdict ? verdict : "?");
+fail:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Read everything of the open database @o->db into @ix, checking each value. */
 static int load(folio_index_t *ix, const opening_t *o)
 {
     int rc = FOLIO_OK;
     sqlite3_stmt *st = NULL;
-    sqlite3 *db = o->db;
+    const char *s;
+    size_t len;
 
-    PREPARE("PRAGMA application_id");
-    if (sqlite3_step(st) != SQLITE_ROW)
-        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (%s)", o->path, sqlite3_errmsg(db));
-    if (sqlite3_column_int(st, 0) != FOLIO_INDEX_APPLICATION_ID)
+    int id, version;
+    TRY(pragma_int(o, "PRAGMA application_id", &id));
+    if (id != FOLIO_INDEX_APPLICATION_ID)
         FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (its application id is not Folio's)",
              o->path);
-    PREPARE("PRAGMA user_version");
-    if (sqlite3_step(st) != SQLITE_ROW)
-        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (%s)", o->path, sqlite3_errmsg(db));
-    int version = sqlite3_column_int(st, 0);
+    TRY(pragma_int(o, "PRAGMA user_version", &version));
     if (version != FOLIO_INDEX_SCHEMA)
         FAIL(o->ctx, FOLIO_EFORMAT,
              "%s: a Folio index of schema version %d, and this Folio reads version %d: index the "
              "book again",
              o->path, version, FOLIO_INDEX_SCHEMA);
+    TRY(check_schema(o));
+    TRY(quick_check(o));
+
     PREPARE("SELECT key, value FROM book ORDER BY key");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char *k = folio__strdup((const char *)sqlite3_column_text(st, 0));
-        char *v = folio__strdup((const char *)sqlite3_column_text(st, 1));
-        if (!k || !v || VEC_PUSH(ix->keys, k) < 0) {
-            free(k);
-            free(v);
+    row_t r = {o, st, "book", 0, FOLIO_OK};
+    for (int step; (step = sqlite3_step(st)) != SQLITE_DONE; r.row++) {
+        if (step != SQLITE_ROW) SQL_FAILED();
+        const char *k = get_text(&r, 0, &len);
+        char *key = folio__strndup(k, len);
+        const char *v = get_text(&r, 1, &len);
+        char *value = folio__strndup(v, len);
+        if (!key || !value || VEC_PUSH(ix->keys, key) < 0) {
+            free(key);
+            free(value);
             goto oom;
         }
-        if (VEC_PUSH(ix->values, v) < 0) {
-            ix->keys.len--; /* k is freed here, not by folio_index_free */
-            free(k);
-            free(v);
+        if (VEC_PUSH(ix->values, value) < 0) {
+            ix->keys.len--; /* key is freed here, not by folio_index_free */
+            free(key);
+            free(value);
             goto oom;
         }
+        ROW_DONE(r);
     }
+
     PREPARE("SELECT content FROM text");
+    r = (row_t){o, st, "text", 0, FOLIO_OK};
     if (sqlite3_step(st) != SQLITE_ROW)
-        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (its text is missing)", o->path);
-    ix->text_bytes = (size_t)sqlite3_column_bytes(st, 0);
-    ix->text = folio__strndup((const char *)sqlite3_column_text(st, 0), ix->text_bytes);
+        SQL_FAILED_OR(folio__error(o->ctx, FOLIO_EFORMAT,
+                                   "%s: not a Folio index (its text is missing)", o->path));
+    s = get_text(&r, 0, &len);
+    ROW_DONE(r);
+    ix->text_bytes = len;
+    ix->text = folio__strndup(s, len);
     if (!ix->text) goto oom;
     ix->text_length = folio__utf8_count(ix->text, ix->text_bytes);
-    PREPARE("SELECT json FROM report");
-    ix->report = folio__strdup(
-        sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "{}");
+    if (ix->text_length > INT32_MAX) REFUSE("its text is longer than an index can hold");
+
+    /* The report goes verbatim into exports: it must be a JSON object. */
+    PREPARE("SELECT json, CASE WHEN json_valid(json) THEN json_type(json) END FROM report");
+    r = (row_t){o, st, "report", 0, FOLIO_OK};
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        s = get_text(&r, 0, &len);
+        const char *type = (const char *)sqlite3_column_text(st, 1);
+        if (!r.rc && (!type || strcmp(type, "object") != 0)) bad(&r, 0, "is not a JSON object");
+        ROW_DONE(r);
+        ix->report = folio__strndup(s, len);
+    } else if (sqlite3_errcode(o->db) == SQLITE_DONE) {
+        ix->report = folio__strdup("{}");
+    } else {
+        SQL_FAILED();
+    }
     if (!ix->report) goto oom;
 
-    ix->n_files = count_rows(db, "audio");
+    TRY(count_rows(o, "audio", &ix->n_files));
     ALLOC(ix->files, ix->n_files);
     ALLOC(ix->path_off, ix->n_files);
-    PREPARE("SELECT path, duration, offset FROM audio ORDER BY idx");
-    for (size_t i = 0; i < ix->n_files && sqlite3_step(st) == SQLITE_ROW; i++) {
-        if (!pool_str(ix, sqlite3_column_text(st, 0), &ix->path_off[i])) goto oom;
-        ix->files[i].duration = sqlite3_column_double(st, 1);
-        ix->files[i].offset = sqlite3_column_double(st, 2);
+    PREPARE("SELECT idx, path, duration, offset FROM audio ORDER BY idx");
+    r = (row_t){o, st, "audio", 0, FOLIO_OK};
+    for (size_t i = 0; i < ix->n_files; i++) {
+        NEXT_ROW(r, i);
+        get_int(&r, 0, (int64_t)i, (int64_t)i);
+        /* A file name, not a path: exports name files after it. */
+        s = get_text(&r, 1, &len);
+        if (!r.rc && (!len || strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0))
+            bad(&r, 1, "\"%.100s\" is not a file name", s);
+        ix->files[i].duration = get_real(&r, 2, 0);
+        ix->files[i].offset = get_real(&r, 3, 0);
+        ROW_DONE(r);
+        if (!pool_str(ix, s, len, &ix->path_off[i])) goto oom;
     }
 
-    ix->n_pages = count_rows(db, "pages");
+    TRY(count_rows(o, "pages", &ix->n_pages));
     ALLOC(ix->pages, ix->n_pages);
     ALLOC(ix->label_off, ix->n_pages);
     PREPARE("SELECT ordinal, label, start_char, start_time, end_time, file, file_time, confidence"
             " FROM pages ORDER BY ordinal");
-    for (size_t i = 0; i < ix->n_pages && sqlite3_step(st) == SQLITE_ROW; i++) {
+    r = (row_t){o, st, "pages", 0, FOLIO_OK};
+    for (size_t i = 0; i < ix->n_pages; i++) {
+        NEXT_ROW(r, i);
         folio_index_page_t *p = &ix->pages[i];
-        p->ordinal = (size_t)sqlite3_column_int64(st, 0);
-        if (!pool_str(ix, sqlite3_column_text(st, 1), &ix->label_off[i])) goto oom;
-        p->start_char = (size_t)sqlite3_column_int64(st, 2);
-        p->start_time = col_time(st, 3);
-        p->end_time = col_time(st, 4);
-        p->file = col_file(st, 5);
-        p->file_time = col_time(st, 6);
-        p->confidence = (float)sqlite3_column_double(st, 7);
+        p->ordinal = (size_t)get_int(&r, 0, 1, INT64_MAX);
+        s = get_text(&r, 1, &len);
+        p->start_char = (size_t)get_int(&r, 2, 0, (int64_t)ix->text_length);
+        get_when(&r, 3, true, ix->n_files, &p->start_time, &p->end_time, &p->file, &p->file_time);
+        p->confidence = (float)get_real(&r, 7, -HUGE_VAL);
+        ROW_DONE(r);
+        if (!pool_str(ix, s, len, &ix->label_off[i])) goto oom;
     }
 
-    ix->n_chapters = count_rows(db, "chapters");
+    TRY(count_rows(o, "chapters", &ix->n_chapters));
     ALLOC(ix->chapters, ix->n_chapters);
     ALLOC(ix->title_off, ix->n_chapters);
     PREPARE(
         "SELECT title, level, start_char, start_time, file, file_time FROM chapters ORDER BY idx");
-    for (size_t i = 0; i < ix->n_chapters && sqlite3_step(st) == SQLITE_ROW; i++) {
+    r = (row_t){o, st, "chapters", 0, FOLIO_OK};
+    for (size_t i = 0; i < ix->n_chapters; i++) {
+        NEXT_ROW(r, i);
         folio_index_chapter_t *c = &ix->chapters[i];
-        if (!pool_str(ix, sqlite3_column_text(st, 0), &ix->title_off[i])) goto oom;
-        c->level = sqlite3_column_int(st, 1);
-        c->start_char = (size_t)sqlite3_column_int64(st, 2);
-        c->start_time = col_time(st, 3);
-        c->file = col_file(st, 4);
-        c->file_time = col_time(st, 5);
+        s = get_text(&r, 0, &len);
+        c->level = (int)get_int(&r, 1, 0, 1 << 20);
+        c->start_char = (size_t)get_int(&r, 2, 0, (int64_t)ix->text_length);
+        get_when(&r, 3, false, ix->n_files, &c->start_time, NULL, &c->file, &c->file_time);
+        ROW_DONE(r);
+        if (!pool_str(ix, s, len, &ix->title_off[i])) goto oom;
     }
 
-    ix->n_sentences = count_rows(db, "sentences");
+    TRY(count_rows(o, "sentences", &ix->n_sentences));
     ALLOC(ix->sentences, ix->n_sentences);
     PREPARE("SELECT start_char, end_char, start_time, end_time, file, file_time FROM sentences"
             " ORDER BY idx");
-    for (size_t i = 0; i < ix->n_sentences && sqlite3_step(st) == SQLITE_ROW; i++) {
-        folio_index_sentence_t *s = &ix->sentences[i];
-        s->start_char = (size_t)sqlite3_column_int64(st, 0);
-        s->end_char = (size_t)sqlite3_column_int64(st, 1);
-        s->start_time = col_time(st, 2);
-        s->end_time = col_time(st, 3);
-        s->file = col_file(st, 4);
-        s->file_time = col_time(st, 5);
+    r = (row_t){o, st, "sentences", 0, FOLIO_OK};
+    for (size_t i = 0; i < ix->n_sentences; i++) {
+        NEXT_ROW(r, i);
+        folio_index_sentence_t *c = &ix->sentences[i];
+        c->start_char = (size_t)get_int(&r, 0, 0, (int64_t)ix->text_length);
+        c->end_char = (size_t)get_int(&r, 1, (int64_t)c->start_char, (int64_t)ix->text_length);
+        get_when(&r, 2, true, ix->n_files, &c->start_time, &c->end_time, &c->file, &c->file_time);
+        ROW_DONE(r);
     }
 
     PREPARE("SELECT name, data FROM lookup WHERE name <> 'words' ORDER BY name");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        size_t len = (size_t)sqlite3_column_bytes(st, 1);
-        char *name = folio__strdup((const char *)sqlite3_column_text(st, 0));
-        uint64_t *data = malloc((len / 8 + 1) * 8);
-        if (data && len) memcpy(data, sqlite3_column_blob(st, 1), len);
-        if (!name || !data || VEC_PUSH(ix->blob_names, name) < 0) {
+    r = (row_t){o, st, "lookup", 0, FOLIO_OK};
+    for (int step; (step = sqlite3_step(st)) != SQLITE_DONE; r.row++) {
+        if (step != SQLITE_ROW) SQL_FAILED();
+        s = get_text(&r, 0, &len);
+        if (!r.rc && sqlite3_column_type(st, 1) != SQLITE_BLOB) bad(&r, 1, "is not a blob");
+        ROW_DONE(r);
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        const void *bytes = sqlite3_column_blob(st, 1);
+        char *name = folio__strndup(s, len);
+        uint64_t *data = malloc((n / 8 + 1) * 8);
+        if (data && n) memcpy(data, bytes, n);
+        if (!name || !data || (n && !bytes) || VEC_PUSH(ix->blob_names, name) < 0) {
             free(name);
             free(data);
             goto oom;
@@ -243,33 +613,45 @@ static int load(folio_index_t *ix, const opening_t *o)
             free(data);
             goto oom;
         }
-        if (VEC_PUSH(ix->blob_lens, len) < 0) goto oom;
+        if (VEC_PUSH(ix->blob_lens, n) < 0) goto oom;
     }
 
     /* The words packed in one blob: one read instead of a row at a time is what makes opening
      * fast. They go straight into the words; the blob is not kept. */
     PREPARE("SELECT data FROM lookup WHERE name = 'words'");
-    size_t wlen = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+    int64_t f[WORD_FIELDS];
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) SQL_FAILED();
+    if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_BLOB)
+        REFUSE("lookup table \"words\" is not a blob");
+    size_t wlen = step == SQLITE_ROW ? (size_t)sqlite3_column_bytes(st, 0) : 0;
     const unsigned char *packed = wlen ? sqlite3_column_blob(st, 0) : NULL;
     const size_t word_bytes = WORD_FIELDS * sizeof(int32_t);
-    if (packed && wlen % word_bytes == 0) {
+    if (wlen && !packed) SQL_FAILED();
+    if (wlen % word_bytes) REFUSE("lookup table \"words\" is not a whole number of words");
+    if (packed) {
         ix->n_words = wlen / word_bytes;
         ALLOC(ix->words, ix->n_words);
         for (size_t i = 0; i < ix->n_words; i++) {
             int32_t p[WORD_FIELDS];
             memcpy(p, packed + i * word_bytes, word_bytes);
-            set_word(ix, &ix->words[i], p[0], p[1], p[2], p[3], p[4], p[5]);
+            for (int k = 0; k < WORD_FIELDS; k++) f[k] = p[k];
+            TRY(set_word(o, ix, i, f));
         }
     } else {
-        ix->n_words = count_rows(db, "words");
+        TRY(count_rows(o, "words", &ix->n_words));
         ALLOC(ix->words, ix->n_words);
         PREPARE("SELECT start_char, end_char, start_ms, end_ms, file, confidence FROM words ORDER "
                 "BY idx");
-        for (size_t i = 0; i < ix->n_words && sqlite3_step(st) == SQLITE_ROW; i++)
-            set_word(ix, &ix->words[i], sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                     sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
-                     sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5));
+        r = (row_t){o, st, "words", 0, FOLIO_OK};
+        for (size_t i = 0; i < ix->n_words; i++) {
+            NEXT_ROW(r, i);
+            for (int k = 0; k < WORD_FIELDS; k++) f[k] = get_int(&r, k, INT32_MIN, INT32_MAX);
+            ROW_DONE(r);
+            TRY(set_word(o, ix, i, f));
+        }
     }
+    TRY(check_blobs(o, ix));
 
     /* Strings last: the pool has stopped moving. */
     for (size_t i = 0; i < ix->n_files; i++) ix->files[i].path = ix->pool.data + ix->path_off[i];
@@ -288,11 +670,14 @@ folio_index_t *folio_index_open(folio_t *ctx, const char *path, int *err)
 {
     int rc = FOLIO_OK;
     folio_index_t *ix = NULL;
-    opening_t o = {ctx, path, NULL};
+    opening_t o = {ctx, path, NULL, 0};
     char *uri = NULL;
+    struct stat sb;
     if (!path) FAIL(ctx, FOLIO_EINVAL, "folio_index_open: NULL path");
-    /* SQLite would say only "unable to open database file": ask the system why. */
-    if (access(path, R_OK) != 0) FAIL(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
+    /* SQLite would say only "unable to open database file": ask the system why. A FIFO or a
+     * device is refused before SQLite can block on it. */
+    TRY(folio__regular_file(ctx, path, "Folio index"));
+    if (stat(path, &sb) != 0) FAIL(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
     uri = uri_for(path, access(path, W_OK) != 0);
     ix = calloc(1, sizeof(*ix));
     if (!uri || !ix) FAIL(ctx, FOLIO_ENOMEM, "%s: out of memory opening the index", path);
@@ -300,11 +685,8 @@ folio_index_t *folio_index_open(folio_t *ctx, const char *path, int *err)
         if (!o.db) FAIL(ctx, FOLIO_ENOMEM, "%s: out of memory opening the index", path);
         FAIL(ctx, FOLIO_EIO, "%s: cannot open: %s", path, sqlite3_errmsg(o.db));
     }
+    defend(&o, (uint64_t)sb.st_size);
     TRY(load(ix, &o));
-    /* A step that failed part-way (a damaged file) ended its loop early: say so. */
-    int ec = sqlite3_errcode(o.db);
-    if (ec != SQLITE_OK && ec != SQLITE_ROW && ec != SQLITE_DONE)
-        FAIL(ctx, FOLIO_EFORMAT, "%s: a damaged Folio index (%s)", path, sqlite3_errmsg(o.db));
 fail:
     if (o.db) sqlite3_close(o.db);
     free(uri);
@@ -315,6 +697,8 @@ fail:
     if (err) *err = rc;
     return ix;
 }
+
+/* ---- accessors ---- */
 
 void folio_index_free(folio_index_t *ix)
 {

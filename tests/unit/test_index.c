@@ -8,12 +8,14 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "fx_index.h"
 
 #include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FOLI 0x466f6c69 /* "Foli", the application id docs/index.md gives */
@@ -285,6 +287,170 @@ static void accessors_return_the_packed_words_written(void **state)
     accessors_return_what_the_file_holds(true);
 }
 
+/* ---- an index file is untrusted input ---- */
+
+/* A hostile index: the good one of write_index (words as rows, or packed), then @sql run on it;
+ * opening it must fail with FOLIO_EFORMAT and a message saying @what. */
+typedef struct {
+    const char *name;
+    bool packed;
+    const char *sql;
+    const char *what;
+} hostile_t;
+
+static const char *hostile(const hostile_t *h)
+{
+    const char *path = write_index(h->name, FOLI, 2, h->packed);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    exec(db, h->sql);
+    sqlite3_close(db);
+    return path;
+}
+
+static const hostile_t hostile_cases[] = {
+    /* A view or a trigger, refused without being run (selecting from this view never ends). */
+    {"view.folio", false,
+     "DROP TABLE pages; CREATE VIEW pages(ordinal, label, start_char, start_time, end_time,"
+     " file, file_time, confidence) AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL"
+     " SELECT x + 1 FROM n) SELECT x, 'p', 0, NULL, NULL, NULL, NULL, 0 FROM n;",
+     "view"},
+    {"trigger.folio", false, "CREATE TRIGGER t AFTER INSERT ON book BEGIN DELETE FROM text; END;",
+     "trigger"},
+    /* Read in an audio file the index does not have (files 0 and 1; none). */
+    {"nofile.folio", false, "UPDATE pages SET file = 2 WHERE ordinal = 2;",
+     "pages row 2: file is 2"},
+    /* Word 1's file is bytes 40 to 43 of the packed words. */
+    {"nofile-word.folio", true,
+     "UPDATE lookup SET data = CAST(substr(data, 1, 40) || X'05000000' || substr(data, 45)"
+     " AS BLOB) WHERE name = 'words';",
+     "word 1 is read"},
+    {"noaudio.folio", false, "DELETE FROM audio;", "the audio table is empty"},
+    /* A timeline past the words: five words, 0 to 4, four of them read (0 to 3); entries are
+     * uint32, little-endian. */
+    {"line-past.folio", true, "INSERT INTO lookup VALUES ('timeline', X'0000000005000000');",
+     "\"timeline\" entry 1"},
+    {"line-unread.folio", true, "INSERT INTO lookup VALUES ('timeline', X'04000000');",
+     "\"timeline\" entry 0 is not a read word"},
+    {"line-long.folio", true, "INSERT INTO lookup VALUES ('timeline', zeroblob(6 * 4));",
+     "\"timeline\" has 6 entries for 5 words"},
+    {"line-ragged.folio", true, "INSERT INTO lookup VALUES ('timeline', X'000000');",
+     "not a whole number of entries"},
+    /* Offsets past the text, which has 28 code points. */
+    {"page-past.folio", false, "UPDATE pages SET start_char = 29 WHERE ordinal = 3;",
+     "pages row 3: start_char is 29"},
+    {"sentence-past.folio", false, "UPDATE sentences SET end_char = 40 WHERE idx = 1;",
+     "sentences row 2: end_char is 40"},
+    {"word-past.folio", false, "UPDATE words SET end_char = 30 WHERE idx = 4;",
+     "word 4 is at code points 23 to 30"},
+    {"cp-past.folio", false, "INSERT INTO lookup VALUES ('stream', X'01'), ('cp', X'1c000000');",
+     "\"cp\" entry 0 is past the text"},
+    {"grams-short.folio", false,
+     "INSERT INTO lookup VALUES ('stream', zeroblob(7)), ('cp', zeroblob(28)),"
+     " ('grams', zeroblob(8));",
+     "\"grams\" has 1 entries for 7 symbols"},
+    /* Infinite times. */
+    {"inf-page.folio", false, "UPDATE pages SET start_time = 1e999 WHERE ordinal = 1;",
+     "pages row 1: start_time is inf"},
+    {"inf-audio.folio", false, "UPDATE audio SET offset = -1e999 WHERE idx = 1;",
+     "audio row 2: offset is -inf"},
+    {"inf-chapter.folio", false, "UPDATE chapters SET file_time = 1e999 WHERE idx = 0;",
+     "chapters row 1: file_time is inf"},
+    /* NULL where a value must be, or times half NULL. */
+    {"null-text.folio", false, "UPDATE text SET content = NULL;", "text row 1: content is NULL"},
+    {"null-report.folio", false, "UPDATE report SET json = NULL;", "report row 1: json is NULL"},
+    {"null-book.folio", false, "UPDATE book SET value = NULL WHERE key = 'author';",
+     "book row 1: value is NULL"},
+    {"null-label.folio", false, "UPDATE pages SET label = NULL WHERE ordinal = 2;",
+     "pages row 2: label is NULL"},
+    {"half-read.folio", false, "UPDATE pages SET file = NULL WHERE ordinal = 1;",
+     "neither all NULL nor all set"},
+    /* Values an export cannot carry: a path for a file name, JSON that is not, bad UTF-8. */
+    {"path.folio", false, "UPDATE audio SET path = '../../x.mp3' WHERE idx = 0;",
+     "\"../../x.mp3\" is not a file name"},
+    {"dotdot.folio", false, "UPDATE audio SET path = '..' WHERE idx = 1;", "is not a file name"},
+    {"report.folio", false, "UPDATE report SET json = '{\"a\": [1';",
+     "report row 1: json is not a JSON object"},
+    {"utf8.folio", false, "UPDATE pages SET label = CAST(X'69ff' AS TEXT);", "is not valid UTF-8"},
+};
+
+/* Every index of hostile_cases is refused, saying what is wrong. */
+static void hostile_indexes_are_refused_saying_what_is_wrong(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(hostile_cases) / sizeof(hostile_cases[0]); i++)
+        refused(hostile(&hostile_cases[i]), FOLIO_EFORMAT, hostile_cases[i].what);
+}
+
+static void a_timeline_of_read_words_in_time_order_opens(void **state)
+{
+    (void)state;
+    /* The same table as a hostile case's, well made: the entries alone were refused there. */
+    static const hostile_t ok = {
+        "line-ok.folio", true,
+        "INSERT INTO lookup VALUES ('timeline', X'00000000010000000200000003000000');", ""};
+    folio_index_t *ix = folio_index_open(NULL, hostile(&ok), NULL);
+    assert_non_null(ix);
+    folio_index_free(ix);
+}
+
+/* The 4096-byte page @page (1-based) of @path, overwritten with zeros. */
+static void zero_page(const char *path, long page)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    static const char zeros[4096];
+    assert_int_equal(fseek(f, (page - 1) * 4096, SEEK_SET), 0);
+    assert_int_equal(fwrite(zeros, 1, sizeof(zeros), f), sizeof(zeros));
+    assert_int_equal(fclose(f), 0);
+}
+
+static void a_zeroed_page_is_refused_as_damage(void **state)
+{
+    (void)state;
+    /* The page of the index of labels, which opening does not otherwise read. */
+    char path[600];
+    snprintf(path, sizeof(path), "%s", fx_small_index("zeroed.folio", true));
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT rootpage, (SELECT page_size FROM pragma_page_size),"
+                                        " (SELECT page_count FROM pragma_page_count)"
+                                        " FROM sqlite_schema WHERE name = 'pages_label'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long root = sqlite3_column_int(st, 0), n_pages = sqlite3_column_int(st, 2);
+    assert_int_equal(sqlite3_column_int(st, 1), 4096);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    zero_page(path, root);
+    refused(path, FOLIO_EFORMAT, "a damaged Folio index");
+    /* Any page zeroed: refused as not an index or as damaged, or (a page of data that no check
+     * can tell from other data) opened; never a crash. */
+    for (long k = 1; k <= n_pages; k++) {
+        snprintf(path, sizeof(path), "%s", fx_small_index("zeroed.folio", true));
+        zero_page(path, k);
+        int err = 0;
+        folio_t *ctx = folio_new();
+        folio_index_t *ix = folio_index_open(ctx, path, &err);
+        if (!ix && err != FOLIO_EFORMAT)
+            fail_msg("page %ld zeroed: %d, %s", k, err, folio_errmsg(ctx));
+        folio_index_free(ix);
+        folio_free(ctx);
+    }
+}
+
+static void a_fifo_is_refused_without_blocking(void **state)
+{
+    (void)state;
+    const char *path = fresh("fifo.folio");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    refused(path, FOLIO_EIO, "a FIFO, not a Folio index");
+    refused(fx_dir(), FOLIO_EIO, "is a directory, not a Folio index");
+}
+
 static void accessors_of_no_index_are_empty(void **state)
 {
     (void)state;
@@ -318,6 +484,10 @@ int main(void)
         cmocka_unit_test(accessors_return_the_rows_written),
         cmocka_unit_test(accessors_return_the_packed_words_written),
         cmocka_unit_test(accessors_of_no_index_are_empty),
+        cmocka_unit_test(hostile_indexes_are_refused_saying_what_is_wrong),
+        cmocka_unit_test(a_timeline_of_read_words_in_time_order_opens),
+        cmocka_unit_test(a_zeroed_page_is_refused_as_damage),
+        cmocka_unit_test(a_fifo_is_refused_without_blocking),
     };
     return cmocka_run_group_tests_name("index", tests, NULL, fx_teardown);
 }

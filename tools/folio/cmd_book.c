@@ -1,6 +1,7 @@
 /* folio book: what Folio reads in a book — a summary, the model as JSON, or the extracted text. */
 #include "cli.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,9 @@ static int print_json(const folio_book_t *book)
     chapters = NULL;
     json_object_set_new(root, "sentence_count",
                         json_integer((json_int_t)folio_book_n_sentences(book)));
-    if (json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) < 0)
+    /* A failed write is reported by cmd_book, which checks standard output at the end. */
+    if (json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) < 0 &&
+        !ferror(stdout))
         goto oom;
     putchar('\n');
     json_decref(root);
@@ -239,7 +242,7 @@ int cmd_book(int argc, char **argv)
         folio_free(ctx);
         return EXIT_FAIL;
     }
-    int status = EXIT_OK;
+    int status = EXIT_OK, write_errno = 0;
     folio_lexicon_t *lex = NULL;
     if (out == OUT_PRONUNCIATIONS || out == OUT_SUMMARY) {
         lex = folio_lexicon_open(ctx, book, dict, &rc);
@@ -251,7 +254,7 @@ int cmd_book(int argc, char **argv)
     if (out == OUT_TEXT) {
         size_t n;
         const char *text = folio_book_text(book, &n);
-        if (fwrite(text, 1, n, stdout) != n) status = EXIT_FAIL;
+        if (fwrite(text, 1, n, stdout) != n) write_errno = errno; /* reported below */
     } else if (out == OUT_JSON) {
         status = print_json(book);
     } else if (out == OUT_TOKENS) {
@@ -262,8 +265,13 @@ int cmd_book(int argc, char **argv)
         print_summary(book, path, lex, folio_errmsg(ctx));
     }
     folio_lexicon_free(lex);
-    if (fflush(stdout) != 0) {
-        fprintf(stderr, "folio: error: writing to standard output failed\n");
+    /* Every output above goes through stdout's buffer: a write that failed (a full disk, a closed
+     * pipe) leaves its error flag set, whether it failed then or at this flush. */
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno) write_errno = errno;
+        fprintf(stderr, "folio: error: writing to standard output failed%s%s\n",
+                write_errno ? ": " : "", write_errno ? strerror(write_errno) : "");
         status = EXIT_FAIL;
     }
     folio_book_free(book);

@@ -245,9 +245,13 @@ typedef int (*writer_fn)(const folio_index_t *ix, FILE *f);
 static int write_to(const char *path, const folio_index_t *ix, writer_fn fn, size_t file)
 {
     if (!path) {
+        errno = 0;
         int r = fn ? fn(ix, stdout) : write_vtt(ix, file, stdout);
-        if (r < 0 || fflush(stdout) != 0) {
-            fprintf(stderr, "folio: error: writing to standard output failed\n");
+        int e = errno;
+        if (fflush(stdout) != 0 || ferror(stdout)) r = -1, e = errno ? errno : e;
+        if (r < 0) {
+            fprintf(stderr, "folio: error: writing to standard output failed: %s\n",
+                    strerror(e ? e : EIO));
             return -1;
         }
         return 0;
@@ -270,12 +274,18 @@ static int write_to(const char *path, const folio_index_t *ix, writer_fn fn, siz
     return r;
 }
 
-/* The WebVTT file name for audio file @name: its basename with the extension replaced. */
-static void vtt_name(const char *dir, const char *name, char *out, size_t cap)
+/* The WebVTT file name for audio file @name in folder @dir: its last path component with the
+ * extension replaced, so that nothing is written outside @dir whatever the index says. False
+ * when that is no file name ("", ".", ".."). */
+static bool vtt_name(const char *dir, const char *name, char *out, size_t cap)
 {
-    const char *dot = strrchr(name, '.');
-    int stem = dot && dot != name ? (int)(dot - name) : (int)strlen(name);
-    snprintf(out, cap, "%s/%.*s.vtt", dir, stem, name);
+    const char *slash = strrchr(name, '/');
+    const char *base = slash ? slash + 1 : name;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) return false;
+    const char *dot = strrchr(base, '.');
+    int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    snprintf(out, cap, "%s/%.*s.vtt", dir, stem, base);
+    return true;
 }
 
 static int export_epub(const folio_index_t *ix, const char *out, const char *book,
@@ -366,7 +376,14 @@ int cmd_export(int argc, char **argv)
         }
         for (size_t i = 0; i < folio_index_n_files(ix) && status == EXIT_OK; i++) {
             char name[4200];
-            if (out) vtt_name(out, folio_index_file(ix, i)->path, name, sizeof(name));
+            const char *audio = folio_index_file(ix, i)->path;
+            if (out && !vtt_name(out, audio, name, sizeof(name))) {
+                fprintf(stderr,
+                        "folio: error: %s: audio file %zu is named \"%s\", not a file name\n", path,
+                        i, audio);
+                status = EXIT_FAIL;
+                break;
+            }
             if (write_to(out ? name : NULL, ix, NULL, i) < 0) status = EXIT_FAIL;
         }
     }

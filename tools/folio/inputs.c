@@ -85,7 +85,8 @@ static int add_folder(cli_paths_t *out, const char *dir)
         rc = push(&found, path);
     }
     closedir(d);
-    qsort(found.items, found.len, sizeof(char *), cmp_paths);
+    /* qsort must not be given NULL, even for no items. */
+    if (found.len) qsort(found.items, found.len, sizeof(char *), cmp_paths);
     for (size_t i = 0; i < found.len && rc == 0; i++) rc = push(out, found.items[i]);
     if (rc == 0 && !found.len) {
         fprintf(stderr, "folio: error: %s: no audio files in the folder\n", dir);

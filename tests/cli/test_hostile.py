@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""CLI tests of hostile inputs on a small synthetic audiobook (mkcorpus "mini", indexed): index
+files altered with plain SQLite (an audio name that is a path, a page in an audio file the index
+does not have, an empty audio table, a timeline past the words) are refused with a message and
+never crash a lookup or make an export write outside its folder; a FIFO as book or index is
+refused instead of blocking; an audio folder without audio files is the right error; a full
+standard output is a message and exit status 1.
+
+usage: test_hostile.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
+"""
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import minicorpus  # noqa: E402
+
+FOLIO, MKCORPUS, ROOT, WORK = sys.argv[1:5]
+CORPUS = os.path.join(WORK, "mini")
+INDEX = os.path.join(WORK, "mini.folio")
+# A FIFO blocks its reader until a writer comes: a hang must fail the test, not stall the suite.
+TIMEOUT = 60
+
+
+def folio(*args, **kw):
+    return subprocess.run([FOLIO, *args], capture_output=True, timeout=TIMEOUT, **kw)
+
+
+def altered(name, sql):
+    """A copy of the mini index named @name in WORK, with @sql run on it."""
+    path = os.path.join(WORK, name)
+    shutil.copyfile(INDEX, path)
+    db = sqlite3.connect(path)
+    db.executescript(sql)
+    db.commit()
+    db.close()
+    return path
+
+
+class Hostile(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        shutil.rmtree(WORK, ignore_errors=True)
+        os.makedirs(WORK)
+        minicorpus.build(MKCORPUS, FOLIO, ROOT, CORPUS, INDEX)
+        cls.book = os.path.join(CORPUS, "book.epub")
+
+    def refused(self, r, path, what):
+        """@r failed with exit status 1 (not a signal) and a message naming @path and @what."""
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 1, err)
+        self.assertIn(path, err)
+        self.assertIn(what, err)
+
+    def test_vtt_export_never_writes_outside_its_folder(self):
+        out = os.path.join(WORK, "vtt", "deep", "out")
+        os.makedirs(out)
+        for name in ("../../escaped.mp3", "../escaped.mp3", "..", "."):
+            ix = altered("path.folio", f"UPDATE audio SET path = '{name}' WHERE idx = 0;")
+            r = folio("export", ix, "--format", "vtt", "-o", out)
+            self.refused(r, ix, "is not a file name")
+            for d in (out, os.path.dirname(out), os.path.dirname(os.path.dirname(out)), WORK):
+                self.assertFalse(os.path.exists(os.path.join(d, "escaped.vtt")), d)
+        # The good index writes one file per audio file, in the folder and nowhere else.
+        r = folio("export", INDEX, "--format", "vtt", "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertTrue(os.listdir(out))
+        self.assertEqual(os.listdir(os.path.dirname(out)), ["out"])
+
+    def test_lookups_in_a_damaged_index_fail_with_a_message(self):
+        cases = [
+            ("nofile.folio", "UPDATE pages SET file = (SELECT count(*) FROM audio)"
+             " WHERE start_time IS NOT NULL;", ["--page", "1"], "file is"),
+            ("noaudio.folio", "DELETE FROM audio;", ["--ordinal", "1"], "the audio table is empty"),
+            ("timeline.folio", "UPDATE lookup SET data = CAST(data || X'ffffff7f' AS BLOB)"
+             " WHERE name = 'timeline';", ["--time", "1"], "\"timeline\""),
+            ("view.folio", "DROP TABLE pages; CREATE VIEW pages(ordinal, label, start_char, "
+             "start_time, end_time, file, file_time, confidence) AS WITH RECURSIVE n(x) AS "
+             "(SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT x, 'p', 0, NULL, NULL, NULL, NULL, 0 "
+             "FROM n;", ["--page", "1"], "view"),
+        ]
+        for name, sql, how, what in cases:
+            ix = altered(name, sql)
+            self.refused(folio("lookup", ix, *how), ix, what)
+            self.refused(folio("export", ix, "--format", "json"), ix, what)
+
+    def test_a_fifo_is_refused_without_blocking(self):
+        fifo = os.path.join(WORK, "fifo.epub")
+        os.mkfifo(fifo)
+        self.refused(folio("book", fifo, "--text"), fifo, "a FIFO, not a book file")
+        self.refused(folio("book", fifo, "--format", "txt"), fifo, "a FIFO, not a book file")
+        self.refused(folio("export", fifo, "--format", "json"), fifo, "a FIFO, not a Folio index")
+        self.refused(folio("lookup", fifo, "--page", "1"), fifo, "a FIFO, not a Folio index")
+
+    def test_an_audio_folder_without_audio_is_the_right_error(self):
+        empty = os.path.join(WORK, "no-audio")
+        os.makedirs(empty)
+        with open(os.path.join(empty, "notes.txt"), "w") as f:
+            f.write("not audio\n")
+        r = folio("index", self.book, empty, "-o", os.path.join(WORK, "none.folio"))
+        self.refused(r, empty, "no audio files in the folder")
+        self.assertNotIn("runtime error", r.stderr.decode())  # UBSan, in sanitized builds
+
+    def test_a_full_standard_output_is_a_message_and_status_1(self):
+        for args in (["book", self.book, "--text"], ["book", self.book, "--json"],
+                     ["book", self.book], ["export", INDEX, "--format", "json"],
+                     ["export", INDEX, "--format", "csv"]):
+            with open("/dev/full", "wb") as full:
+                r = subprocess.run([FOLIO, *args], stdout=full, stderr=subprocess.PIPE,
+                                   timeout=TIMEOUT)
+            err = r.stderr.decode()
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn("writing to standard output failed: No space left on device", err, args)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
