@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Tests of `folio serve` through a real socket on 127.0.0.1: every endpoint against the mini
 corpus's truth, percent-encoded paths, every error status (400, 404, 405, 413, 415, 422, 500),
-many requests at once, the access log, and a graceful stop on SIGTERM.
+many requests at once, the access log, and a graceful stop on SIGTERM; the match endpoint's forms
+(multipart and urlencoded) and photos: a page typeset with groff from the truth's words and
+rasterised with pdftoppm must answer its first word's time, bad images their 4xx, a full OCR
+queue 503 at once while other lookups go on. The photo cases are skipped without groff and
+pdftoppm or in a build without OCR.
 
 usage: test_serve.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
 """
@@ -11,12 +15,14 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 import unittest
 import urllib.parse
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import minicorpus  # noqa: E402
@@ -32,38 +38,77 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Serve(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        shutil.rmtree(WORK, ignore_errors=True)
-        os.makedirs(BOOKS)
-        index = os.path.join(BOOKS, "mini.folio")
-        cls.truth = minicorpus.build(MKCORPUS, FOLIO, ROOT, CORPUS, index)
-        # A second book id for the same index, with a space and a non-ASCII letter.
-        shutil.copy(index, os.path.join(BOOKS, "mini copy é.folio"))
-        # A book whose index cannot be opened.
-        with open(os.path.join(BOOKS, "broken.folio"), "wb") as f:
-            f.write(b"not an index at all\n" * 100)
-        cls.port = free_port()
-        cls.log = open(os.path.join(WORK, "access.log"), "w+")
-        cls.server = subprocess.Popen([FOLIO, "serve", "--port", str(cls.port), "--threads", "4",
-                                       "--cache", "1", BOOKS], stderr=cls.log)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", cls.port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+TRUTH = None
 
-    @classmethod
-    def tearDownClass(cls):
-        if cls.server.poll() is None:
-            cls.server.kill()
-            cls.server.wait(timeout=10)
-        cls.log.close()
+
+def setUpModule():
+    global TRUTH
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(BOOKS)
+    index = os.path.join(BOOKS, "mini.folio")
+    TRUTH = minicorpus.build(MKCORPUS, FOLIO, ROOT, CORPUS, index)
+    # A second book id for the same index, with a space and a non-ASCII letter.
+    shutil.copy(index, os.path.join(BOOKS, "mini copy é.folio"))
+    # A book whose index cannot be opened.
+    with open(os.path.join(BOOKS, "broken.folio"), "wb") as f:
+        f.write(b"not an index at all\n" * 100)
+
+
+def start_server(log, *options):
+    port = free_port()
+    server = subprocess.Popen([FOLIO, "serve", "--port", str(port), *options, BOOKS], stderr=log)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return server, port
+
+
+def multipart(fields):
+    """A multipart/form-data body of @fields [(name, filename or None, content type, bytes)]."""
+    boundary = "folio-test-boundary-7d1f"
+    out = b""
+    for name, filename, ctype, data in fields:
+        out += b"--%s\r\n" % boundary.encode()
+        disp = 'form-data; name="%s"' % name
+        if filename is not None:
+            disp += '; filename="%s"' % filename
+        out += b"Content-Disposition: %s\r\n" % disp.encode()
+        if ctype:
+            out += b"Content-Type: %s\r\n" % ctype.encode()
+        out += b"\r\n" + data + b"\r\n"
+    out += b"--%s--\r\n" % boundary.encode()
+    return out, "multipart/form-data; boundary=" + boundary
+
+
+def sentence_on_page(truth, label):
+    """The index of the first read word on page @label that starts a sentence (the word before it
+    ends one), so that a photo starting there has one right answer: that word."""
+    words = truth["words"]
+    return next(i for i, w in enumerate(words) if w["page"] == label and i > 0 and w["read"]
+                and words[i - 1]["text"].rstrip("\u201d\"'")[-1:] in ".!?")
+
+
+def png_bytes(width, height, depth=8, rows=None):
+    """A grayscale PNG written here: white rows of @width, or only the header's claim when @rows
+    is 0 (a decompression bomb's header)."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    raw = (b"\0" + b"\xff" * width) * (height if rows is None else rows)
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, 0, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+class Server(unittest.TestCase):
+    """Requests to the server at self.port: (status, the JSON answer or None)."""
 
     def request(self, method, path, body=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
         data = r.read()
@@ -72,6 +117,154 @@ class Serve(unittest.TestCase):
         if data:
             self.assertEqual(r.getheader("Content-Type"), "application/json")
         return r.status, doc
+
+
+class Photos(Server):
+    """A server with one OCR worker and a queue of one."""
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in ("groff", "pdftoppm"):
+            if not shutil.which(tool):
+                raise unittest.SkipTest(tool + " missing")
+        cls.truth = TRUTH
+        words = TRUTH["words"]
+        cls.k = sentence_on_page(TRUTH, "3")
+        # Seven lines of the page, typeset with a 5-inch measure and a margin all round.
+        d = os.path.join(WORK, "photos")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "page.tr"), "w", encoding="utf-8") as f:
+            f.write(".ll 5i\n.nh\n.ad l\n.ps 12\n.vs 16\n.sp 0.4i\n" +
+                    " ".join(w["text"] for w in words[cls.k:cls.k + 70]) + "\n")
+        with open(os.path.join(d, "page.pdf"), "wb") as f:
+            subprocess.run(["groff", "-k", "-Tpdf", os.path.join(d, "page.tr")], stdout=f,
+                           check=True)
+        cls.photo = {}
+        for fmt in ("jpeg", "png"):
+            subprocess.run(["pdftoppm", "-r", "150", "-W", "1000", "-H", "480", "-singlefile",
+                            "-" + fmt, os.path.join(d, "page.pdf"), os.path.join(d, "page")],
+                           check=True)
+            with open(os.path.join(d, "page." + ("jpg" if fmt == "jpeg" else fmt)), "rb") as f:
+                cls.photo[fmt] = f.read()
+        cls.log = open(os.path.join(WORK, "photos.log"), "w+")
+        cls.server, cls.port = start_server(cls.log, "--threads", "2", "--ocr-threads", "1",
+                                            "--ocr-queue", "1")
+        c = http.client.HTTPConnection("127.0.0.1", cls.port, timeout=120)
+        c.request("POST", "/v1/books/mini/match", cls.photo["png"], {"Content-Type": "image/png"})
+        r = c.getresponse()
+        probe = r.read()
+        c.close()
+        if r.status == 415 and b"without OCR" in probe:
+            cls.tearDownClass()
+            raise unittest.SkipTest("built without OCR")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.server.poll() is None:
+            cls.server.send_signal(signal.SIGTERM)
+            cls.server.wait(timeout=60)
+        cls.log.close()
+
+    def check_answer(self, doc, what):
+        want = self.truth["words"][self.k]
+        m = doc["match"]
+        self.assertIsNotNone(m, what)
+        self.assertEqual(m["page"]["label"], "3", what)
+        self.assertTrue(m["read"], what)
+        self.assertLess(abs(m["time"] - want["time"]), 2, (what, m["time"], want))
+        self.assertEqual(set(doc), {"match", "candidates", "timing"}, what)
+
+    def test_photo_answers_its_first_line(self):
+        status, doc = self.request("POST", "/v1/books/mini/match", self.photo["jpeg"],
+                                   {"Content-Type": "image/jpeg"})
+        self.assertEqual(status, 200)
+        self.check_answer(doc, "image/jpeg")
+        # In a browser's form: a file field of any name, with or without a text field beside.
+        for name in ("photo", "image", "file"):
+            body, ctype = multipart([(name, "page.png", "image/png", self.photo["png"]),
+                                     ("text", None, None, b"")])
+            status, doc = self.request("POST", "/v1/books/mini/match", body,
+                                       {"Content-Type": ctype})
+            self.assertEqual(status, 200, name)
+            self.check_answer(doc, name)
+
+    def test_bad_images(self):
+        jpeg = self.photo["jpeg"]
+        cases = [(b"this is not an image at all", "image/jpeg", 422, "bad_image"),
+                 (jpeg[:len(jpeg) // 3], "image/jpeg", 422, "bad_image"),
+                 (b"\x89PNG", "image/png", 422, "bad_image"),
+                 # 30000 x 30000 by its header, a few rows of data: refused before decoding.
+                 (png_bytes(30000, 30000, rows=2), "image/png", 413, "too_large")]
+        for body, ctype, want, code in cases:
+            status, doc = self.request("POST", "/v1/books/mini/match", body,
+                                       {"Content-Type": ctype})
+            self.assertEqual((status, doc["error"]["code"]), (want, code), body[:20])
+            self.assertTrue(doc["error"]["message"])
+        # Readable as an image, nothing to read on it.
+        status, doc = self.request("POST", "/v1/books/mini/match", png_bytes(400, 300),
+                                   {"Content-Type": "image/png"})
+        self.assertEqual(status, 200)
+        self.assertIsNone(doc["match"])
+        # The server is still there.
+        self.assertEqual(self.request("GET", "/healthz")[0], 200)
+
+    def test_full_queue_is_503_at_once_while_lookups_go_on(self):
+        # One worker and a queue of one: of eight photos at once, at most two are taken; the
+        # others are turned away (503, Retry-After) before the taken ones are answered, and
+        # /healthz and a page lookup answer while photos are being read.
+        events, lock = [], threading.Lock()
+
+        def post():
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            c.request("POST", "/v1/books/mini/match", self.photo["jpeg"],
+                      {"Content-Type": "image/jpeg"})
+            r = c.getresponse()
+            r.read()
+            with lock:
+                events.append(("photo", r.status, r.getheader("Retry-After")))
+            c.close()
+
+        threads = [threading.Thread(target=post) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(0.05)
+        for path in ("/healthz", "/v1/books/mini/pages/3"):
+            status, _ = self.request("GET", path)
+            with lock:
+                events.append((path, status, None))
+        for t in threads:
+            t.join(timeout=120)
+            self.assertFalse(t.is_alive())
+        photos = [e for e in events if e[0] == "photo"]
+        ok = [e for e in photos if e[1] == 200]
+        busy = [e for e in photos if e[1] == 503]
+        self.assertEqual(len(ok) + len(busy), 8, events)
+        self.assertGreaterEqual(len(busy), 1, events)
+        self.assertTrue(all(e[2] == "1" for e in busy), events)
+        self.assertGreaterEqual(len(ok), 1, events)
+        # The last photo read is answered after every 503 and after both lookups.
+        last_ok = max(i for i, e in enumerate(events) if e[0] == "photo" and e[1] == 200)
+        first_busy = min(i for i, e in enumerate(events) if e[0] == "photo" and e[1] == 503)
+        self.assertLess(first_busy, last_ok, events)
+        for path in ("/healthz", "/v1/books/mini/pages/3"):
+            i = next(i for i, e in enumerate(events) if e[0] == path)
+            self.assertEqual(events[i][1], 200)
+            self.assertLess(i, last_ok, events)
+
+
+class Serve(Server):
+    @classmethod
+    def setUpClass(cls):
+        cls.truth = TRUTH
+        cls.log = open(os.path.join(WORK, "access.log"), "w+")
+        cls.server, cls.port = start_server(cls.log, "--threads", "4", "--cache", "1")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.server.poll() is None:
+            cls.server.kill()
+            cls.server.wait(timeout=10)
+        cls.log.close()
 
     def test_health_and_books(self):
         self.assertEqual(self.request("GET", "/healthz"), (200, {"status": "ok", "books": 3}))
@@ -168,7 +361,16 @@ class Serve(unittest.TestCase):
             ("GET", "/v1/books/mini/match", None, {}, 405),
             ("POST", "/v1/books/mini/match", b"x" * (65 * 1024), {"Content-Type": "text/plain"},
              413),
-            ("POST", "/v1/books/mini/match", b"\x89PNG", {"Content-Type": "image/png"}, 415),
+            ("POST", "/v1/books/mini/match", b"GIF89a", {"Content-Type": "image/gif"}, 415),
+            ("POST", "/v1/books/mini/match", b"<p>x</p>", {"Content-Type": "text/html"}, 415),
+            ("POST", "/v1/books/mini/match", b"", {"Content-Type": "image/png"}, 400),
+            ("POST", "/v1/books/mini/match", b"x", {"Content-Type": "multipart/form-data"}, 400),
+            ("POST", "/v1/books/mini/match", b"other=1",
+             {"Content-Type": "application/x-www-form-urlencoded"}, 400),
+            ("POST", "/v1/books/mini/match", b"text=x&current_time=soon",
+             {"Content-Type": "application/x-www-form-urlencoded"}, 400),
+            ("POST", "/v1/books/mini/match", b"text=" + b"x" * (65 * 1024),
+             {"Content-Type": "application/x-www-form-urlencoded"}, 413),
             ("POST", "/v1/books/mini/match", b"The ledger was \xff\xfe not his own invention",
              {"Content-Type": "text/plain"}, 422),
             ("POST", "/v1/books/mini/match", b'{"txt": 1}', {"Content-Type": "application/json"},
@@ -199,6 +401,61 @@ class Serve(unittest.TestCase):
         for t in threads:
             t.join()
         self.assertEqual(results, [200] * 160)
+
+    def test_match_from_forms(self):
+        k = sentence_on_page(self.truth, "3")
+        words = self.truth["words"]
+        text = " ".join(w["text"] for w in words[k:k + 40])
+        want = words[k]
+        # A browser's form: multipart with a text field (and an empty file field beside it), and
+        # urlencoded ('+' for spaces, escapes for the rest).
+        body, ctype = multipart([("photo", "", "application/octet-stream", b""),
+                                 ("text", None, None, text.encode())])
+        urlencoded = urllib.parse.urlencode({"text": text}).encode()
+        for body, ctype in ((body, ctype), (urlencoded, "application/x-www-form-urlencoded")):
+            status, doc = self.request("POST", "/v1/books/mini/match", body,
+                                       {"Content-Type": ctype})
+            self.assertEqual(status, 200, ctype)
+            self.assertEqual(doc["match"]["page"]["label"], "3", ctype)
+            self.assertLess(abs(doc["match"]["time"] - want["time"]), 2, ctype)
+            self.assertTrue(doc["match"]["read"])
+            self.assertIn("candidates", doc)
+        # current_time makes it scan to read, as in JSON.
+        body = urllib.parse.urlencode({"text": text, "current_time": want["time"]}).encode()
+        status, doc = self.request("POST", "/v1/books/mini/match", body,
+                                   {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        self.assertEqual(doc["pages_to_flip"], 0)
+
+    def test_body_over_16_mib_is_refused_before_it_comes(self):
+        # Only the headers are sent: the 413 must come without the body.
+        for ctype in ("image/jpeg", "multipart/form-data; boundary=x", "text/plain"):
+            with socket.create_connection(("127.0.0.1", self.port), timeout=20) as s:
+                s.sendall(b"POST /v1/books/mini/match HTTP/1.1\r\nHost: localhost\r\n"
+                          b"Content-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                          % (ctype.encode(), 17 << 20))
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 413 "), (ctype, data[:80]))
+
+    def test_streamed_photo_over_16_mib_is_413(self):
+        # Chunked, with no length to go by: read to its end, dropped, and refused.
+        def chunks():
+            for _ in range(17):
+                yield b"\0" * (1 << 20)
+
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        c.request("POST", "/v1/books/mini/match", body=chunks(),
+                  headers={"Content-Type": "image/jpeg"}, encode_chunked=True)
+        r = c.getresponse()
+        doc = json.loads(r.read())
+        c.close()
+        self.assertEqual(r.status, 413)
+        self.assertEqual(doc["error"]["code"], "too_large")
 
     def test_zz_access_log_and_graceful_stop(self):
         self.assertEqual(self.request("GET", "/healthz")[0], 200)
