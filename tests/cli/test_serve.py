@@ -162,8 +162,10 @@ class Photos(Server):
     def tearDownClass(cls):
         if cls.server.poll() is None:
             cls.server.send_signal(signal.SIGTERM)
-            cls.server.wait(timeout=60)
+        status = cls.server.wait(timeout=60)
         cls.log.close()
+        # Stopped gracefully, without a sanitizer's report.
+        assert status == 0, "folio serve exited with %d" % status
 
     def check_answer(self, doc, what):
         want = self.truth["words"][self.k]
