@@ -178,7 +178,7 @@ static int check_schema(const opening_t *o)
         const char *sql = (const char *)sqlite3_column_text(st, 2);
         if (!type || !name) REFUSE("its schema has a row without a name");
         if (strcmp(type, "table") != 0 && strcmp(type, "index") != 0)
-            REFUSE("it has a %.20s, \"%.100s\" (an index has only tables)", type, name);
+            REFUSE("it has a %.20s, \"%.100s\" (Folio's have only tables)", type, name);
         for (size_t i = 0; i < N_TABLES; i++)
             if (strcmp(name, tables[i]) == 0) {
                 if (strcmp(type, "table") != 0 || !sql || strncmp(sql, "CREATE TABLE", 12) != 0)
@@ -195,6 +195,7 @@ fail:
     sqlite3_finalize(st);
     return rc;
 }
+
 /* ---- values ---- */
 
 /* The row being read: its table and number for messages, and the first problem found in it
