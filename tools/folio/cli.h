@@ -115,6 +115,9 @@ int cli_parse_book_audio(const char *cmd, const char *usage, int argc, char **ar
 void cli_book_audio_free(cli_book_audio_t *a);
 int cli_natural_cmp(const char *a, const char *b);
 
+/* Whether a file name is an audio file's (by its extension). */
+bool cli_audio_name(const char *name);
+
 /* Progress shown while a long call runs. */
 typedef struct {
     bool tty, shown;
@@ -131,5 +134,6 @@ int cmd_index(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_catalog(int argc, char **argv);
 
 #endif

@@ -51,7 +51,7 @@ static int cmp_paths(const void *x, const void *y)
     return cli_natural_cmp(*(char *const *)x, *(char *const *)y);
 }
 
-static bool audio_name(const char *name)
+bool cli_audio_name(const char *name)
 {
     static const char *const exts[] = {".mp3", ".m4b",  ".m4a", ".aac",  ".mp4", ".flac", ".ogg",
                                        ".oga", ".opus", ".wav", ".wave", ".aif", ".aiff", NULL};
@@ -79,7 +79,7 @@ static int add_folder(cli_paths_t *out, const char *dir)
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) && rc == 0) {
-        if (!audio_name(e->d_name)) continue;
+        if (!cli_audio_name(e->d_name)) continue;
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         rc = push(&found, path);

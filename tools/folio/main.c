@@ -243,6 +243,16 @@ static void usage(FILE *f)
         "      --ocr-threads N, --ocr-queue N   photo OCR workers (default: the cores, at\n"
         "                                most 8) and photos waiting for one (default: twice\n"
         "                                that; a full queue answers 503)\n"
+        "  catalog scan LIBRARY -o MANIFEST\n"
+        "                                a manifest of a library folder: one book a line\n"
+        "                                (docs/catalog.md); tells the folders it skipped\n"
+        "  catalog run MANIFEST [--task N] [--threads N]\n"
+        "                                index book N (default: $SLURM_ARRAY_TASK_ID, else\n"
+        "                                $JOB_COMPLETION_INDEX) as one task of a scheduler;\n"
+        "                                exit 0 done, 75 retry later, 65 this book failed\n"
+        "  catalog status MANIFEST [--json]\n"
+        "                                done, failed, running and pending books; throughput\n"
+        "  catalog tasks MANIFEST        the task numbers, a line each (for GNU parallel)\n"
         "  AUDIO is files in order, a folder (its audio files in natural order) or an M3U\n"
         "  help                          this text\n"
         "  version                       the version\n"
@@ -265,6 +275,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "export") == 0) return cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "lookup") == 0) return cmd_lookup(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "catalog") == 0) return cmd_catalog(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return EXIT_OK;
