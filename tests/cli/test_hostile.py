@@ -107,7 +107,8 @@ class Hostile(unittest.TestCase):
     def test_a_full_standard_output_is_a_message_and_status_1(self):
         for args in (["book", self.book, "--text"], ["book", self.book, "--json"],
                      ["book", self.book], ["export", INDEX, "--format", "json"],
-                     ["export", INDEX, "--format", "csv"]):
+                     ["export", INDEX, "--format", "csv"], ["lookup", INDEX, "--page", "1"],
+                     ["lookup", INDEX, "--time", "1.5"], ["lookup", INDEX, "--page", "no-such"]):
             with open("/dev/full", "wb") as full:
                 r = subprocess.run([FOLIO, *args], stdout=full, stderr=subprocess.PIPE,
                                    timeout=TIMEOUT)

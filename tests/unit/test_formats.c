@@ -502,6 +502,51 @@ static void text_utf16_with_bom_is_converted(void **state)
     folio_free(ctx);
 }
 
+static void text_utf32_with_bom_is_converted_not_read_as_utf16(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* "Hi é😀" (U+1F600 outside the BMP) in both byte orders. */
+    const unsigned char le[] = {0xFF, 0xFE, 0, 0, 'H',  0, 0, 0, 'i',  0,    0,    0,
+                                ' ',  0,    0, 0, 0xE9, 0, 0, 0, 0x00, 0xF6, 0x01, 0};
+    const unsigned char be[] = {0, 0, 0xFE, 0xFF, 0, 0, 0, 'H',  0, 0,    0,    'i',
+                                0, 0, 0,    ' ',  0, 0, 0, 0xE9, 0, 0x01, 0xF6, 0x00};
+    const char *names[] = {"utf32le.txt", "utf32be.txt"};
+    const unsigned char *data[] = {le, be};
+    for (int k = 0; k < 2; k++) {
+        folio_book_t *b = fx_open_ok(ctx, fx_file(names[k], data[k], sizeof(le)));
+        assert_string_equal(fx_text(b), "Hi \xc3\xa9\xf0\x9f\x98\x80");
+        assert_int_equal(folio_book_text_length(b), 5);
+        folio_book_free(b);
+    }
+    /* A unit past U+10FFFF, a half unit at the end: refused with the byte offset. */
+    const unsigned char big[] = {0xFF, 0xFE, 0, 0, 'a', 0, 0, 0, 0, 0, 0x11, 0};
+    assert_int_equal(fx_open_fail(ctx, fx_file("big32.txt", big, sizeof(big)), NULL),
+                     FOLIO_EENCODING);
+    assert_non_null(strstr(folio_errmsg(ctx), "big32.txt: invalid UTF-32 at byte 8"));
+    assert_int_equal(fx_open_fail(ctx, fx_file("odd32.txt", le, sizeof(le) - 1), NULL),
+                     FOLIO_EENCODING);
+    assert_non_null(strstr(folio_errmsg(ctx), "odd32.txt: UTF-32 text"));
+    folio_free(ctx);
+}
+
+static void text_utf16_errors_name_the_byte(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* "ab", then a high surrogate followed by 'c' instead of a low one. */
+    const unsigned char lone[] = {0xFF, 0xFE, 'a', 0, 'b', 0, 0x3D, 0xD8, 'c', 0};
+    assert_int_equal(fx_open_fail(ctx, fx_file("lone.txt", lone, sizeof(lone)), NULL),
+                     FOLIO_EENCODING);
+    assert_non_null(strstr(folio_errmsg(ctx), "lone.txt: invalid UTF-16 at byte 6"));
+    /* A surrogate pair is one character. */
+    const unsigned char pair[] = {0xFE, 0xFF, 0, 'a', 0xD8, 0x3D, 0xDE, 0x00};
+    folio_book_t *b = fx_open_ok(ctx, fx_file("pair.txt", pair, sizeof(pair)));
+    assert_string_equal(fx_text(b), "a\xf0\x9f\x98\x80");
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 static void text_with_one_paragraph_a_line(void **state)
 {
     (void)state;
@@ -922,6 +967,8 @@ int main(void)
         cmocka_unit_test(text_drops_page_numbers_and_running_heads),
         cmocka_unit_test(text_gutenberg_header_and_chapters),
         cmocka_unit_test(text_utf16_with_bom_is_converted),
+        cmocka_unit_test(text_utf32_with_bom_is_converted_not_read_as_utf16),
+        cmocka_unit_test(text_utf16_errors_name_the_byte),
         cmocka_unit_test(text_with_one_paragraph_a_line),
         cmocka_unit_test(bad_input_missing_file_and_directory),
         cmocka_unit_test(bad_input_not_a_zip_and_corrupt_zip),
