@@ -11,6 +11,7 @@
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
 #include <libxml/entities.h>
+#include <libxml/hash.h>
 #include <libxml/xmlsave.h>
 
 #define MAX_DEPTH 256
@@ -114,20 +115,14 @@ static bool is_space(char c)
 
 /* Append the text that the entity reference @ref stands for to @out. libxml2 expands the five
  * predefined entities and character references itself and, without loading DTDs, keeps a
- * reference node for every other named entity: one declared in the document's internal subset
- * (expanded here as libxml2 expands it; it refused loops and amplification when parsing), or
- * one that only an external DTD declares, as XHTML 1.1 and EPUB 2 documents do for &rsquo;,
- * &mdash; or &nbsp;. Those take their HTML 4/XHTML value. A name nobody declares is kept as
- * written ("&name;"), as HTML parsers and browsers keep it; folio__warn_unknown_entities() says
- * so. */
+ * reference node for every other named entity. Folio expands none of them (a billion laughs
+ * stays a few bytes): an entity that only an external DTD declares, as XHTML 1.1 and EPUB 2
+ * documents do for &rsquo;, &mdash; or &nbsp;, takes its HTML 4/XHTML value; any other name is
+ * kept as written ("&name;"), as HTML parsers and browsers keep it, and
+ * folio__warn_unknown_entities() says so. References to entities the document declares itself
+ * are already text (resolve_declared()). */
 static int entity_text(xmlNodePtr ref, folio_str_t *out)
 {
-    if (ref->children || (ref->doc && xmlGetDocEntity(ref->doc, ref->name))) {
-        xmlChar *s = xmlNodeGetContent(ref);
-        int rc = s ? folio__str_append(out, (const char *)s, strlen((const char *)s)) : FOLIO_OK;
-        xmlFree(s);
-        return rc;
-    }
     const htmlEntityDesc *e = htmlEntityLookup(ref->name);
     if (e) {
         char utf8[4];
@@ -136,15 +131,78 @@ static int entity_text(xmlNodePtr ref, folio_str_t *out)
     return folio__str_printf(out, "&%s;", (const char *)ref->name);
 }
 
+/* Whether @n refers to an entity that @n's document declares in its internal subset. */
+static bool declared_entity(xmlNodePtr n)
+{
+    xmlEntityPtr ent = n->doc ? xmlGetDocEntity(n->doc, n->name) : NULL;
+    return ent && ent->etype != XML_INTERNAL_PREDEFINED_ENTITY;
+}
+
+/* Replace the references to entities the document declares among the siblings from @first on
+ * by text; adds their number to *@n. */
+static int resolve_list(xmlDocPtr doc, xmlNodePtr first, long *n)
+{
+    for (xmlNodePtr c = first, next; c; c = next) {
+        next = c->next;
+        if (c->type != XML_ENTITY_REF_NODE || !declared_entity(c)) continue;
+        folio_str_t s = {0};
+        xmlNodePtr text = NULL;
+        int rc = entity_text(c, &s);
+        if (rc >= 0 && !(text = xmlNewDocText(doc, (const xmlChar *)s.data))) rc = FOLIO_ENOMEM;
+        folio__str_free(&s);
+        if (rc < 0) return rc;
+        xmlReplaceNode(c, text);
+        xmlFreeNode(c);
+        (*n)++;
+    }
+    return FOLIO_OK;
+}
+
+/* Replace every reference to an entity the document declares (in content and in attribute
+ * values) by the text entity_text() gives it, so that nothing reading the tree later (libxml2's
+ * xmlNodeGetContent or xmlGetProp included) expands the declaration: those walk an entity's
+ * content recursively, without the parser's limits. Returns how many were replaced, or a
+ * negative code. */
+static long resolve_declared(xmlDocPtr doc)
+{
+    long n = 0;
+    int rc = FOLIO_OK;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    for (xmlNodePtr el = root; el && rc >= 0; el = folio__xml_next(el, root)) {
+        rc = resolve_list(doc, el->children, &n);
+        for (xmlAttrPtr a = el->properties; a && rc >= 0; a = a->next)
+            rc = resolve_list(doc, a->children, &n);
+    }
+    return rc < 0 ? rc : n;
+}
+
 /* Whether @n is a reference to an entity that neither the document nor HTML declares. */
 static bool unknown_entity(xmlNodePtr n)
 {
-    return n->type == XML_ENTITY_REF_NODE && !n->children &&
-           !(n->doc && xmlGetDocEntity(n->doc, n->name)) && !htmlEntityLookup(n->name);
+    return n->type == XML_ENTITY_REF_NODE && !declared_entity(n) && !htmlEntityLookup(n->name);
+}
+
+static void first_name(void *payload, void *data, const xmlChar *name)
+{
+    (void)payload;
+    const xmlChar **first = data;
+    if (!*first) *first = name;
 }
 
 void folio__warn_unknown_entities(folio_t *ctx, const char *name, const char *path, xmlDocPtr doc)
 {
+    xmlHashTablePtr declared =
+        doc && doc->intSubset ? (xmlHashTablePtr)doc->intSubset->entities : NULL;
+    int n_declared = declared ? xmlHashSize(declared) : 0;
+    if (n_declared > 0) {
+        const xmlChar *first = NULL;
+        xmlHashScan(declared, first_name, &first);
+        folio__warn(ctx,
+                    "%s: %s: its DTD declares %d entit%s (<!ENTITY %s ...>); Folio expands no "
+                    "entity declaration: references to them are kept as written",
+                    name, path, n_declared, n_declared == 1 ? "y" : "ies",
+                    first ? (const char *)first : "?");
+    }
     size_t n = 0;
     const xmlChar *first = NULL;
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
@@ -565,8 +623,20 @@ static xmlDocPtr parse_xml(const char *buf, size_t len, const char *url, folio_s
     if (!pc) return NULL;
     if (pc->sax && pc->sax->reference == xmlSAX2Reference) pc->sax->reference = content_reference;
     if (len > INT32_MAX) len = INT32_MAX;
+    /* No XML_PARSE_NOENT, XML_PARSE_DTDLOAD or XML_PARSE_HUGE: entities stay references, no
+     * DTD is read, and libxml2's limits on depth and sizes hold. */
     xmlDocPtr doc = xmlCtxtReadMemory(pc, buf, (int)len, url, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc && resolve_declared(doc) < 0) {
+        xmlFreeDoc(doc);
+        doc = NULL;
+        if (why) {
+            why->len = 0;
+            folio__str_printf(why, "out of memory");
+        }
+        xmlFreeParserCtxt(pc);
+        return NULL;
+    }
     if (!doc && why) {
         const xmlError *e = xmlCtxtGetLastError(pc);
         why->len = 0;

@@ -161,6 +161,41 @@ static void html_fallback_skips_the_doctype_internal_subset(void **state)
     folio_free(ctx);
 }
 
+static void entities_a_document_declares_are_never_expanded(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* Declarations the XML parser accepts (no loop, little growth), each of which libxml2's tree
+     * functions would expand on reading: in the OPF's title and creator, and in a chapter's text
+     * and attribute values. They stay as written; an HTML name keeps its HTML value. */
+    static const char opf[] =
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE package [ <!ENTITY t \"Secret Title\">"
+        " <!ENTITY a0 \"ha\"> <!ENTITY a1 \"&a0;&a0;\">"
+        " <!ENTITY a2 \"&a1;&a1;\"> ]>\n"
+        "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\">"
+        "<metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+        "<dc:title>&t;</dc:title><dc:creator>By &a2;</dc:creator></metadata><manifest>"
+        "<item id=\"c\" href=\"ch.xhtml\" media-type=\"application/xhtml+xml\"/>"
+        "</manifest><spine><itemref idref=\"c\"/></spine></package>";
+    static const char ch[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<!DOCTYPE html [ <!ENTITY w \"expanded\"> <!ENTITY mdash \"--\"> ]>\n"
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>c</title></head><body>"
+        "<p id=\"&w;\">Word &w; here &mdash; and <span title=\"&w;\">&w;</span>.</p>"
+        "</body></html>";
+    fx_epub_t e = {.opf_override = opf, .extra = {{"OEBPS/ch.xhtml", ch}}};
+    fx_log_clear();
+    folio_book_t *b = fx_open_ok(ctx, fx_epub("declared.epub", &e));
+    assert_string_equal(folio_book_meta(b, FOLIO_META_TITLE), "&t;");
+    assert_string_equal(folio_book_meta(b, FOLIO_META_AUTHOR), "By &a2;");
+    assert_string_equal(fx_text(b), "Word &w; here \xe2\x80\x94 and &w;.");
+    assert_true(fx_logged("declared.epub: OEBPS/content.opf: its DTD declares 4 entities"));
+    assert_true(fx_logged("declared.epub: OEBPS/ch.xhtml: its DTD declares 2 entities"));
+    assert_false(fx_logged("HTML parser"));
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 static void blocks_have_kinds_and_read_flags(void **state)
 {
     (void)state;
@@ -956,6 +991,7 @@ int main(void)
         cmocka_unit_test(html_fallback_reads_named_entities),
         cmocka_unit_test(xhtml11_doctype_entities_are_read),
         cmocka_unit_test(html_fallback_skips_the_doctype_internal_subset),
+        cmocka_unit_test(entities_a_document_declares_are_never_expanded),
         cmocka_unit_test(blocks_have_kinds_and_read_flags),
         cmocka_unit_test(landmarks_mark_documents_before_bodymatter_as_front_matter),
         cmocka_unit_test(epub2_guide_gives_document_kinds),
