@@ -3,6 +3,7 @@
  * EPUB reader and writer share. */
 #include "xhtml.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -703,6 +704,47 @@ static bool doctype_with_subset(const char *buf, size_t len, size_t *start, size
         }
     }
     return false; /* no end: leave the document to the parser as it is */
+}
+
+/* The encoding @buf's XML declaration names ("<?xml version="1.0" encoding="..."?>"), copied into
+ * @enc (of @size bytes, lower-cased); false without one. */
+static bool declared_encoding(const char *buf, size_t len, char *enc, size_t size)
+{
+    size_t i = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    if (len - i < 5 || memcmp(buf + i, "<?xml", 5) != 0) return false;
+    size_t end = i;
+    while (end + 1 < len && !(buf[end] == '?' && buf[end + 1] == '>')) end++;
+    for (size_t j = i + 5; j + 8 <= end; j++) {
+        if (memcmp(buf + j, "encoding", 8) != 0) continue;
+        size_t k = j + 8;
+        while (k < end && (is_space(buf[k]) || buf[k] == '=')) k++;
+        if (k >= end || (buf[k] != '"' && buf[k] != '\'')) return false;
+        char quote = buf[k++];
+        size_t n = 0;
+        while (k < end && buf[k] != quote && n + 1 < size)
+            enc[n++] = (char)tolower((unsigned char)buf[k++]);
+        enc[n] = '\0';
+        return true;
+    }
+    return false;
+}
+
+int folio__content_check_utf8(folio_t *ctx, const char *name, const char *path, const char *buf,
+                              size_t len)
+{
+    if (len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
+                     ((unsigned char)buf[0] == 0xFE && (unsigned char)buf[1] == 0xFF)))
+        return FOLIO_OK; /* UTF-16: the parser converts it */
+    char enc[32];
+    if (declared_encoding(buf, len, enc, sizeof(enc)) && strcmp(enc, "utf-8") != 0 &&
+        strcmp(enc, "utf8") != 0)
+        return FOLIO_OK; /* another encoding the XML parser converts, or refuses itself */
+    size_t bad;
+    if (folio__utf8_valid(buf, len, &bad)) return FOLIO_OK;
+    return folio__error(ctx, FOLIO_EENCODING,
+                        "%s: %s: invalid UTF-8 at byte %zu (EPUB content documents are UTF-8 or "
+                        "UTF-16)",
+                        name, path, bad);
 }
 
 xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,

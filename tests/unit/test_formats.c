@@ -844,6 +844,32 @@ static void invalid_utf8_in_text_names_the_byte(void **state)
     folio_free(ctx);
 }
 
+static void invalid_utf8_in_a_chapter_names_book_entry_and_byte(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    static const char bad[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>c</title></head><body>"
+        "<p>Good words here.</p><p>Then a bad \xc3\x28 byte.</p></body></html>";
+    fx_epub_t e = {.chapters = {"<p>First chapter.</p>", bad}, .raw = {false, true}};
+    assert_int_equal(fx_open_fail(ctx, fx_epub("badbyte.epub", &e), NULL), FOLIO_EENCODING);
+    char want[128];
+    snprintf(want, sizeof(want), "badbyte.epub: OEBPS/ch2.xhtml: invalid UTF-8 at byte %zu",
+             (size_t)(strstr(bad, "\xc3\x28") - bad));
+    assert_non_null(strstr(folio_errmsg(ctx), want));
+    /* A document that declares another encoding is converted by the parser, not refused. */
+    static const char latin1[] =
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>c</title></head><body>"
+        "<p>Caf\xe9 au lait.</p></body></html>";
+    fx_epub_t l = {.chapters = {latin1}, .raw = {true}};
+    folio_book_t *b = fx_open_ok(ctx, fx_epub("latin1.epub", &l));
+    assert_string_equal(fx_text(b), "Caf\xc3\xa9 au lait.");
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 /* ---- seams shared by the EPUB reader and the Media Overlay writer ---- */
 
 static void assert_resolves(const char *base, const char *href, const char *want)
@@ -1013,6 +1039,7 @@ int main(void)
         cmocka_unit_test(drm_is_detected_and_font_obfuscation_is_not),
         cmocka_unit_test(zip_bombs_are_stopped_while_inflating),
         cmocka_unit_test(invalid_utf8_in_text_names_the_byte),
+        cmocka_unit_test(invalid_utf8_in_a_chapter_names_book_entry_and_byte),
         cmocka_unit_test(hrefs_with_percent_escapes_resolve_to_their_entries),
         cmocka_unit_test(a_malformed_percent_escape_is_kept_as_written),
         cmocka_unit_test(smil_escapes_ampersands_angle_brackets_and_quotes),
