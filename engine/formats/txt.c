@@ -527,7 +527,8 @@ static int emit_paragraph(txt_t *T, const para_t *p, const folio_tb_style_t *st,
     folio_str_t text = {0};
     VEC(size_t) cuts = {0}; /* byte positions in text where a page starts */
     VEC(size_t) cut_pages = {0};
-    bool glue = false; /* the previous line ended in a joined hyphen */
+    bool glue = false;    /* the previous line ended in a joined hyphen */
+    size_t last_word = 0; /* where the last word of text starts (after its last space) */
     for (size_t i = p->first; i <= p->last; i++) {
         const line_t *l = &T->lines.items[i];
         if (l->dropped) continue;
@@ -535,10 +536,10 @@ static int emit_paragraph(txt_t *T, const para_t *p, const folio_tb_style_t *st,
         const char *s = trimmed(T, l, &n);
         size_t word_start = text.len;
         if (glue) {
-            while (word_start > 0 && text.data[word_start - 1] != ' ') word_start--;
+            word_start = last_word; /* kept up to date: no scan back over a long joined word */
         } else if (text.len) {
             TRY(folio__str_appendc(&text, ' '));
-            word_start = text.len;
+            word_start = last_word = text.len;
         }
         while (*page < l->page) {
             (*page)++;
@@ -552,7 +553,13 @@ static int emit_paragraph(txt_t *T, const para_t *p, const folio_tb_style_t *st,
         size_t bn = 0;
         const char *b = j <= p->last ? trimmed(T, &T->lines.items[j], &bn) : NULL;
         glue = b && hyphen_join(T, s, n, b, bn, &keep);
-        TRY(folio__str_append(&text, s, glue && !keep ? n - 1 : n));
+        size_t add = glue && !keep ? n - 1 : n;
+        TRY(folio__str_append(&text, s, add));
+        for (size_t k = add; k > 0; k--)
+            if (s[k - 1] == ' ') {
+                last_word = text.len - add + k;
+                break;
+            }
     }
     size_t at = 0;
     for (size_t c = 0; c < cuts.len; c++) {

@@ -219,11 +219,12 @@ void folio__warn_unknown_entities(folio_t *ctx, const char *name, const char *pa
 }
 
 /* Append the text content of @node (an element, text or entity reference) to @out, with entity
- * references expanded by entity_text(). Iterative: documents may nest deeply. */
-static int gather_text(xmlNodePtr node, folio_str_t *out)
+ * references as entity_text() gives them, stopping once @out holds more than @limit bytes.
+ * Iterative: documents may nest deeply. */
+static int gather_text(xmlNodePtr node, folio_str_t *out, size_t limit)
 {
     int rc = FOLIO_OK;
-    for (xmlNodePtr n = node; n && rc >= 0;) {
+    for (xmlNodePtr n = node; n && rc >= 0 && out->len <= limit;) {
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
             if (n->content)
                 rc = folio__str_append(out, (const char *)n->content,
@@ -240,29 +241,41 @@ static int gather_text(xmlNodePtr node, folio_str_t *out)
     return rc;
 }
 
-char *folio__node_text(xmlNodePtr node)
+/* @raw with white space collapsed and trimmed, as a new string (NULL when out of memory). */
+static char *collapse_space(const folio_str_t *raw)
 {
-    folio_str_t raw = {0}, out = {0};
-    if (node && gather_text(node, &raw) < 0) {
-        folio__str_free(&raw);
-        return NULL;
-    }
+    folio_str_t out = {0};
     bool space = false;
-    for (size_t i = 0; i < raw.len; i++) {
-        char c = raw.data[i];
+    for (size_t i = 0; i < raw->len; i++) {
+        char c = raw->data[i];
         if (is_space(c)) {
             space = out.len > 0;
             continue;
         }
         if ((space && folio__str_appendc(&out, ' ') < 0) || folio__str_appendc(&out, c) < 0) {
             folio__str_free(&out);
-            folio__str_free(&raw);
             return NULL;
         }
         space = false;
     }
-    folio__str_free(&raw);
     return out.data ? folio__str_take(&out) : folio__strdup("");
+}
+
+/* folio__node_text() of @node when its raw text is at most @limit bytes; else "" (so a caller
+ * looking for something short never copies a whole chapter). NULL when out of memory. */
+static char *short_text(xmlNodePtr node, size_t limit)
+{
+    folio_str_t raw = {0};
+    char *text = NULL;
+    if (gather_text(node, &raw, limit) >= 0)
+        text = raw.len > limit ? folio__strdup("") : collapse_space(&raw);
+    folio__str_free(&raw);
+    return text;
+}
+
+char *folio__node_text(xmlNodePtr node)
+{
+    return short_text(node, SIZE_MAX);
 }
 
 /* Elements whose content is never part of the read text. */
@@ -313,17 +326,19 @@ static bool marker_text(const char *s)
     return visible > 0 && visible <= 8;
 }
 
-static bool has_fragment_link(xmlNodePtr node)
+/* Whether an element among @first and its following siblings, or inside one of them, is a link
+ * to a fragment (<a href="...#...">). */
+static bool has_fragment_link(xmlNodePtr first)
 {
-    for (xmlNodePtr c = node; c; c = c->next) {
+    for (xmlNodePtr c = first; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) continue;
-        if (strcasecmp((const char *)c->name, "a") == 0) {
-            xmlChar *href = xmlGetNoNsProp(c, (const xmlChar *)"href");
+        for (xmlNodePtr n = c; n; n = folio__xml_next(n, c)) {
+            if (strcasecmp((const char *)n->name, "a") != 0) continue;
+            xmlChar *href = xmlGetNoNsProp(n, (const xmlChar *)"href");
             bool frag = href && strchr((const char *)href, '#');
             xmlFree(href);
             if (frag) return true;
         }
-        if (has_fragment_link(c->children)) return true;
     }
     return false;
 }
@@ -333,7 +348,9 @@ static bool note_marker(xmlNodePtr node, const char *name)
 {
     bool sup = strcasecmp(name, "sup") == 0, a = strcasecmp(name, "a") == 0;
     if (!sup && !a) return false;
-    char *text = folio__node_text(node);
+    /* A marker is a few characters: a longer text is not gathered in full (nested <sup>s
+     * would each copy the whole of what they hold). */
+    char *text = short_text(node, 1024);
     if (!text) return false;
     bool result;
     if (sup)
