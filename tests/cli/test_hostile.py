@@ -4,12 +4,16 @@ files altered with plain SQLite (an audio name that is a path, a page in an audi
 does not have, an empty audio table, a timeline past the words) are refused with a message and
 never crash a lookup or make an export write outside its folder; a FIFO as book or index is
 refused instead of blocking; an audio folder without audio files is the right error; a full
-standard output is a message and exit status 1.
+standard output is a message and exit status 1, and so is a full disk under the audio cache,
+named.
 
 usage: test_hostile.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
 """
+import glob
 import os
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -103,6 +107,22 @@ class Hostile(unittest.TestCase):
         r = folio("index", self.book, empty, "-o", os.path.join(WORK, "none.folio"))
         self.refused(r, empty, "no audio files in the folder")
         self.assertNotIn("runtime error", r.stderr.decode())  # UBSan, in sanitized builds
+
+    def test_a_full_disk_while_the_audio_cache_is_written_names_the_file(self):
+        # A file size limit (SIGXFSZ ignored, so writes past it fail with EFBIG) stands in for a
+        # full disk: the work file and the models fit, the audio cache does not.
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
+
+        out = os.path.join(WORK, "full", "out.folio")
+        os.makedirs(os.path.dirname(out))
+        audio = sorted(glob.glob(os.path.join(CORPUS, "*.wav")))
+        r = folio("index", self.book, *audio, "-o", out, preexec_fn=limit)
+        self.refused(r, out + ".part.pcm", "cannot write the audio cache")
+        self.assertIn("File too large", r.stderr.decode())
+        self.assertIn(audio[0], r.stderr.decode())
+        self.assertFalse(os.path.exists(out))
 
     def test_a_full_standard_output_is_a_message_and_status_1(self):
         for args in (["book", self.book, "--text"], ["book", self.book, "--json"],
