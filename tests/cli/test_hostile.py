@@ -5,7 +5,7 @@ does not have, an empty audio table, a timeline past the words) are refused with
 never crash a lookup or make an export write outside its folder; a FIFO as book or index is
 refused instead of blocking; an audio folder without audio files is the right error; a full
 standard output is a message and exit status 1, and so is a full disk under the audio cache,
-named.
+named; a run stopped after writing its index and before renaming it resumes without recognition.
 
 usage: test_hostile.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
 """
@@ -123,6 +123,24 @@ class Hostile(unittest.TestCase):
         self.assertIn("File too large", r.stderr.decode())
         self.assertIn(audio[0], r.stderr.decode())
         self.assertFalse(os.path.exists(out))
+
+    def test_a_run_stopped_before_the_rename_resumes_without_recognition(self):
+        # The output name is a folder with a file in it, so the final rename fails: the state of
+        # a run killed after the index was written and before it was moved into place.
+        out = os.path.join(WORK, "rename", "out.folio")
+        os.makedirs(os.path.join(out, "in-the-way"))
+        audio = sorted(glob.glob(os.path.join(CORPUS, "*.wav")))
+        r = folio("index", self.book, *audio, "-o", out)
+        self.refused(r, out, "cannot rename")
+        shutil.rmtree(out)
+        r = folio("index", self.book, *audio, "-o", out, "-v")
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 0, err)
+        self.assertIn("resuming the work of an earlier run", err)
+        self.assertRegex(err, r"recognised 0 chunks in this run; [1-9]\d* were finished")
+        with open(out, "rb") as a, open(INDEX, "rb") as b:
+            self.assertEqual(a.read(), b.read(), "the resumed run's index differs")
+        self.assertEqual(sorted(os.listdir(os.path.dirname(out))), ["out.folio"])
 
     def test_a_full_standard_output_is_a_message_and_status_1(self):
         for args in (["book", self.book, "--text"], ["book", self.book, "--json"],
