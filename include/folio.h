@@ -681,9 +681,11 @@ void folio_transcript_free(folio_transcript_t *t);
  * a grammar of their words. Audio that is not in the book (preambles, announcements, credits)
  * stays unaligned; text nobody read (front matter, notes, a skipped paragraph) gets no time.
  *
- * The index is built in @out_path + ".part" (the work file of folio_transcribe(), so a killed
- * build resumes), then checkpointed, VACUUMed and renamed: there is never a half-written index
- * under the final name. Its side files (.pcm, .lm, .oob.lm, .dict) are removed on success.
+ * The work is kept in @out_path + ".part" (the work file of folio_transcribe(), so a killed
+ * build resumes); the index is written beside it (@out_path + ".part.index"), VACUUMed and renamed:
+ * there is never a half-written index under the final name. The work file and its side files
+ * (.pcm, .lm, .oob.lm, .dict) are removed after the rename, so a build stopped before it resumes
+ * with all its recognition.
  */
 typedef struct folio_index folio_index_t;
 

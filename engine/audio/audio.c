@@ -45,6 +45,8 @@ struct folio_audio_file {
     int64_t next_pts;  /* where the next frame should start (samples), if known */
     bool have_next;
 #endif
+    int in_rate;       /* the rate of what is in f->in: f->rate, until the stream changes it */
+    double change_sec; /* where it changed (seconds decoded before the new rate's first block) */
     soxr_t soxr;
     float *in; /* mono input block at the native rate */
     size_t in_len, in_cap;
@@ -305,19 +307,19 @@ static bool skip_damage(folio_audio_file_t *f)
 /* Samples of silence to put before a frame of @n samples so that the audio after skipped damage
  * stays where its timestamps say (the frames lost to the damage): 0 where nothing was skipped, so
  * undamaged audio is decoded exactly as it is. */
-static size_t damage_gap(folio_audio_file_t *f, int n)
+static size_t damage_gap(folio_audio_file_t *f, int n, int rate)
 {
     int64_t ts = f->frame->best_effort_timestamp;
     if (ts == AV_NOPTS_VALUE) {
         f->next_pts += n;
         return 0;
     }
-    int64_t at = av_rescale_q(ts, f->fmt->streams[f->stream]->time_base, (AVRational){1, f->rate});
+    int64_t at = av_rescale_q(ts, f->fmt->streams[f->stream]->time_base, (AVRational){1, rate});
     int64_t gap = f->damaged && f->have_next ? at - f->next_pts : 0;
     f->next_pts = at + n;
     f->have_next = true;
     /* A minute at most: a timestamp that jumps further is itself damaged. */
-    return gap > 0 && gap <= (int64_t)60 * f->rate ? (size_t)gap : 0;
+    return gap > 0 && gap <= (int64_t)60 * rate ? (size_t)gap : 0;
 }
 
 static long decode_ffmpeg(folio_audio_file_t *f)
@@ -327,13 +329,22 @@ static long decode_ffmpeg(folio_audio_file_t *f)
         if (r == 0) {
             int n = f->frame->nb_samples, ch = f->frame->ch_layout.nb_channels;
             if (ch < 1) ch = f->channels;
-            size_t gap = damage_gap(f, n);
+            /* MPEG audio may change its sample rate from one frame to the next (streams
+             * joined end to end): each block is resampled at its own rate. */
+            int rate = f->frame->sample_rate;
+            if (rate < 1000 || rate > 768000) rate = f->in_rate;
+            if (rate != f->in_rate) {
+                f->in_rate = rate;
+                f->change_sec = f->decoded_sec;
+                f->have_next = false; /* timestamps in the old rate's samples */
+            }
+            size_t gap = damage_gap(f, n, rate);
             if (ensure(&f->in, &f->in_cap, gap + (size_t)n) < 0) return FOLIO_ENOMEM;
             memset(f->in, 0, gap * sizeof(float));
             mix_down(f->frame, ch, n, f->in + gap);
             n += (int)gap;
             f->in_len = (size_t)n;
-            f->decoded_sec += (double)n / f->rate;
+            f->decoded_sec += (double)n / rate;
             f->damaged = false;
             f->errors_in_row = 0;
             av_frame_unref(f->frame);
@@ -435,6 +446,19 @@ static int try_ffmpeg(folio_audio_file_t *f)
 #endif
 }
 
+/* f->soxr: soxr's streaming resampler from @rate to 16 kHz. */
+static int start_resampler(folio_audio_file_t *f, int rate)
+{
+    soxr_error_t e = NULL;
+    soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+    soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+    f->soxr = soxr_create(rate, FOLIO_AUDIO_RATE, 1, &e, &io, &q, NULL);
+    if (e || !f->soxr)
+        return folio__error(f->ctx, FOLIO_ENOMEM, "%s: cannot start the resampler: %s", f->path,
+                            e ? e : "?");
+    return FOLIO_OK;
+}
+
 folio_audio_file_t *folio__audio_open(folio_t *ctx, const char *path, int *err)
 {
     int rc = FOLIO_OK;
@@ -484,12 +508,8 @@ folio_audio_file_t *folio__audio_open(folio_t *ctx, const char *path, int *err)
     if (rc == FOLIO_ENOTFOUND)
         FAIL(ctx, FOLIO_EAUDIO,
              "%s: not an audio format Folio reads (WAV, FLAC, OGG, Opus, MP3, M4B)", path);
-    soxr_error_t e = NULL;
-    soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-    soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-    f->soxr = soxr_create(f->rate, FOLIO_AUDIO_RATE, 1, &e, &io, &q, NULL);
-    if (e || !f->soxr)
-        FAIL(ctx, FOLIO_ENOMEM, "%s: cannot start the resampler: %s", path, e ? e : "?");
+    TRY(start_resampler(f, f->rate));
+    f->in_rate = f->rate;
     if (err) *err = FOLIO_OK;
     return f;
 fail:
@@ -509,6 +529,30 @@ static void check_length(folio_audio_file_t *f)
         folio__warn(f->ctx,
                     "%s: the audio ends at %.1f s, but the file says it lasts %.1f s: truncated?",
                     f->path, f->decoded_sec, f->estimate);
+}
+
+/* The stream's sample rate changed to f->in_rate: flush what the resampler holds at the old rate
+ * into f->out (empty: everything before was handed out) and start one at the new rate. Returns
+ * the samples flushed, or a negative code. */
+static long change_rate(folio_audio_file_t *f)
+{
+    size_t len = 0;
+    for (;;) {
+        if (ensure(&f->out, &f->out_cap, len + BLOCK) < 0) return FOLIO_ENOMEM;
+        size_t odone = 0;
+        soxr_error_t e =
+            soxr_process(f->soxr, NULL, 0, NULL, f->out + len, f->out_cap - len, &odone);
+        if (e) return folio__error(f->ctx, FOLIO_EAUDIO, "%s: resampling failed: %s", f->path, e);
+        if (!odone) break;
+        len += odone;
+    }
+    soxr_delete(f->soxr);
+    int rc = start_resampler(f, f->in_rate);
+    if (rc < 0) return rc;
+    folio__info(f->ctx, "%s: the sample rate changes from %d to %d Hz at %.1f s", f->path, f->rate,
+                f->in_rate, f->change_sec);
+    f->rate = f->in_rate;
+    return (long)len;
 }
 
 long folio__audio_read(folio_audio_file_t *f, int16_t *out, size_t n)
@@ -537,14 +581,16 @@ long folio__audio_read(folio_audio_file_t *f, int16_t *out, size_t n)
                 check_length(f);
             }
         }
+        long flushed = 0;
+        if (got > 0 && f->in_rate != f->rate && (flushed = change_rate(f)) < 0) return flushed;
         /* Feed the resampler; at the end, flush it with a NULL input. */
         size_t est = (size_t)((double)(got ? got : BLOCK) * FOLIO_AUDIO_RATE / f->rate) + 256;
-        if (ensure(&f->out, &f->out_cap, est) < 0) return FOLIO_ENOMEM;
+        if (ensure(&f->out, &f->out_cap, (size_t)flushed + est) < 0) return FOLIO_ENOMEM;
         size_t odone = 0;
         soxr_error_t e = soxr_process(f->soxr, f->eof ? NULL : f->in, f->eof ? 0 : (size_t)got,
-                                      NULL, f->out, f->out_cap, &odone);
+                                      NULL, f->out + flushed, f->out_cap - (size_t)flushed, &odone);
         if (e) return folio__error(f->ctx, FOLIO_EAUDIO, "%s: resampling failed: %s", f->path, e);
-        f->out_len = odone;
+        f->out_len = (size_t)flushed + odone;
         f->out_pos = 0;
         if (f->eof && odone == 0) f->flushed = true;
     }

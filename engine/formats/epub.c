@@ -484,6 +484,10 @@ static int read_spine(epub_t *E)
             continue;
         }
         if (rc < 0) break;
+        if ((rc = folio__content_check_utf8(E->ctx, E->name, it->path, buf, len)) < 0) {
+            free(buf);
+            break;
+        }
         xmlDocPtr doc = parse_content(E, it->path, buf, len);
         free(buf);
         if (!doc) {

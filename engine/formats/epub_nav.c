@@ -86,6 +86,10 @@ int folio__epub_read_nav_doc(folio_epub_zip_t *z, const char *path, folio_epub_n
         return FOLIO_OK;
     }
     if (rc < 0) return rc;
+    if ((rc = folio__content_check_utf8(z->ctx, z->name, path, buf, len)) < 0) {
+        free(buf);
+        return rc;
+    }
     xmlDocPtr doc = folio__content_parse(z->ctx, z->name, path, buf, len, NULL);
     free(buf);
     if (!doc) {

@@ -1,7 +1,7 @@
-/* The plain-text reader: UTF-8 (or UTF-16 with a BOM) text where form feeds separate pages (the
- * pdftotext convention), blank lines separate paragraphs, hard-wrapped lines are rejoined (with
- * end-of-line hyphenation undone), page numbers and running heads of paged text are left out, and
- * Project Gutenberg's header and licence are kept but marked not read. */
+/* The plain-text reader: UTF-8 (or UTF-16 or UTF-32 with a BOM) text where form feeds separate
+ * pages (the pdftotext convention), blank lines separate paragraphs, hard-wrapped lines are
+ * rejoined (with end-of-line hyphenation undone), page numbers and running heads of paged text are
+ * left out, and Project Gutenberg's header and licence are kept but marked not read. */
 #include "formats.h"
 
 #include <ctype.h>
@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unicode/uchar.h>
-#include <unicode/ustring.h>
 
 typedef enum { REGION_FRONT, REGION_BODY, REGION_BACK } region_t;
 
@@ -67,54 +66,76 @@ fail:
     return rc;
 }
 
-static int from_utf16(txt_t *T, bool big_endian)
+/* One @unit-byte code unit (2 or 4) at @b. */
+static uint32_t code_unit(const unsigned char *b, int unit, bool big_endian)
 {
-    size_t units = (T->len - 2) / 2;
-    if ((T->len - 2) % 2)
-        return folio__error(T->ctx, FOLIO_EENCODING, "%s: UTF-16 text with an odd number of bytes",
-                            T->name);
-    if (units > INT32_MAX / 2) return folio__error(T->ctx, FOLIO_ELIMIT, "%s: too large", T->name);
-    UChar *u = malloc((units + 1) * sizeof(UChar));
-    if (!u) return FOLIO_ENOMEM;
-    const unsigned char *b = (const unsigned char *)T->buf + 2;
-    for (size_t i = 0; i < units; i++)
-        u[i] = big_endian ? (UChar)(b[2 * i] << 8 | b[2 * i + 1])
-                          : (UChar)(b[2 * i + 1] << 8 | b[2 * i]);
-    UErrorCode e = U_ZERO_ERROR;
-    int32_t need = 0;
-    u_strToUTF8(NULL, 0, &need, u, (int32_t)units, &e);
-    if (e != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(e)) {
-        free(u);
-        return folio__error(T->ctx, FOLIO_EENCODING, "%s: invalid UTF-16 (unpaired surrogate)",
-                            T->name);
+    uint32_t v = 0;
+    for (int k = 0; k < unit; k++)
+        v |= (uint32_t)b[big_endian ? k : unit - 1 - k] << (8 * (unit - 1 - k));
+    return v;
+}
+
+/* The text after a UTF-16 (@unit 2) or UTF-32 (@unit 4) byte order mark, as UTF-8. Errors name
+ * the byte offset in the file. */
+static int from_wide(txt_t *T, int unit, bool big_endian)
+{
+    int rc = FOLIO_OK;
+    const char *enc = unit == 2 ? "UTF-16" : "UTF-32";
+    const unsigned char *b = (const unsigned char *)T->buf;
+    folio_str_t out = {0};
+    if ((T->len - (size_t)unit) % (size_t)unit)
+        FAIL(T->ctx, FOLIO_EENCODING, "%s: %s text whose %zu bytes are not whole %d-byte units",
+             T->name, enc, T->len, unit);
+    for (size_t i = (size_t)unit; i < T->len;) {
+        size_t at = i;
+        uint32_t c = code_unit(b + i, unit, big_endian);
+        i += (size_t)unit;
+        if (unit == 2 && c >= 0xD800 && c <= 0xDBFF && i + 2 <= T->len) {
+            uint32_t low = code_unit(b + i, 2, big_endian);
+            if (low >= 0xDC00 && low <= 0xDFFF) {
+                c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+                i += 2;
+            }
+        }
+        if (c >= 0xD800 && c <= 0xDFFF)
+            FAIL(T->ctx, FOLIO_EENCODING, "%s: invalid %s at byte %zu (an unpaired surrogate)",
+                 T->name, enc, at);
+        if (c > 0x10FFFF)
+            FAIL(T->ctx, FOLIO_EENCODING,
+                 "%s: invalid %s at byte %zu (0x%08x is not a Unicode code point)", T->name, enc,
+                 at, (unsigned)c);
+        if (c == 0)
+            FAIL(T->ctx, FOLIO_EFORMAT, "%s: a NUL character at byte %zu: not a text file", T->name,
+                 at);
+        char u[4];
+        if (folio__str_append(&out, u, folio__utf8_encode(c, u)) < 0)
+            FAIL(T->ctx, FOLIO_ENOMEM, "%s: out of memory", T->name);
     }
-    e = U_ZERO_ERROR;
-    char *out = malloc((size_t)need + 1);
-    if (!out) {
-        free(u);
-        return FOLIO_ENOMEM;
-    }
-    u_strToUTF8(out, need + 1, NULL, u, (int32_t)units, &e);
-    free(u);
-    if (U_FAILURE(e)) {
-        free(out);
-        return folio__error(T->ctx, FOLIO_EENCODING, "%s: invalid UTF-16", T->name);
-    }
+    if (!out.len) FAIL(T->ctx, FOLIO_EEMPTY, "%s: the file holds only a byte order mark", T->name);
     free(T->buf);
-    T->buf = out;
-    T->len = (size_t)need;
-    return FOLIO_OK;
+    T->len = out.len;
+    T->buf = folio__str_take(&out);
+fail:
+    folio__str_free(&out);
+    return rc;
 }
 
 static int decode(txt_t *T)
 {
     const unsigned char *b = (const unsigned char *)T->buf;
-    if (T->len >= 2 && b[0] == 0xFF && b[1] == 0xFE) return from_utf16(T, false);
-    if (T->len >= 2 && b[0] == 0xFE && b[1] == 0xFF) return from_utf16(T, true);
+    /* UTF-32 first: its little-endian BOM starts with UTF-16's. */
+    if (T->len >= 4 && b[0] == 0xFF && b[1] == 0xFE && b[2] == 0 && b[3] == 0)
+        return from_wide(T, 4, false);
+    if (T->len >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 0xFE && b[3] == 0xFF)
+        return from_wide(T, 4, true);
+    if (T->len >= 2 && b[0] == 0xFF && b[1] == 0xFE) return from_wide(T, 2, false);
+    if (T->len >= 2 && b[0] == 0xFE && b[1] == 0xFF) return from_wide(T, 2, true);
     size_t skip = (T->len >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) ? 3 : 0;
-    if (memchr(T->buf, '\0', T->len))
+    const char *nul = memchr(T->buf, '\0', T->len);
+    if (nul)
         return folio__error(T->ctx, FOLIO_EFORMAT,
-                            "%s: contains NUL bytes: not a text file or an EPUB", T->name);
+                            "%s: a NUL byte at byte %zu: not a text file or an EPUB", T->name,
+                            (size_t)(nul - T->buf));
     size_t bad;
     if (!folio__utf8_valid(T->buf + skip, T->len - skip, &bad))
         return folio__error(T->ctx, FOLIO_EENCODING,
@@ -506,7 +527,8 @@ static int emit_paragraph(txt_t *T, const para_t *p, const folio_tb_style_t *st,
     folio_str_t text = {0};
     VEC(size_t) cuts = {0}; /* byte positions in text where a page starts */
     VEC(size_t) cut_pages = {0};
-    bool glue = false; /* the previous line ended in a joined hyphen */
+    bool glue = false;    /* the previous line ended in a joined hyphen */
+    size_t last_word = 0; /* where the last word of text starts (after its last space) */
     for (size_t i = p->first; i <= p->last; i++) {
         const line_t *l = &T->lines.items[i];
         if (l->dropped) continue;
@@ -514,10 +536,10 @@ static int emit_paragraph(txt_t *T, const para_t *p, const folio_tb_style_t *st,
         const char *s = trimmed(T, l, &n);
         size_t word_start = text.len;
         if (glue) {
-            while (word_start > 0 && text.data[word_start - 1] != ' ') word_start--;
+            word_start = last_word; /* kept up to date: no scan back over a long joined word */
         } else if (text.len) {
             TRY(folio__str_appendc(&text, ' '));
-            word_start = text.len;
+            word_start = last_word = text.len;
         }
         while (*page < l->page) {
             (*page)++;
@@ -531,7 +553,13 @@ static int emit_paragraph(txt_t *T, const para_t *p, const folio_tb_style_t *st,
         size_t bn = 0;
         const char *b = j <= p->last ? trimmed(T, &T->lines.items[j], &bn) : NULL;
         glue = b && hyphen_join(T, s, n, b, bn, &keep);
-        TRY(folio__str_append(&text, s, glue && !keep ? n - 1 : n));
+        size_t add = glue && !keep ? n - 1 : n;
+        TRY(folio__str_append(&text, s, add));
+        for (size_t k = add; k > 0; k--)
+            if (s[k - 1] == ' ') {
+                last_word = text.len - add + k;
+                break;
+            }
     }
     size_t at = 0;
     for (size_t c = 0; c < cuts.len; c++) {

@@ -3,6 +3,7 @@
  * EPUB reader and writer share. */
 #include "xhtml.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
 #include <libxml/entities.h>
+#include <libxml/hash.h>
 #include <libxml/xmlsave.h>
 
 #define MAX_DEPTH 256
@@ -114,20 +116,14 @@ static bool is_space(char c)
 
 /* Append the text that the entity reference @ref stands for to @out. libxml2 expands the five
  * predefined entities and character references itself and, without loading DTDs, keeps a
- * reference node for every other named entity: one declared in the document's internal subset
- * (expanded here as libxml2 expands it; it refused loops and amplification when parsing), or
- * one that only an external DTD declares, as XHTML 1.1 and EPUB 2 documents do for &rsquo;,
- * &mdash; or &nbsp;. Those take their HTML 4/XHTML value. A name nobody declares is kept as
- * written ("&name;"), as HTML parsers and browsers keep it; folio__warn_unknown_entities() says
- * so. */
+ * reference node for every other named entity. Folio expands none of them (a billion laughs
+ * stays a few bytes): an entity that only an external DTD declares, as XHTML 1.1 and EPUB 2
+ * documents do for &rsquo;, &mdash; or &nbsp;, takes its HTML 4/XHTML value; any other name is
+ * kept as written ("&name;"), as HTML parsers and browsers keep it, and
+ * folio__warn_unknown_entities() says so. References to entities the document declares itself
+ * are already text (resolve_declared()). */
 static int entity_text(xmlNodePtr ref, folio_str_t *out)
 {
-    if (ref->children || (ref->doc && xmlGetDocEntity(ref->doc, ref->name))) {
-        xmlChar *s = xmlNodeGetContent(ref);
-        int rc = s ? folio__str_append(out, (const char *)s, strlen((const char *)s)) : FOLIO_OK;
-        xmlFree(s);
-        return rc;
-    }
     const htmlEntityDesc *e = htmlEntityLookup(ref->name);
     if (e) {
         char utf8[4];
@@ -136,15 +132,78 @@ static int entity_text(xmlNodePtr ref, folio_str_t *out)
     return folio__str_printf(out, "&%s;", (const char *)ref->name);
 }
 
+/* Whether @n refers to an entity that @n's document declares in its internal subset. */
+static bool declared_entity(xmlNodePtr n)
+{
+    xmlEntityPtr ent = n->doc ? xmlGetDocEntity(n->doc, n->name) : NULL;
+    return ent && ent->etype != XML_INTERNAL_PREDEFINED_ENTITY;
+}
+
+/* Replace the references to entities the document declares among the siblings from @first on
+ * by text; adds their number to *@n. */
+static int resolve_list(xmlDocPtr doc, xmlNodePtr first, long *n)
+{
+    for (xmlNodePtr c = first, next; c; c = next) {
+        next = c->next;
+        if (c->type != XML_ENTITY_REF_NODE || !declared_entity(c)) continue;
+        folio_str_t s = {0};
+        xmlNodePtr text = NULL;
+        int rc = entity_text(c, &s);
+        if (rc >= 0 && !(text = xmlNewDocText(doc, (const xmlChar *)s.data))) rc = FOLIO_ENOMEM;
+        folio__str_free(&s);
+        if (rc < 0) return rc;
+        xmlReplaceNode(c, text);
+        xmlFreeNode(c);
+        (*n)++;
+    }
+    return FOLIO_OK;
+}
+
+/* Replace every reference to an entity the document declares (in content and in attribute
+ * values) by the text entity_text() gives it, so that nothing reading the tree later (libxml2's
+ * xmlNodeGetContent or xmlGetProp included) expands the declaration: those walk an entity's
+ * content recursively, without the parser's limits. Returns how many were replaced, or a
+ * negative code. */
+static long resolve_declared(xmlDocPtr doc)
+{
+    long n = 0;
+    int rc = FOLIO_OK;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    for (xmlNodePtr el = root; el && rc >= 0; el = folio__xml_next(el, root)) {
+        rc = resolve_list(doc, el->children, &n);
+        for (xmlAttrPtr a = el->properties; a && rc >= 0; a = a->next)
+            rc = resolve_list(doc, a->children, &n);
+    }
+    return rc < 0 ? rc : n;
+}
+
 /* Whether @n is a reference to an entity that neither the document nor HTML declares. */
 static bool unknown_entity(xmlNodePtr n)
 {
-    return n->type == XML_ENTITY_REF_NODE && !n->children &&
-           !(n->doc && xmlGetDocEntity(n->doc, n->name)) && !htmlEntityLookup(n->name);
+    return n->type == XML_ENTITY_REF_NODE && !declared_entity(n) && !htmlEntityLookup(n->name);
+}
+
+static void first_name(void *payload, void *data, const xmlChar *name)
+{
+    (void)payload;
+    const xmlChar **first = data;
+    if (!*first) *first = name;
 }
 
 void folio__warn_unknown_entities(folio_t *ctx, const char *name, const char *path, xmlDocPtr doc)
 {
+    xmlHashTablePtr declared =
+        doc && doc->intSubset ? (xmlHashTablePtr)doc->intSubset->entities : NULL;
+    int n_declared = declared ? xmlHashSize(declared) : 0;
+    if (n_declared > 0) {
+        const xmlChar *first = NULL;
+        xmlHashScan(declared, first_name, &first);
+        folio__warn(ctx,
+                    "%s: %s: its DTD declares %d entit%s (<!ENTITY %s ...>); Folio expands no "
+                    "entity declaration: references to them are kept as written",
+                    name, path, n_declared, n_declared == 1 ? "y" : "ies",
+                    first ? (const char *)first : "?");
+    }
     size_t n = 0;
     const xmlChar *first = NULL;
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
@@ -160,11 +219,12 @@ void folio__warn_unknown_entities(folio_t *ctx, const char *name, const char *pa
 }
 
 /* Append the text content of @node (an element, text or entity reference) to @out, with entity
- * references expanded by entity_text(). Iterative: documents may nest deeply. */
-static int gather_text(xmlNodePtr node, folio_str_t *out)
+ * references as entity_text() gives them, stopping once @out holds more than @limit bytes.
+ * Iterative: documents may nest deeply. */
+static int gather_text(xmlNodePtr node, folio_str_t *out, size_t limit)
 {
     int rc = FOLIO_OK;
-    for (xmlNodePtr n = node; n && rc >= 0;) {
+    for (xmlNodePtr n = node; n && rc >= 0 && out->len <= limit;) {
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
             if (n->content)
                 rc = folio__str_append(out, (const char *)n->content,
@@ -181,29 +241,41 @@ static int gather_text(xmlNodePtr node, folio_str_t *out)
     return rc;
 }
 
-char *folio__node_text(xmlNodePtr node)
+/* @raw with white space collapsed and trimmed, as a new string (NULL when out of memory). */
+static char *collapse_space(const folio_str_t *raw)
 {
-    folio_str_t raw = {0}, out = {0};
-    if (node && gather_text(node, &raw) < 0) {
-        folio__str_free(&raw);
-        return NULL;
-    }
+    folio_str_t out = {0};
     bool space = false;
-    for (size_t i = 0; i < raw.len; i++) {
-        char c = raw.data[i];
+    for (size_t i = 0; i < raw->len; i++) {
+        char c = raw->data[i];
         if (is_space(c)) {
             space = out.len > 0;
             continue;
         }
         if ((space && folio__str_appendc(&out, ' ') < 0) || folio__str_appendc(&out, c) < 0) {
             folio__str_free(&out);
-            folio__str_free(&raw);
             return NULL;
         }
         space = false;
     }
-    folio__str_free(&raw);
     return out.data ? folio__str_take(&out) : folio__strdup("");
+}
+
+/* folio__node_text() of @node when its raw text is at most @limit bytes; else "" (so a caller
+ * looking for something short never copies a whole chapter). NULL when out of memory. */
+static char *short_text(xmlNodePtr node, size_t limit)
+{
+    folio_str_t raw = {0};
+    char *text = NULL;
+    if (gather_text(node, &raw, limit) >= 0)
+        text = raw.len > limit ? folio__strdup("") : collapse_space(&raw);
+    folio__str_free(&raw);
+    return text;
+}
+
+char *folio__node_text(xmlNodePtr node)
+{
+    return short_text(node, SIZE_MAX);
 }
 
 /* Elements whose content is never part of the read text. */
@@ -254,17 +326,19 @@ static bool marker_text(const char *s)
     return visible > 0 && visible <= 8;
 }
 
-static bool has_fragment_link(xmlNodePtr node)
+/* Whether an element among @first and its following siblings, or inside one of them, is a link
+ * to a fragment (<a href="...#...">). */
+static bool has_fragment_link(xmlNodePtr first)
 {
-    for (xmlNodePtr c = node; c; c = c->next) {
+    for (xmlNodePtr c = first; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) continue;
-        if (strcasecmp((const char *)c->name, "a") == 0) {
-            xmlChar *href = xmlGetNoNsProp(c, (const xmlChar *)"href");
+        for (xmlNodePtr n = c; n; n = folio__xml_next(n, c)) {
+            if (strcasecmp((const char *)n->name, "a") != 0) continue;
+            xmlChar *href = xmlGetNoNsProp(n, (const xmlChar *)"href");
             bool frag = href && strchr((const char *)href, '#');
             xmlFree(href);
             if (frag) return true;
         }
-        if (has_fragment_link(c->children)) return true;
     }
     return false;
 }
@@ -274,7 +348,9 @@ static bool note_marker(xmlNodePtr node, const char *name)
 {
     bool sup = strcasecmp(name, "sup") == 0, a = strcasecmp(name, "a") == 0;
     if (!sup && !a) return false;
-    char *text = folio__node_text(node);
+    /* A marker is a few characters: a longer text is not gathered in full (nested <sup>s
+     * would each copy the whole of what they hold). */
+    char *text = short_text(node, 1024);
     if (!text) return false;
     bool result;
     if (sup)
@@ -565,8 +641,20 @@ static xmlDocPtr parse_xml(const char *buf, size_t len, const char *url, folio_s
     if (!pc) return NULL;
     if (pc->sax && pc->sax->reference == xmlSAX2Reference) pc->sax->reference = content_reference;
     if (len > INT32_MAX) len = INT32_MAX;
+    /* No XML_PARSE_NOENT, XML_PARSE_DTDLOAD or XML_PARSE_HUGE: entities stay references, no
+     * DTD is read, and libxml2's limits on depth and sizes hold. */
     xmlDocPtr doc = xmlCtxtReadMemory(pc, buf, (int)len, url, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc && resolve_declared(doc) < 0) {
+        xmlFreeDoc(doc);
+        doc = NULL;
+        if (why) {
+            why->len = 0;
+            folio__str_printf(why, "out of memory");
+        }
+        xmlFreeParserCtxt(pc);
+        return NULL;
+    }
     if (!doc && why) {
         const xmlError *e = xmlCtxtGetLastError(pc);
         why->len = 0;
@@ -633,6 +721,47 @@ static bool doctype_with_subset(const char *buf, size_t len, size_t *start, size
         }
     }
     return false; /* no end: leave the document to the parser as it is */
+}
+
+/* The encoding @buf's XML declaration names ("<?xml version="1.0" encoding="..."?>"), copied into
+ * @enc (of @size bytes, lower-cased); false without one. */
+static bool declared_encoding(const char *buf, size_t len, char *enc, size_t size)
+{
+    size_t i = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    if (len - i < 5 || memcmp(buf + i, "<?xml", 5) != 0) return false;
+    size_t end = i;
+    while (end + 1 < len && !(buf[end] == '?' && buf[end + 1] == '>')) end++;
+    for (size_t j = i + 5; j + 8 <= end; j++) {
+        if (memcmp(buf + j, "encoding", 8) != 0) continue;
+        size_t k = j + 8;
+        while (k < end && (is_space(buf[k]) || buf[k] == '=')) k++;
+        if (k >= end || (buf[k] != '"' && buf[k] != '\'')) return false;
+        char quote = buf[k++];
+        size_t n = 0;
+        while (k < end && buf[k] != quote && n + 1 < size)
+            enc[n++] = (char)tolower((unsigned char)buf[k++]);
+        enc[n] = '\0';
+        return true;
+    }
+    return false;
+}
+
+int folio__content_check_utf8(folio_t *ctx, const char *name, const char *path, const char *buf,
+                              size_t len)
+{
+    if (len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
+                     ((unsigned char)buf[0] == 0xFE && (unsigned char)buf[1] == 0xFF)))
+        return FOLIO_OK; /* UTF-16: the parser converts it */
+    char enc[32];
+    if (declared_encoding(buf, len, enc, sizeof(enc)) && strcmp(enc, "utf-8") != 0 &&
+        strcmp(enc, "utf8") != 0)
+        return FOLIO_OK; /* another encoding the XML parser converts, or refuses itself */
+    size_t bad;
+    if (folio__utf8_valid(buf, len, &bad)) return FOLIO_OK;
+    return folio__error(ctx, FOLIO_EENCODING,
+                        "%s: %s: invalid UTF-8 at byte %zu (EPUB content documents are UTF-8 or "
+                        "UTF-16)",
+                        name, path, bad);
 }
 
 xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,

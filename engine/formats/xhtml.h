@@ -81,5 +81,10 @@ xmlDocPtr folio__xml_parse(const char *buf, size_t len, const char *url, folio_s
  * a warning naming @name, @path and the first XML error; *@html (may be NULL) says which. */
 xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,
                                size_t len, bool *html);
+/* FOLIO_EENCODING, with a message naming @name, @path and the byte, when the content document
+ * @buf is neither UTF-16 (by its BOM) nor in an encoding its XML declaration names, and is not
+ * valid UTF-8; else FOLIO_OK. */
+int folio__content_check_utf8(folio_t *ctx, const char *name, const char *path, const char *buf,
+                              size_t len);
 
 #endif

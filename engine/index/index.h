@@ -1,7 +1,7 @@
 /* Internal interface of the index module: the work file <out>.part that makes indexing resumable
  * (inputs, their fingerprint, cached audio files, chunks and finished recognition results; the
- * names of its side files), and later the finished index. Only this module includes SQLite;
- * any module downstream of speech may include this header. */
+ * names of its side files), and the finished index, written beside it and renamed into place. Only
+ * this module includes SQLite; any module downstream of speech may include this header. */
 #ifndef FOLIO_INDEX_H
 #define FOLIO_INDEX_H
 
@@ -19,6 +19,7 @@ typedef enum {
     FOLIO_WORK_OOB_LM,   /* ".oob.lm", the out-of-book model */
     FOLIO_WORK_DICT,     /* ".dict", the decoder's dictionary */
     FOLIO_WORK_GAPS_LM,  /* ".gaps.lm", the window model of gaps recognised again */
+    FOLIO_WORK_INDEX,    /* ".index", the finished index before its rename */
     FOLIO_WORK_WINDOW_LM /* ".window<k>.lm", recognition worker k's window model */
 } folio_work_file_t;
 
@@ -121,16 +122,16 @@ typedef struct {
     size_t n_blobs;
 } folio_index_data_t;
 
-/* Write the index tables into the work file (dropping its work tables), in one transaction. */
-int folio__index_write(folio_part_t *p, const folio_index_data_t *d);
+/* Write the finished index to @tmp_path (replacing any file there: one a killed run left), in one
+ * transaction, compact it, and rename it to @final_path: the last step, so that until it is done
+ * the work file keeps everything a rerun needs. On failure @tmp_path is removed and the message
+ * (on @ctx) names the file. */
+int folio__index_write(folio_t *ctx, const char *tmp_path, const folio_index_data_t *d,
+                       const char *final_path);
 /* The first word of @ix whose start is at or after code point @c (n_words if none). */
 size_t folio__index_first_word_at(const folio_index_t *ix, size_t c);
 
 /* The blob @name of an open index (borrowed, 8-byte aligned), or NULL with *@len 0. */
 const void *folio__index_blob(const folio_index_t *ix, const char *name, size_t *len);
-
-/* Checkpoint, rollback journal, VACUUM, close and rename to @final_path; @p is then closed (free
- * it with folio__part_close). */
-int folio__part_finalize(folio_part_t *p, const char *final_path);
 
 #endif

@@ -1,5 +1,6 @@
 /* The work file's handle, private to engine/index: work.c makes it and keeps the run's work in
- * it, write.c writes the finished index into it. Only for engine/index (it includes SQLite). */
+ * it; write.c writes the finished index through the same kind of handle. Only for engine/index
+ * (it includes SQLite). */
 #ifndef FOLIO_INDEX_PART_H
 #define FOLIO_INDEX_PART_H
 

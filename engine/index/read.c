@@ -2,7 +2,7 @@
  * tens of megabytes), so that a folio_index_t is immutable and lookups need no locking. The file is
  * untrusted input, checked as it is read; why an open failed goes to the caller's context, naming
  * the file. */
-#include "index.h"
+#include "read_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,31 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
-
-struct folio_index {
-    VEC(char *) keys;
-    VEC(char *) values;
-    char *text;
-    size_t text_bytes, text_length;
-    char *report;
-    folio_index_file_t *files;
-    size_t n_files;
-    folio_index_page_t *pages;
-    size_t n_pages;
-    folio_index_chapter_t *chapters;
-    size_t n_chapters;
-    folio_index_sentence_t *sentences;
-    size_t n_sentences;
-    folio_index_word_t *words;
-    size_t n_words;
-    folio_str_t pool; /* labels, titles and paths, NUL-separated */
-    size_t *label_off, *title_off, *path_off;
-    VEC(char *) blob_names;
-    VEC(uint64_t *) blobs; /* 8-byte aligned copies */
-    VEC(size_t) blob_lens;
-};
 
 /* The URI for opening @path read-only; immutable when the file cannot be written (a read-only
  * folder or medium: no journal can be there, and SQLite must not try to make one). */
@@ -61,326 +36,7 @@ static bool pool_str(folio_index_t *ix, const char *s, size_t n, size_t *off)
     return folio__str_append(&ix->pool, s, n) >= 0 && folio__str_appendc(&ix->pool, '\0') >= 0;
 }
 
-/* ---- an index file is untrusted input ----
- *
- * Reader apps open index files they downloaded, so nothing in one may crash, hang or mislead a
- * reader: SQLite reads it defensively (no views, triggers or schema functions; bounded lengths
- * and work), the schema must be Folio's tables, the file must pass SQLite's quick check, and
- * every value loaded is checked (types, NULLs, finite times, offsets inside the text, files
- * inside the audio table, blob sizes) so that lookups can trust what they find. */
-
-/* SQLite's work to open an index is bounded by its size: the progress handler is called every
- * PROGRESS_OPS virtual machine instructions, and an open may take this many calls per
- * kilobyte of the file (plus a floor). Opening the demo's index takes 0.12 calls per kilobyte (0.2
- * with its words read as rows), SQLite's quick check of a 21 MB file 0.14. */
-#define PROGRESS_OPS 1000
-#define PROGRESS_PER_KB 8
-#define PROGRESS_FLOOR 2000
-/* The gram table as docs/index.md describes it (engine/lookup builds it): grams of this many
- * symbols, each with its position in the stream in the low bits. */
-#define FOLIO_GRAM_SYMBOLS 6
-#define FOLIO_GRAM_POSITION_BITS 28
-/* The longest string or blob: the gram table of a book of 64 million letters. */
-#define MAX_VALUE_BYTES (1 << 29)
-
-/* One open in progress: where its messages go, the file they name, and the work left. */
-typedef struct {
-    folio_t *ctx;
-    const char *path;
-    sqlite3 *db;
-    uint64_t budget; /* progress handler calls left */
-} opening_t;
-
-static int out_of_work(void *ud)
-{
-    opening_t *o = ud;
-    if (!o->budget) return 1;
-    o->budget--;
-    return 0;
-}
-
-/* FOLIO_EFORMAT, "<path>: a damaged Folio index: <what>". */
-static int damaged(const opening_t *o, const char *fmt, ...) FOLIO_PRINTF(2, 3);
-static int damaged(const opening_t *o, const char *fmt, ...)
-{
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    return folio__error(o->ctx, FOLIO_EFORMAT, "%s: a damaged Folio index: %s", o->path, what);
-}
-
-/* Why SQLite's last call failed, as a result code and a message naming the file. */
-static int sql_failed(const opening_t *o)
-{
-    int ec = sqlite3_errcode(o->db);
-    if (ec == SQLITE_NOMEM)
-        return folio__error(o->ctx, FOLIO_ENOMEM, "%s: out of memory reading the index", o->path);
-    if (ec == SQLITE_INTERRUPT)
-        return damaged(o, "reading it takes more work than an index of its size can need");
-    return damaged(o, "%s", sqlite3_errmsg(o->db));
-}
-
-#define REFUSE(...)                                                                                \
-    do {                                                                                           \
-        rc = damaged(o, __VA_ARGS__);                                                              \
-        goto fail;                                                                                 \
-    } while (0)
-#define SQL_FAILED()                                                                               \
-    do {                                                                                           \
-        rc = sql_failed(o);                                                                        \
-        goto fail;                                                                                 \
-    } while (0)
-
-/* Make SQLite read the database a stranger made defensively: no writing the schema, no functions
- * or virtual tables from it, no views or triggers, small limits on what a statement may be, and
- * a bound on the work, from the file's size. */
-static void defend(opening_t *o, uint64_t file_bytes)
-{
-    sqlite3 *db = o->db;
-    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
-#ifdef SQLITE_DBCONFIG_ENABLE_VIEW
-    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
-#endif
-    sqlite3_limit(db, SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
-    sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 16384);
-    sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, 64);
-    sqlite3_limit(db, SQLITE_LIMIT_COMPOUND_SELECT, 4);
-    sqlite3_limit(db, SQLITE_LIMIT_FUNCTION_ARG, 8);
-    sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
-    sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 64);
-    sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, 16);
-    sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, 1);
-    o->budget = PROGRESS_FLOOR + file_bytes / 1024 * PROGRESS_PER_KB;
-    sqlite3_progress_handler(db, PROGRESS_OPS, out_of_work, o);
-}
-
-/* The tables an index has; each must be a table (not a view), made by CREATE TABLE. */
-static const char *const tables[] = {"book",      "text",  "audio",  "pages", "chapters",
-                                     "sentences", "words", "report", "lookup"};
-#define N_TABLES (sizeof(tables) / sizeof(tables[0]))
-
-static int check_schema(const opening_t *o)
-{
-    int rc = FOLIO_OK;
-    sqlite3_stmt *st = NULL;
-    bool found[N_TABLES] = {false};
-    if (sqlite3_prepare_v2(o->db, "SELECT type, name, sql FROM sqlite_schema", -1, &st, NULL) !=
-        SQLITE_OK)
-        FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (%s)", o->path, sqlite3_errmsg(o->db));
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *type = (const char *)sqlite3_column_text(st, 0);
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        const char *sql = (const char *)sqlite3_column_text(st, 2);
-        if (!type || !name) REFUSE("its schema has a row without a name");
-        if (strcmp(type, "table") != 0 && strcmp(type, "index") != 0)
-            REFUSE("it has a %.20s, \"%.100s\" (Folio's have only tables)", type, name);
-        for (size_t i = 0; i < N_TABLES; i++)
-            if (strcmp(name, tables[i]) == 0) {
-                if (strcmp(type, "table") != 0 || !sql || strncmp(sql, "CREATE TABLE", 12) != 0)
-                    REFUSE("\"%s\" is not a plain table", name);
-                found[i] = true;
-            }
-    }
-    if (r != SQLITE_DONE) SQL_FAILED();
-    for (size_t i = 0; i < N_TABLES; i++)
-        if (!found[i])
-            FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (it has no table \"%s\")", o->path,
-                 tables[i]);
-fail:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* ---- values ---- */
-
-/* The row being read: its table and number for messages, and the first problem found in it
- * (later problems are not reported: the first one refuses the file). */
-typedef struct {
-    const opening_t *o;
-    sqlite3_stmt *st;
-    const char *table;
-    size_t row;
-    int rc;
-} row_t;
-
-static void bad(row_t *r, int col, const char *fmt, ...) FOLIO_PRINTF(3, 4);
-static void bad(row_t *r, int col, const char *fmt, ...)
-{
-    if (r->rc) return;
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    r->rc = damaged(r->o, "%s row %zu: %s %s", r->table, r->row + 1,
-                    sqlite3_column_name(r->st, col), what);
-}
-
-static bool is_null(row_t *r, int col)
-{
-    return sqlite3_column_type(r->st, col) == SQLITE_NULL;
-}
-
-/* Column @col as text of *@len bytes, valid UTF-8; "" after a problem. */
-static const char *get_text(row_t *r, int col, size_t *len)
-{
-    *len = 0;
-    int type = sqlite3_column_type(r->st, col);
-    if (type != SQLITE_TEXT) {
-        bad(r, col, "is %s, not text", type == SQLITE_NULL ? "NULL" : "a number or a blob");
-        return "";
-    }
-    const char *s = (const char *)sqlite3_column_text(r->st, col);
-    size_t n = (size_t)sqlite3_column_bytes(r->st, col);
-    if (!s) {
-        if (!r->rc) r->rc = sql_failed(r->o);
-        return "";
-    }
-    size_t at;
-    if (!folio__utf8_valid(s, n, &at)) {
-        bad(r, col, "is not valid UTF-8 (at byte %zu)", at);
-        return "";
-    }
-    *len = n;
-    return s;
-}
-
-/* Column @col as an integer from @lo to @hi; @lo after a problem. */
-static int64_t get_int(row_t *r, int col, int64_t lo, int64_t hi)
-{
-    if (sqlite3_column_type(r->st, col) != SQLITE_INTEGER) {
-        bad(r, col, "is %s, not an integer", is_null(r, col) ? "NULL" : "not an integer");
-        return lo;
-    }
-    int64_t v = sqlite3_column_int64(r->st, col);
-    if (v < lo || v > hi) {
-        bad(r, col, "is %lld, outside %lld to %lld", (long long)v, (long long)lo, (long long)hi);
-        return lo;
-    }
-    return v;
-}
-
-/* Column @col as a finite number, at least @lo; @lo after a problem. */
-static double get_real(row_t *r, int col, double lo)
-{
-    int type = sqlite3_column_type(r->st, col);
-    if (type != SQLITE_FLOAT && type != SQLITE_INTEGER) {
-        bad(r, col, "is %s, not a number", type == SQLITE_NULL ? "NULL" : "text or a blob");
-        return lo;
-    }
-    double v = sqlite3_column_double(r->st, col);
-    if (!isfinite(v) || v < lo) {
-        bad(r, col, "is %g, not a finite number from %g on", v, lo);
-        return lo;
-    }
-    return v;
-}
-
-/* When a page, chapter or sentence is read, from column @col on: start_time, [end_time,] file,
- * file_time. All NULL: not read (times -1, file -1); all set: a time from 0 on, in a file of the
- * audio table. */
-static void get_when(row_t *r, int col, bool with_end, size_t n_files, double *start, double *end,
-                     long *file, double *file_time)
-{
-    int n = with_end ? 4 : 3, nulls = 0;
-    for (int k = 0; k < n; k++) nulls += is_null(r, col + k);
-    *start = *file_time = -1;
-    if (end) *end = -1;
-    *file = -1;
-    if (nulls == n) return;
-    if (nulls) {
-        bad(r, col, "and the time columns after it are neither all NULL nor all set");
-        return;
-    }
-    *start = get_real(r, col++, 0);
-    if (with_end) *end = get_real(r, col++, 0);
-    if (!n_files)
-        bad(r, col, "names an audio file, and the audio table is empty");
-    else
-        *file = (long)get_int(r, col, 0, (int64_t)n_files - 1);
-    *file_time = get_real(r, col + 1, -HUGE_VAL);
-}
-
-/* A word from its stored fields (times in milliseconds, confidence in thousandths), checked:
- * inside the text, and either not read (-1 times and file) or read in a file of the index. */
-static int set_word(const opening_t *o, folio_index_t *ix, size_t i, const int64_t f[WORD_FIELDS])
-{
-    int64_t start_char = f[0], end_char = f[1], start_ms = f[2], end_ms = f[3], file = f[4];
-    folio_index_word_t *w = &ix->words[i];
-    if (start_char < 0 || end_char < start_char || (uint64_t)end_char > ix->text_length)
-        return damaged(o, "word %zu is at code points %lld to %lld, outside the text (%zu)", i,
-                       (long long)start_char, (long long)end_char, ix->text_length);
-    w->start_char = (size_t)start_char;
-    w->end_char = (size_t)end_char;
-    w->confidence = (float)f[5] / 1000;
-    if (start_ms == -1 && end_ms == -1 && file == -1) {
-        w->start_time = w->end_time = w->file_time = -1;
-        w->file = -1;
-        return FOLIO_OK;
-    }
-    if (start_ms < 0 || end_ms < 0 || file < 0 || (uint64_t)file >= ix->n_files)
-        return damaged(o,
-                       "word %zu is read from %lld ms to %lld ms in audio file %lld, and the "
-                       "audio table has %zu files",
-                       i, (long long)start_ms, (long long)end_ms, (long long)file, ix->n_files);
-    w->file = (long)file;
-    w->start_time = (double)start_ms / 1000;
-    w->end_time = (double)end_ms / 1000;
-    w->file_time = w->start_time - ix->files[w->file].offset;
-    if (w->file_time < 0) w->file_time = 0;
-    return FOLIO_OK;
-}
-
-/* The lookup tables (engine/lookup/lookup.h says what each holds), checked against the text and
- * the words, so that no lookup can index past them. A table that is missing is no lookup of its
- * kind. */
-static int check_blobs(const opening_t *o, const folio_index_t *ix)
-{
-    size_t n_stream, n_cp, n_grams, n_line;
-    const uint8_t *stream = folio__index_blob(ix, "stream", &n_stream);
-    const uint32_t *cp = folio__index_blob(ix, "cp", &n_cp);
-    const uint64_t *grams = folio__index_blob(ix, "grams", &n_grams);
-    const uint32_t *line = folio__index_blob(ix, "timeline", &n_line);
-    if (n_cp % 4 || n_grams % 8 || n_line % 4)
-        return damaged(o, "a lookup table's size is not a whole number of entries");
-    n_cp /= 4, n_grams /= 8, n_line /= 4;
-    if ((stream || cp) && n_cp != n_stream)
-        return damaged(o, "the lookup tables \"stream\" and \"cp\" differ in length (%zu, %zu)",
-                       n_stream, n_cp);
-    for (size_t i = 0; i < n_cp; i++)
-        if (cp[i] >= ix->text_length)
-            return damaged(o, "lookup table \"cp\" entry %zu is past the text", i);
-    if (grams) {
-        size_t want = n_stream >= FOLIO_GRAM_SYMBOLS ? n_stream - FOLIO_GRAM_SYMBOLS + 1 : 0;
-        if (n_grams != want)
-            return damaged(o, "lookup table \"grams\" has %zu entries for %zu symbols", n_grams,
-                           n_stream);
-        for (size_t i = 0; i < n_grams; i++)
-            if ((grams[i] & (((uint64_t)1 << FOLIO_GRAM_POSITION_BITS) - 1)) >= n_stream)
-                return damaged(o, "lookup table \"grams\" entry %zu is past the text", i);
-    }
-    if (n_line > ix->n_words)
-        return damaged(o, "lookup table \"timeline\" has %zu entries for %zu words", n_line,
-                       ix->n_words);
-    for (size_t i = 0; i < n_line; i++)
-        if (line[i] >= ix->n_words || ix->words[line[i]].start_time < 0)
-            return damaged(o, "lookup table \"timeline\" entry %zu is not a read word", i);
-    return FOLIO_OK;
-}
-
 /* ---- loading ---- */
-
-#define PREPARE(sql)                                                                               \
-    do {                                                                                           \
-        if (st) sqlite3_finalize(st);                                                              \
-        st = NULL;                                                                                 \
-        if (sqlite3_prepare_v2(o->db, sql, -1, &st, NULL) != SQLITE_OK) SQL_FAILED();              \
-    } while (0)
 
 #define ALLOC(ptr, n)                                                                              \
     do {                                                                                           \
@@ -392,13 +48,16 @@ static int check_blobs(const opening_t *o, const folio_index_t *ix)
  * reading it is a damaged file. */
 #define NEXT_ROW(r, i)                                                                             \
     do {                                                                                           \
-        if (sqlite3_step(st) != SQLITE_ROW) SQL_FAILED_OR(damaged(o, "%s changed", (r).table));    \
+        if (sqlite3_step(st) != SQLITE_ROW)                                                        \
+            SQL_FAILED_OR(folio__index_damaged(o, "%s changed", (r).table));                       \
         (r).row = (i);                                                                             \
     } while (0)
 #define SQL_FAILED_OR(alt)                                                                         \
     do {                                                                                           \
         int ec_ = sqlite3_errcode(o->db);                                                          \
-        rc = ec_ != SQLITE_OK && ec_ != SQLITE_ROW && ec_ != SQLITE_DONE ? sql_failed(o) : (alt);  \
+        rc = ec_ != SQLITE_OK && ec_ != SQLITE_ROW && ec_ != SQLITE_DONE                           \
+                 ? folio__index_sql_failed(o)                                                      \
+                 : (alt);                                                                          \
         goto fail;                                                                                 \
     } while (0)
 #define ROW_DONE(r)                                                                                \
@@ -438,21 +97,6 @@ fail:
     return rc;
 }
 
-/* SQLite's own check of the file's structure (pages, cells, overflow chains; not the contents
- * of the indexes), so that ordinary damage is found before the values are read. */
-static int quick_check(const opening_t *o)
-{
-    int rc = FOLIO_OK;
-    sqlite3_stmt *st = NULL;
-    PREPARE("PRAGMA quick_check(1)");
-    if (sqlite3_step(st) != SQLITE_ROW) SQL_FAILED();
-    const char *verdict = (const char *)sqlite3_column_text(st, 0);
-    if (!verdict || strcmp(verdict, "ok") != 0) REFUSE("%.200s", verdict ? verdict : "?");
-fail:
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* Read everything of the open database @o->db into @ix, checking each value. */
 static int load(folio_index_t *ix, const opening_t *o)
 {
@@ -472,16 +116,16 @@ static int load(folio_index_t *ix, const opening_t *o)
              "%s: a Folio index of schema version %d, and this Folio reads version %d: index the "
              "book again",
              o->path, version, FOLIO_INDEX_SCHEMA);
-    TRY(check_schema(o));
-    TRY(quick_check(o));
+    TRY(folio__index_check_schema(o));
+    TRY(folio__index_quick_check(o));
 
     PREPARE("SELECT key, value FROM book ORDER BY key");
     row_t r = {o, st, "book", 0, FOLIO_OK};
     for (int step; (step = sqlite3_step(st)) != SQLITE_DONE; r.row++) {
         if (step != SQLITE_ROW) SQL_FAILED();
-        const char *k = get_text(&r, 0, &len);
+        const char *k = folio__index_get_text(&r, 0, &len);
         char *key = folio__strndup(k, len);
-        const char *v = get_text(&r, 1, &len);
+        const char *v = folio__index_get_text(&r, 1, &len);
         char *value = folio__strndup(v, len);
         if (!key || !value || VEC_PUSH(ix->keys, key) < 0) {
             free(key);
@@ -502,7 +146,7 @@ static int load(folio_index_t *ix, const opening_t *o)
     if (sqlite3_step(st) != SQLITE_ROW)
         SQL_FAILED_OR(folio__error(o->ctx, FOLIO_EFORMAT,
                                    "%s: not a Folio index (its text is missing)", o->path));
-    s = get_text(&r, 0, &len);
+    s = folio__index_get_text(&r, 0, &len);
     ROW_DONE(r);
     ix->text_bytes = len;
     ix->text = folio__strndup(s, len);
@@ -514,9 +158,10 @@ static int load(folio_index_t *ix, const opening_t *o)
     PREPARE("SELECT json, CASE WHEN json_valid(json) THEN json_type(json) END FROM report");
     r = (row_t){o, st, "report", 0, FOLIO_OK};
     if (sqlite3_step(st) == SQLITE_ROW) {
-        s = get_text(&r, 0, &len);
+        s = folio__index_get_text(&r, 0, &len);
         const char *type = (const char *)sqlite3_column_text(st, 1);
-        if (!r.rc && (!type || strcmp(type, "object") != 0)) bad(&r, 0, "is not a JSON object");
+        if (!r.rc && (!type || strcmp(type, "object") != 0))
+            folio__index_bad(&r, 0, "is not a JSON object");
         ROW_DONE(r);
         ix->report = folio__strndup(s, len);
     } else if (sqlite3_errcode(o->db) == SQLITE_DONE) {
@@ -533,13 +178,13 @@ static int load(folio_index_t *ix, const opening_t *o)
     r = (row_t){o, st, "audio", 0, FOLIO_OK};
     for (size_t i = 0; i < ix->n_files; i++) {
         NEXT_ROW(r, i);
-        get_int(&r, 0, (int64_t)i, (int64_t)i);
+        folio__index_get_int(&r, 0, (int64_t)i, (int64_t)i);
         /* A file name, not a path: exports name files after it. */
-        s = get_text(&r, 1, &len);
+        s = folio__index_get_text(&r, 1, &len);
         if (!r.rc && (!len || strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0))
-            bad(&r, 1, "\"%.100s\" is not a file name", s);
-        ix->files[i].duration = get_real(&r, 2, 0);
-        ix->files[i].offset = get_real(&r, 3, 0);
+            folio__index_bad(&r, 1, "\"%.100s\" is not a file name", s);
+        ix->files[i].duration = folio__index_get_real(&r, 2, 0);
+        ix->files[i].offset = folio__index_get_real(&r, 3, 0);
         ROW_DONE(r);
         if (!pool_str(ix, s, len, &ix->path_off[i])) goto oom;
     }
@@ -553,11 +198,12 @@ static int load(folio_index_t *ix, const opening_t *o)
     for (size_t i = 0; i < ix->n_pages; i++) {
         NEXT_ROW(r, i);
         folio_index_page_t *p = &ix->pages[i];
-        p->ordinal = (size_t)get_int(&r, 0, 1, INT64_MAX);
-        s = get_text(&r, 1, &len);
-        p->start_char = (size_t)get_int(&r, 2, 0, (int64_t)ix->text_length);
-        get_when(&r, 3, true, ix->n_files, &p->start_time, &p->end_time, &p->file, &p->file_time);
-        p->confidence = (float)get_real(&r, 7, -HUGE_VAL);
+        p->ordinal = (size_t)folio__index_get_int(&r, 0, 1, INT64_MAX);
+        s = folio__index_get_text(&r, 1, &len);
+        p->start_char = (size_t)folio__index_get_int(&r, 2, 0, (int64_t)ix->text_length);
+        folio__index_get_when(&r, 3, true, ix->n_files, &p->start_time, &p->end_time, &p->file,
+                              &p->file_time);
+        p->confidence = (float)folio__index_get_real(&r, 7, -HUGE_VAL);
         ROW_DONE(r);
         if (!pool_str(ix, s, len, &ix->label_off[i])) goto oom;
     }
@@ -571,10 +217,11 @@ static int load(folio_index_t *ix, const opening_t *o)
     for (size_t i = 0; i < ix->n_chapters; i++) {
         NEXT_ROW(r, i);
         folio_index_chapter_t *c = &ix->chapters[i];
-        s = get_text(&r, 0, &len);
-        c->level = (int)get_int(&r, 1, 0, 1 << 20);
-        c->start_char = (size_t)get_int(&r, 2, 0, (int64_t)ix->text_length);
-        get_when(&r, 3, false, ix->n_files, &c->start_time, NULL, &c->file, &c->file_time);
+        s = folio__index_get_text(&r, 0, &len);
+        c->level = (int)folio__index_get_int(&r, 1, 0, 1 << 20);
+        c->start_char = (size_t)folio__index_get_int(&r, 2, 0, (int64_t)ix->text_length);
+        folio__index_get_when(&r, 3, false, ix->n_files, &c->start_time, NULL, &c->file,
+                              &c->file_time);
         ROW_DONE(r);
         if (!pool_str(ix, s, len, &ix->title_off[i])) goto oom;
     }
@@ -587,9 +234,11 @@ static int load(folio_index_t *ix, const opening_t *o)
     for (size_t i = 0; i < ix->n_sentences; i++) {
         NEXT_ROW(r, i);
         folio_index_sentence_t *c = &ix->sentences[i];
-        c->start_char = (size_t)get_int(&r, 0, 0, (int64_t)ix->text_length);
-        c->end_char = (size_t)get_int(&r, 1, (int64_t)c->start_char, (int64_t)ix->text_length);
-        get_when(&r, 2, true, ix->n_files, &c->start_time, &c->end_time, &c->file, &c->file_time);
+        c->start_char = (size_t)folio__index_get_int(&r, 0, 0, (int64_t)ix->text_length);
+        c->end_char =
+            (size_t)folio__index_get_int(&r, 1, (int64_t)c->start_char, (int64_t)ix->text_length);
+        folio__index_get_when(&r, 2, true, ix->n_files, &c->start_time, &c->end_time, &c->file,
+                              &c->file_time);
         ROW_DONE(r);
     }
 
@@ -597,8 +246,9 @@ static int load(folio_index_t *ix, const opening_t *o)
     r = (row_t){o, st, "lookup", 0, FOLIO_OK};
     for (int step; (step = sqlite3_step(st)) != SQLITE_DONE; r.row++) {
         if (step != SQLITE_ROW) SQL_FAILED();
-        s = get_text(&r, 0, &len);
-        if (!r.rc && sqlite3_column_type(st, 1) != SQLITE_BLOB) bad(&r, 1, "is not a blob");
+        s = folio__index_get_text(&r, 0, &len);
+        if (!r.rc && sqlite3_column_type(st, 1) != SQLITE_BLOB)
+            folio__index_bad(&r, 1, "is not a blob");
         ROW_DONE(r);
         size_t n = (size_t)sqlite3_column_bytes(st, 1);
         const void *bytes = sqlite3_column_blob(st, 1);
@@ -637,7 +287,7 @@ static int load(folio_index_t *ix, const opening_t *o)
             int32_t p[WORD_FIELDS];
             memcpy(p, packed + i * word_bytes, word_bytes);
             for (int k = 0; k < WORD_FIELDS; k++) f[k] = p[k];
-            TRY(set_word(o, ix, i, f));
+            TRY(folio__index_set_word(o, ix, i, f));
         }
     } else {
         TRY(count_rows(o, "words", &ix->n_words));
@@ -647,12 +297,13 @@ static int load(folio_index_t *ix, const opening_t *o)
         r = (row_t){o, st, "words", 0, FOLIO_OK};
         for (size_t i = 0; i < ix->n_words; i++) {
             NEXT_ROW(r, i);
-            for (int k = 0; k < WORD_FIELDS; k++) f[k] = get_int(&r, k, INT32_MIN, INT32_MAX);
+            for (int k = 0; k < WORD_FIELDS; k++)
+                f[k] = folio__index_get_int(&r, k, INT32_MIN, INT32_MAX);
             ROW_DONE(r);
-            TRY(set_word(o, ix, i, f));
+            TRY(folio__index_set_word(o, ix, i, f));
         }
     }
-    TRY(check_blobs(o, ix));
+    TRY(folio__index_check_blobs(o, ix));
 
     /* Strings last: the pool has stopped moving. */
     for (size_t i = 0; i < ix->n_files; i++) ix->files[i].path = ix->pool.data + ix->path_off[i];
@@ -686,7 +337,7 @@ folio_index_t *folio_index_open(folio_t *ctx, const char *path, int *err)
         if (!o.db) FAIL(ctx, FOLIO_ENOMEM, "%s: out of memory opening the index", path);
         FAIL(ctx, FOLIO_EIO, "%s: cannot open: %s", path, sqlite3_errmsg(o.db));
     }
-    defend(&o, (uint64_t)sb.st_size);
+    folio__index_defend(&o, (uint64_t)sb.st_size);
     TRY(load(ix, &o));
 fail:
     if (o.db) sqlite3_close(o.db);

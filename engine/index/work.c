@@ -73,8 +73,8 @@ fail:
 }
 
 /* The suffixes of folio_work_file_t's names, but the last (numbered). */
-static const char *const suffix[] = {".part", "-wal",    "-shm",  ".pcm",
-                                     ".lm",   ".oob.lm", ".dict", ".gaps.lm"};
+static const char *const suffix[] = {".part",   "-wal",  "-shm",     ".pcm",  ".lm",
+                                     ".oob.lm", ".dict", ".gaps.lm", ".index"};
 _Static_assert(sizeof(suffix) / sizeof(suffix[0]) == FOLIO_WORK_WINDOW_LM,
                "a suffix for each folio_work_file_t but the last");
 

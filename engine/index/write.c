@@ -1,16 +1,16 @@
-/* The finished index (schema in docs/index.md): its tables written into the work file in one
- * transaction, which is then compacted and renamed into place. */
+/* The finished index (schema in docs/index.md): its tables written into a file of its own beside
+ * the work file, in one transaction, which is then compacted and renamed into place. */
 #include "part.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 static const char index_schema[] =
-    "DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS meta;"
     "CREATE TABLE book(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE text(content TEXT NOT NULL);"
     "CREATE TABLE audio(idx INTEGER PRIMARY KEY, path TEXT NOT NULL, duration REAL NOT NULL,"
@@ -61,7 +61,7 @@ static int step(folio_part_t *p, sqlite3_stmt *st)
     return r == SQLITE_DONE ? FOLIO_OK : folio__part_sql_error(p, "cannot write the index");
 }
 
-int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
+static int write_tables(folio_part_t *p, const folio_index_data_t *d)
 {
     int rc;
     sqlite3_stmt *st = NULL;
@@ -153,22 +153,34 @@ int folio__index_write(folio_part_t *p, const folio_index_data_t *d)
 fail:
     free(packed);
     if (st) sqlite3_finalize(st);
-    if (rc < 0) sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
-int folio__part_finalize(folio_part_t *p, const char *final_path)
+int folio__index_write(folio_t *ctx, const char *tmp_path, const folio_index_data_t *d,
+                       const char *final_path)
 {
-    int rc;
-    TRY(folio__part_exec(p, "PRAGMA wal_checkpoint(TRUNCATE)"));
-    TRY(folio__part_exec(p, "PRAGMA journal_mode=DELETE"));
-    TRY(folio__part_exec(p, "VACUUM"));
-    if (sqlite3_close(p->db) != SQLITE_OK)
-        FAIL(p->ctx, FOLIO_EIO, "%s: cannot close: %s", p->path, sqlite3_errmsg(p->db));
-    p->db = NULL;
-    if (rename(p->path, final_path) != 0)
-        FAIL(p->ctx, FOLIO_EIO, "%s: cannot rename to %s: %s", p->path, final_path,
-             strerror(errno));
+    int rc = FOLIO_OK;
+    folio_part_t p = {.ctx = ctx, .path = (char *)tmp_path};
+    /* A file a killed run left is only a half-written index: start it again. No journal: a
+     * failed or killed write is removed, never rolled back. */
+    if (unlink(tmp_path) != 0 && errno != ENOENT)
+        FAIL(ctx, FOLIO_EIO, "%s: cannot remove: %s", tmp_path, strerror(errno));
+    if (sqlite3_open_v2(tmp_path, &p.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK)
+        FAIL(ctx, FOLIO_EIO, "%s: cannot create the index: %s", tmp_path,
+             p.db ? sqlite3_errmsg(p.db) : "out of memory");
+    TRY(folio__part_exec(&p, "PRAGMA journal_mode=OFF"));
+    TRY(write_tables(&p, d));
+    TRY(folio__part_exec(&p, "VACUUM"));
+    if (sqlite3_close(p.db) != SQLITE_OK)
+        FAIL(ctx, FOLIO_EIO, "%s: cannot close: %s", tmp_path, sqlite3_errmsg(p.db));
+    p.db = NULL;
+    if (rename(tmp_path, final_path) != 0)
+        FAIL(ctx, FOLIO_EIO, "%s: cannot rename to %s: %s", tmp_path, final_path, strerror(errno));
 fail:
+    if (rc < 0) {
+        sqlite3_close(p.db);
+        unlink(tmp_path);
+    }
     return rc;
 }

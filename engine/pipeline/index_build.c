@@ -1,6 +1,6 @@
 /* folio_index_build(): recognition (transcribe.c), alignment (align module), the times put onto
- * the book (results.c), and the finished index written into the work file and renamed into place
- * (index module). */
+ * the book (results.c), and the finished index written beside the work file and renamed into
+ * place (index module). */
 #include "../lookup/lookup.h"
 #include "pipeline.h"
 
@@ -86,7 +86,6 @@ typedef struct {
     size_t n_aligners;
     folio_alignment_t al;
     folio_results_t res;
-    folio_part_t *part;
 } build_t;
 
 /* Recognition (resumable), and where each file is in the whole and in the audio cache. */
@@ -197,8 +196,9 @@ fail:
     return rc;
 }
 
-/* Write the index into the work file (with the lookup tables, from the word times as the index
- * stores them: milliseconds), move it into place and remove the side files. */
+/* Write the index beside the work file (with the lookup tables, from the word times as the index
+ * stores them: milliseconds), move it into place, and then remove the work file and its side
+ * files. */
 static int write_index(build_t *b)
 {
     int rc;
@@ -210,11 +210,6 @@ static int write_index(build_t *b)
     folio_lookup_tables_t lt;
     bool have_lt = false;
     TRY(folio__progress(ctx, "writing", 0, 1, b->start));
-    char fp[65];
-    TRY(folio__transcribe_fingerprint(ctx, book, b->audio, b->n_audio, b->models.model_dir,
-                                      &b->models, fp));
-    bool resumed;
-    if (!(b->part = folio__part_open(ctx, b->work, fp, false, &resumed, &rc))) goto fail;
     char version[32], length[32];
     snprintf(version, sizeof(version), "%s", folio_version());
     snprintf(length, sizeof(length), "%zu", folio_book_text_length(book));
@@ -259,9 +254,11 @@ static int write_index(build_t *b)
                             .report_json = r->report_json,
                             .blobs = lt.blob,
                             .n_blobs = sizeof(lt.blob) / sizeof(lt.blob[0])};
-    TRY(folio__index_write(b->part, &d));
-    TRY(folio__part_finalize(b->part, b->out_path));
-    folio_work_remove(b->work); /* the side files; the work file itself is now the index */
+    char tmp[4300];
+    folio__work_name(tmp, sizeof(tmp), b->work, FOLIO_WORK_INDEX, 0);
+    TRY(folio__index_write(ctx, tmp, &d, b->out_path));
+    /* Only now: a run killed before the rename finds all its work again. */
+    folio_work_remove(b->work);
     rc = folio__progress(ctx, "writing", 1, 1, b->start);
     if (rc == FOLIO_ECANCELLED) rc = FOLIO_OK; /* too late to stop: it is written */
 fail:
@@ -275,7 +272,6 @@ static void build_free(build_t *b)
 {
     free(b->duration);
     free(b->offset);
-    folio__part_close(b->part);
     if (b->pcm.fd >= 0) close(b->pcm.fd);
     for (size_t i = 0; i < b->n_aligners; i++) folio__decoder_free(b->aligners[i]);
     for (size_t i = 0; i < FOLIO_ALIGN_MAX_THREADS; i++) folio_free(b->aligner_ctx[i]);

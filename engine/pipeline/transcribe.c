@@ -89,6 +89,7 @@ typedef struct {
     int error;
     char errmsg[1024];
     int pcm_fd;
+    const char *pcm_path; /* the audio cache's name, for messages */
     folio_decoder_config_t dcfg;
     int noisy_topn; /* Gaussians scored per codebook for noisy chunks */
     const folio_book_t *book;
@@ -415,6 +416,25 @@ static int take_chunks(run_t *r, const folio_chunks_t *chunks, size_t i, uint64_
     return rc;
 }
 
+/* Write all @n bytes of @buf at @at of @fd. A short write is retried, so that errno is the reason
+ * that stopped it (ENOSPC, EIO, EFBIG), never a stale one. -1 on failure. */
+static int pwrite_all(int fd, const void *buf, size_t n, off_t at)
+{
+    const char *p = buf;
+    while (n) {
+        ssize_t w = pwrite(fd, p, n, at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+        at += w;
+    }
+    return 0;
+}
+
 /* Decode file @i into the cache, chunk it, and queue its chunks. */
 static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uint64_t *n_samples)
 {
@@ -427,7 +447,8 @@ static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uin
     bool any_speech = false;
     if (!vad || !buf) FAIL(r->ctx, FOLIO_ENOMEM, "out of memory");
     if (ftruncate(r->sh->pcm_fd, (off_t)(offset * sizeof(int16_t))) != 0)
-        FAIL(r->ctx, FOLIO_EIO, "cannot write the audio cache: %s", strerror(errno));
+        FAIL(r->ctx, FOLIO_EIO, "%s: cannot write the audio cache: %s", r->sh->pcm_path,
+             strerror(errno));
     f = folio__audio_open(r->ctx, path, &rc);
     if (!f) goto fail;
     folio__info(r->ctx, "%s: %s", path, folio__audio_describe(f));
@@ -440,8 +461,9 @@ static int cache_file(run_t *r, const char *path, size_t i, uint64_t offset, uin
         if (got < 0) FAIL(r->ctx, (int)got, "%s: decoding failed", path);
         if (got == 0) break;
         off_t at = (off_t)((offset + n) * sizeof(int16_t));
-        if (pwrite(r->sh->pcm_fd, buf, (size_t)got * sizeof(int16_t), at) != (ssize_t)(got * 2))
-            FAIL(r->ctx, FOLIO_EIO, "cannot write the audio cache: %s", strerror(errno));
+        if (pwrite_all(r->sh->pcm_fd, buf, (size_t)got * sizeof(int16_t), at) < 0)
+            FAIL(r->ctx, FOLIO_EIO, "%s: cannot write the audio cache (decoding %s at %.1f s): %s",
+                 r->sh->pcm_path, path, (double)n / FOLIO_AUDIO_RATE, strerror(errno));
         n += (uint64_t)got;
         chunks.len = 0;
         TRY(folio__vad_feed(vad, i, buf, (size_t)got, &chunks));
@@ -662,6 +684,7 @@ int folio__transcribe_run(folio_t *ctx, const folio_book_t *book, const char *co
     char pcm_path[4200];
     folio__work_name(pcm_path, sizeof(pcm_path), work_path, FOLIO_WORK_PCM, 0);
     sh.pcm_fd = open(pcm_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    sh.pcm_path = pcm_path;
     if (sh.pcm_fd < 0) FAIL(ctx, FOLIO_EIO, "%s: %s", pcm_path, strerror(errno));
     struct stat pst;
     fstat(sh.pcm_fd, &pst);

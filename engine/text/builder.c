@@ -221,7 +221,10 @@ int folio__tb_text(folio_tb_t *tb, const char *s, size_t n, const folio_tb_style
         clean = joined;
         if (rc < 0) goto fail;
     }
-    TRY(nfc(clean.data, clean.len, &tb->scratch));
+    if ((rc = nfc(clean.data, clean.len, &tb->scratch)) == FOLIO_EENCODING)
+        rc = folio__error(tb->ctx, rc, "%s: invalid UTF-8 in the text after character %zu",
+                          tb->name, tb->n_chars);
+    if (rc < 0) goto fail;
 
     const char *p = tb->scratch.data, *end = p + tb->scratch.len;
     while (p < end) {

@@ -16,15 +16,21 @@ static const char *const abbreviations[] = {
     "bros", "inc",  "ltd",  "co",     "corp", "jan",  "feb",  "mar",  "apr",    "jun",  "jul",
     "aug",  "sep",  "sept", "oct",    "nov",  "dec",  NULL};
 
+#define MAX_ABBREVIATION 6 /* the longest word above, in bytes */
+
 static bool ends_with_abbreviation(const char *s, size_t n)
 {
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\n')) n--;
     if (!n || s[n - 1] != '.') return false;
     n--;
+    /* Back to the word's start, but no further than the longest abbreviation: a long word
+     * ("a?b?c?..." with a break after every '?') is not scanned again at each break. */
     size_t start = n;
     while (start && s[start - 1] != ' ' && s[start - 1] != '\n' && s[start - 1] != '(' &&
-           s[start - 1] != '"')
+           s[start - 1] != '"') {
+        if (n - start >= MAX_ABBREVIATION) return false;
         start--;
+    }
     size_t len = n - start;
     if (len == 0) return false;
     /* A single capital letter is an initial: "J. R. R. Tolkien". */
@@ -39,17 +45,16 @@ static bool ends_with_abbreviation(const char *s, size_t n)
     return false;
 }
 
-/* True if the first letter of @s[0..n) is lower-case, or @s has no letter or digit at all. */
-static bool continues_sentence(const char *s, size_t n)
+/* The byte offset in @s[0..n) of the first letter or digit at or after @from, or n. */
+static size_t next_alnum(const char *s, size_t n, size_t from)
 {
-    for (size_t i = 0; i < n;) {
+    for (size_t i = from; i < n;) {
         size_t len;
         UChar32 c = (UChar32)folio__utf8_decode(s + i, &len);
-        if (u_isalpha(c)) return u_islower(c);
-        if (u_isdigit(c)) return false;
+        if (u_isalpha(c) || u_isdigit(c)) return i;
         i += len;
     }
-    return true;
+    return n;
 }
 
 int folio__sentences_split(folio_book_t *book, const folio_block_t *block)
@@ -71,11 +76,21 @@ int folio__sentences_split(folio_book_t *book, const folio_block_t *block)
     }
     int rc = FOLIO_OK;
     size_t start = 0, cp_start = block->start_char, cp_pos = block->start_char, byte_pos = 0;
+    /* The first letter or digit at or after the last break looked at: breaks only move forward,
+     * so a long run without one (punctuation, symbols) is scanned once, not once a break. */
+    size_t alnum = 0;
+    bool have_alnum = false;
     for (int32_t next = ubrk_next(bi); next != UBRK_DONE; next = ubrk_next(bi)) {
         size_t end = (size_t)next;
-        if (end < n && (ends_with_abbreviation(s + start, end - start) ||
-                        continues_sentence(s + end, n - end)))
-            continue; /* not a real sentence end: keep extending */
+        if (end < n) {
+            /* Not a sentence end: after an abbreviation, or before a lower-case word or no
+             * letter or digit at all. */
+            if (ends_with_abbreviation(s + start, end - start)) continue;
+            if (!have_alnum || alnum < end) alnum = next_alnum(s, n, end);
+            have_alnum = true;
+            size_t len;
+            if (alnum == n || u_islower((UChar32)folio__utf8_decode(s + alnum, &len))) continue;
+        }
         /* Trim trailing white space; convert byte offsets to code points incrementally. */
         size_t trim = end;
         while (trim > start && (s[trim - 1] == ' ' || s[trim - 1] == '\n')) trim--;

@@ -4,12 +4,16 @@ files altered with plain SQLite (an audio name that is a path, a page in an audi
 does not have, an empty audio table, a timeline past the words) are refused with a message and
 never crash a lookup or make an export write outside its folder; a FIFO as book or index is
 refused instead of blocking; an audio folder without audio files is the right error; a full
-standard output is a message and exit status 1.
+standard output is a message and exit status 1, and so is a full disk under the audio cache,
+named; a run stopped after writing its index and before renaming it resumes without recognition.
 
 usage: test_hostile.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
 """
+import glob
 import os
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -104,10 +108,45 @@ class Hostile(unittest.TestCase):
         self.refused(r, empty, "no audio files in the folder")
         self.assertNotIn("runtime error", r.stderr.decode())  # UBSan, in sanitized builds
 
+    def test_a_full_disk_while_the_audio_cache_is_written_names_the_file(self):
+        # A file size limit (SIGXFSZ ignored, so writes past it fail with EFBIG) stands in for a
+        # full disk: the work file and the models fit, the audio cache does not.
+        def limit():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
+
+        out = os.path.join(WORK, "full", "out.folio")
+        os.makedirs(os.path.dirname(out))
+        audio = sorted(glob.glob(os.path.join(CORPUS, "*.wav")))
+        r = folio("index", self.book, *audio, "-o", out, preexec_fn=limit)
+        self.refused(r, out + ".part.pcm", "cannot write the audio cache")
+        self.assertIn("File too large", r.stderr.decode())
+        self.assertIn(audio[0], r.stderr.decode())
+        self.assertFalse(os.path.exists(out))
+
+    def test_a_run_stopped_before_the_rename_resumes_without_recognition(self):
+        # The output name is a folder with a file in it, so the final rename fails: the state of
+        # a run killed after the index was written and before it was moved into place.
+        out = os.path.join(WORK, "rename", "out.folio")
+        os.makedirs(os.path.join(out, "in-the-way"))
+        audio = sorted(glob.glob(os.path.join(CORPUS, "*.wav")))
+        r = folio("index", self.book, *audio, "-o", out)
+        self.refused(r, out, "cannot rename")
+        shutil.rmtree(out)
+        r = folio("index", self.book, *audio, "-o", out, "-v")
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 0, err)
+        self.assertIn("resuming the work of an earlier run", err)
+        self.assertRegex(err, r"recognised 0 chunks in this run; [1-9]\d* were finished")
+        with open(out, "rb") as a, open(INDEX, "rb") as b:
+            self.assertEqual(a.read(), b.read(), "the resumed run's index differs")
+        self.assertEqual(sorted(os.listdir(os.path.dirname(out))), ["out.folio"])
+
     def test_a_full_standard_output_is_a_message_and_status_1(self):
         for args in (["book", self.book, "--text"], ["book", self.book, "--json"],
                      ["book", self.book], ["export", INDEX, "--format", "json"],
-                     ["export", INDEX, "--format", "csv"]):
+                     ["export", INDEX, "--format", "csv"], ["lookup", INDEX, "--page", "1"],
+                     ["lookup", INDEX, "--time", "1.5"], ["lookup", INDEX, "--page", "no-such"]):
             with open("/dev/full", "wb") as full:
                 r = subprocess.run([FOLIO, *args], stdout=full, stderr=subprocess.PIPE,
                                    timeout=TIMEOUT)

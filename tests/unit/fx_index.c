@@ -15,7 +15,7 @@ static const char *small_index(const char *name, bool read, size_t skip_from, si
     static const char text[] = "One two three four five six seven eight.";
     char part[600];
     snprintf(out, sizeof(out), "%s/%s", fx_dir(), name);
-    snprintf(part, sizeof(part), "%s.part", out);
+    snprintf(part, sizeof(part), "%s.part.index", out);
     folio_index_item_t words[8];
     double word_ms[8];
     size_t nw = 0, start = 0;
@@ -58,12 +58,7 @@ static const char *small_index(const char *name, bool read, size_t skip_from, si
                             .report_json = "{}",
                             .blobs = lt.blob,
                             .n_blobs = sizeof(lt.blob) / sizeof(lt.blob[0])};
-    bool resumed;
-    int err = 0;
-    folio_part_t *p = folio__part_open(NULL, part, name, true, &resumed, &err);
-    int rc = p ? folio__index_write(p, &d) : err;
-    if (rc == FOLIO_OK) rc = folio__part_finalize(p, out);
-    folio__part_close(p);
+    int rc = folio__index_write(NULL, part, &d, out);
     folio__lookup_tables_free(&lt);
     return rc == FOLIO_OK ? out : NULL;
 }

@@ -347,6 +347,40 @@ static void mp3_damaged_mid_file_keeps_the_audio_after_the_damage(void **state)
     folio_free(ctx);
 }
 
+static void mp3_whose_sample_rate_changes_keeps_its_timeline(void **state)
+{
+    (void)state;
+    /* Two MP3 streams end to end, 44.1 kHz then 8 kHz, 6 s each: 12 s at 16 kHz, the second
+     * part's pauses where the signal has them. */
+    const char *hi = write_signal("hi.mp3", 44100, 1, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
+    const char *lo = write_signal("lo.mp3", 8000, 1, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
+    size_t n_hi, n_lo;
+    char *a = slurp(hi, &n_hi), *b = slurp(lo, &n_lo);
+    char *both = malloc(n_hi + n_lo);
+    memcpy(both, a, n_hi);
+    memcpy(both + n_hi, b, n_lo);
+    const char *joined = fx_file("joined.mp3", both, n_hi + n_lo);
+    free(a);
+    free(b);
+    free(both);
+    folio_t *ctx = fx_context();
+    size_t got;
+    int16_t *s = decode_with(ctx, joined, &got);
+    /* Within 0.3 s: each stream's encoder delay and padding (a few frames of 576 samples at
+     * 8 kHz) stay; decoded at the first rate the second part would last 1.1 s, not 6. */
+    if (labs((long)got - (long)(2 * SECONDS * 16000)) > 16000 * 3 / 10)
+        fail_msg("%zu samples decoded, %.0f expected: %s", got, 2 * SECONDS * 16000, fx_log_text());
+    if (folio__audio_has_ffmpeg())
+        assert_true(fx_logged("joined.mp3: the sample rate changes from 44100 to 8000 Hz at 6."));
+    /* signal_at() pauses from 1.6 to 2 s of every 2: the second stream's pause at 1.6-2.0 s is
+     * at 7.6-8.0 s, moved on by the first stream's padding and the second's delay (0.2 s here,
+     * less than a pause): 7.82-8.02 s is quiet, 7.15-7.35 s (its 1.0 s on) is not. */
+    assert_true(power(s, (size_t)(7.82 * 16000), 3200) <
+                0.01 * power(s, (size_t)(7.15 * 16000), 3200));
+    free(s);
+    folio_free(ctx);
+}
+
 static void m4b_damaged_mid_file_keeps_its_timeline(void **state)
 {
     (void)state;
@@ -489,6 +523,7 @@ int main(void)
         cmocka_unit_test(bad_audio_fails_cleanly),
         cmocka_unit_test(unreadable_file_is_an_io_error),
         cmocka_unit_test(mp3_damaged_mid_file_keeps_the_audio_after_the_damage),
+        cmocka_unit_test(mp3_whose_sample_rate_changes_keeps_its_timeline),
         cmocka_unit_test(m4b_damaged_mid_file_keeps_its_timeline),
         cmocka_unit_test(formats_are_told_by_content),
         cmocka_unit_test(unsupported_codec_is_named),

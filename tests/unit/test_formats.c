@@ -161,6 +161,41 @@ static void html_fallback_skips_the_doctype_internal_subset(void **state)
     folio_free(ctx);
 }
 
+static void entities_a_document_declares_are_never_expanded(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* Declarations the XML parser accepts (no loop, little growth), each of which libxml2's tree
+     * functions would expand on reading: in the OPF's title and creator, and in a chapter's text
+     * and attribute values. They stay as written; an HTML name keeps its HTML value. */
+    static const char opf[] =
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE package [ <!ENTITY t \"Secret Title\">"
+        " <!ENTITY a0 \"ha\"> <!ENTITY a1 \"&a0;&a0;\">"
+        " <!ENTITY a2 \"&a1;&a1;\"> ]>\n"
+        "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\">"
+        "<metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+        "<dc:title>&t;</dc:title><dc:creator>By &a2;</dc:creator></metadata><manifest>"
+        "<item id=\"c\" href=\"ch.xhtml\" media-type=\"application/xhtml+xml\"/>"
+        "</manifest><spine><itemref idref=\"c\"/></spine></package>";
+    static const char ch[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<!DOCTYPE html [ <!ENTITY w \"expanded\"> <!ENTITY mdash \"--\"> ]>\n"
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>c</title></head><body>"
+        "<p id=\"&w;\">Word &w; here &mdash; and <span title=\"&w;\">&w;</span>.</p>"
+        "</body></html>";
+    fx_epub_t e = {.opf_override = opf, .extra = {{"OEBPS/ch.xhtml", ch}}};
+    fx_log_clear();
+    folio_book_t *b = fx_open_ok(ctx, fx_epub("declared.epub", &e));
+    assert_string_equal(folio_book_meta(b, FOLIO_META_TITLE), "&t;");
+    assert_string_equal(folio_book_meta(b, FOLIO_META_AUTHOR), "By &a2;");
+    assert_string_equal(fx_text(b), "Word &w; here \xe2\x80\x94 and &w;.");
+    assert_true(fx_logged("declared.epub: OEBPS/content.opf: its DTD declares 4 entities"));
+    assert_true(fx_logged("declared.epub: OEBPS/ch.xhtml: its DTD declares 2 entities"));
+    assert_false(fx_logged("HTML parser"));
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 static void blocks_have_kinds_and_read_flags(void **state)
 {
     (void)state;
@@ -502,6 +537,51 @@ static void text_utf16_with_bom_is_converted(void **state)
     folio_free(ctx);
 }
 
+static void text_utf32_with_bom_is_converted_not_read_as_utf16(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* "Hi é😀" (U+1F600 outside the BMP) in both byte orders. */
+    const unsigned char le[] = {0xFF, 0xFE, 0, 0, 'H',  0, 0, 0, 'i',  0,    0,    0,
+                                ' ',  0,    0, 0, 0xE9, 0, 0, 0, 0x00, 0xF6, 0x01, 0};
+    const unsigned char be[] = {0, 0, 0xFE, 0xFF, 0, 0, 0, 'H',  0, 0,    0,    'i',
+                                0, 0, 0,    ' ',  0, 0, 0, 0xE9, 0, 0x01, 0xF6, 0x00};
+    const char *names[] = {"utf32le.txt", "utf32be.txt"};
+    const unsigned char *data[] = {le, be};
+    for (int k = 0; k < 2; k++) {
+        folio_book_t *b = fx_open_ok(ctx, fx_file(names[k], data[k], sizeof(le)));
+        assert_string_equal(fx_text(b), "Hi \xc3\xa9\xf0\x9f\x98\x80");
+        assert_int_equal(folio_book_text_length(b), 5);
+        folio_book_free(b);
+    }
+    /* A unit past U+10FFFF, a half unit at the end: refused with the byte offset. */
+    const unsigned char big[] = {0xFF, 0xFE, 0, 0, 'a', 0, 0, 0, 0, 0, 0x11, 0};
+    assert_int_equal(fx_open_fail(ctx, fx_file("big32.txt", big, sizeof(big)), NULL),
+                     FOLIO_EENCODING);
+    assert_non_null(strstr(folio_errmsg(ctx), "big32.txt: invalid UTF-32 at byte 8"));
+    assert_int_equal(fx_open_fail(ctx, fx_file("odd32.txt", le, sizeof(le) - 1), NULL),
+                     FOLIO_EENCODING);
+    assert_non_null(strstr(folio_errmsg(ctx), "odd32.txt: UTF-32 text"));
+    folio_free(ctx);
+}
+
+static void text_utf16_errors_name_the_byte(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* "ab", then a high surrogate followed by 'c' instead of a low one. */
+    const unsigned char lone[] = {0xFF, 0xFE, 'a', 0, 'b', 0, 0x3D, 0xD8, 'c', 0};
+    assert_int_equal(fx_open_fail(ctx, fx_file("lone.txt", lone, sizeof(lone)), NULL),
+                     FOLIO_EENCODING);
+    assert_non_null(strstr(folio_errmsg(ctx), "lone.txt: invalid UTF-16 at byte 6"));
+    /* A surrogate pair is one character. */
+    const unsigned char pair[] = {0xFE, 0xFF, 0, 'a', 0xD8, 0x3D, 0xDE, 0x00};
+    folio_book_t *b = fx_open_ok(ctx, fx_file("pair.txt", pair, sizeof(pair)));
+    assert_string_equal(fx_text(b), "a\xf0\x9f\x98\x80");
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 static void text_with_one_paragraph_a_line(void **state)
 {
     (void)state;
@@ -764,6 +844,32 @@ static void invalid_utf8_in_text_names_the_byte(void **state)
     folio_free(ctx);
 }
 
+static void invalid_utf8_in_a_chapter_names_book_entry_and_byte(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    static const char bad[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>c</title></head><body>"
+        "<p>Good words here.</p><p>Then a bad \xc3\x28 byte.</p></body></html>";
+    fx_epub_t e = {.chapters = {"<p>First chapter.</p>", bad}, .raw = {false, true}};
+    assert_int_equal(fx_open_fail(ctx, fx_epub("badbyte.epub", &e), NULL), FOLIO_EENCODING);
+    char want[128];
+    snprintf(want, sizeof(want), "badbyte.epub: OEBPS/ch2.xhtml: invalid UTF-8 at byte %zu",
+             (size_t)(strstr(bad, "\xc3\x28") - bad));
+    assert_non_null(strstr(folio_errmsg(ctx), want));
+    /* A document that declares another encoding is converted by the parser, not refused. */
+    static const char latin1[] =
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+        "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>c</title></head><body>"
+        "<p>Caf\xe9 au lait.</p></body></html>";
+    fx_epub_t l = {.chapters = {latin1}, .raw = {true}};
+    folio_book_t *b = fx_open_ok(ctx, fx_epub("latin1.epub", &l));
+    assert_string_equal(fx_text(b), "Caf\xc3\xa9 au lait.");
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 /* ---- seams shared by the EPUB reader and the Media Overlay writer ---- */
 
 static void assert_resolves(const char *base, const char *href, const char *want)
@@ -911,6 +1017,7 @@ int main(void)
         cmocka_unit_test(html_fallback_reads_named_entities),
         cmocka_unit_test(xhtml11_doctype_entities_are_read),
         cmocka_unit_test(html_fallback_skips_the_doctype_internal_subset),
+        cmocka_unit_test(entities_a_document_declares_are_never_expanded),
         cmocka_unit_test(blocks_have_kinds_and_read_flags),
         cmocka_unit_test(landmarks_mark_documents_before_bodymatter_as_front_matter),
         cmocka_unit_test(epub2_guide_gives_document_kinds),
@@ -922,6 +1029,8 @@ int main(void)
         cmocka_unit_test(text_drops_page_numbers_and_running_heads),
         cmocka_unit_test(text_gutenberg_header_and_chapters),
         cmocka_unit_test(text_utf16_with_bom_is_converted),
+        cmocka_unit_test(text_utf32_with_bom_is_converted_not_read_as_utf16),
+        cmocka_unit_test(text_utf16_errors_name_the_byte),
         cmocka_unit_test(text_with_one_paragraph_a_line),
         cmocka_unit_test(bad_input_missing_file_and_directory),
         cmocka_unit_test(bad_input_not_a_zip_and_corrupt_zip),
@@ -930,6 +1039,7 @@ int main(void)
         cmocka_unit_test(drm_is_detected_and_font_obfuscation_is_not),
         cmocka_unit_test(zip_bombs_are_stopped_while_inflating),
         cmocka_unit_test(invalid_utf8_in_text_names_the_byte),
+        cmocka_unit_test(invalid_utf8_in_a_chapter_names_book_entry_and_byte),
         cmocka_unit_test(hrefs_with_percent_escapes_resolve_to_their_entries),
         cmocka_unit_test(a_malformed_percent_escape_is_kept_as_written),
         cmocka_unit_test(smil_escapes_ampersands_angle_brackets_and_quotes),

@@ -167,6 +167,103 @@ static void sentences_do_not_end_at_abbreviations(void **state)
     folio_free(ctx);
 }
 
+/* ---- inputs made to defeat loops that are quadratic in the text ---- */
+
+/* @unit repeated @n times, after @head (NUL-terminated, with room to append 15 more bytes; caller
+ * frees). */
+static char *repeat(const char *head, const char *unit, size_t n)
+{
+    size_t hl = strlen(head), ul = strlen(unit);
+    char *s = malloc(hl + ul * n + 16); /* room for a short tail */
+    assert_non_null(s);
+    memcpy(s, head, hl);
+    for (size_t i = 0; i < n; i++) memcpy(s + hl + i * ul, unit, ul);
+    s[hl + ul * n] = '\0';
+    return s;
+}
+
+static folio_book_t *open_text(folio_t *ctx, const char *name, const char *data)
+{
+    return fx_open_ok(ctx, fx_file(name, data, strlen(data)));
+}
+
+/* Each of these took minutes or more when a pass rescanned the text at every line, break or
+ * element; the test measures nothing, it only has to finish within the suite's timeout. */
+static void inputs_that_defeat_quadratic_loops_complete(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    enum { N = 200000 };
+    /* Line-end hyphens joined into one word of a million letters (3 MB: hours when each line
+     * scanned back to the word's start). */
+    char *s = repeat("", "a-\n", 5 * N), *want = repeat("", "a", 5 * N);
+    strcat(want, "-"); /* the last line's hyphen has no next line to join */
+    folio_book_t *b = open_text(ctx, "hyphens.txt", s);
+    assert_string_equal(fx_text(b), want);
+    folio_book_free(b);
+    free(s);
+    free(want);
+    /* One giant line of hyphens, and a long run of hyphens in a word inside a line. */
+    s = repeat("Start ", "-", 3 * N);
+    strcat(s, " end\nwell");
+    b = open_text(ctx, "dashes.txt", s);
+    assert_int_equal(folio_book_text_length(b), strlen(s));
+    folio_book_free(b);
+    free(s);
+    /* Many tiny paragraphs. */
+    s = repeat("", "a\n\n", N);
+    b = open_text(ctx, "paragraphs.txt", s);
+    assert_int_equal(folio_book_n_blocks(b), N);
+    folio_book_free(b);
+    free(s);
+    /* Many form feeds: pages of one line between running heads (left out), one paragraph. */
+    s = repeat("", "Alpha\nbeta gamma\nDelta\f", N / 4);
+    b = open_text(ctx, "pages.txt", s);
+    assert_int_equal(folio_book_n_pages(b), N / 4);
+    assert_int_equal(folio_book_text_length(b), (N / 4) * 11 - 1);
+    folio_book_free(b);
+    free(s);
+    /* Sentence breaks with no letter after them, and breaks inside one long word. */
+    const char *units[] = {"!!  \xc2\xbb ", "a?", "Mr. "};
+    for (int k = 0; k < 3; k++) {
+        s = repeat("Hi. ", units[k], N / 2);
+        b = open_text(ctx, "sentences.txt", s);
+        assert_true(folio_book_n_sentences(b) >= 1);
+        folio_book_free(b);
+        free(s);
+    }
+    /* XHTML: note markers nested as deep as the XML parser allows around a long text, and links
+     * nested deeper in a document the HTML parser reads. */
+    char *words = repeat("", "word ", N);
+    char *open = repeat("", "<sup>", 250), *close = repeat("", "</sup>", 250);
+    size_t n = strlen(words) + strlen(open) + strlen(close) + 64;
+    char *doc = malloc(n);
+    assert_non_null(doc);
+    snprintf(doc, n, "<p>%s%s%s</p>", open, words, close);
+    fx_epub_t e = {.chapters = {doc}};
+    b = fx_open_ok(ctx, fx_epub("nested.epub", &e));
+    assert_int_equal(folio_book_text_length(b), strlen(words) - 1);
+    folio_book_free(b);
+    free(open);
+    free(close);
+    free(doc);
+    open = repeat("<p>Not&nbsp;XML.<sup>", "<a href=\"#n\">", 20000);
+    close = repeat("1", "</a>", 20000);
+    n = strlen(open) + strlen(close) + 64;
+    doc = malloc(n);
+    assert_non_null(doc);
+    snprintf(doc, n, "%s%s</sup> after.</p>", open, close);
+    fx_epub_t h = {.chapters = {doc}};
+    b = fx_open_ok(ctx, fx_epub("deeplinks.epub", &h));
+    assert_string_equal(fx_text(b), "Not\xc2\xa0XML. after.");
+    folio_book_free(b);
+    free(open);
+    free(close);
+    free(doc);
+    free(words);
+    folio_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +273,7 @@ int main(void)
         cmocka_unit_test(page_list_out_of_text_order_is_sorted),
         cmocka_unit_test(epub_without_pages_gets_synthetic_pages),
         cmocka_unit_test(sentences_do_not_end_at_abbreviations),
+        cmocka_unit_test(inputs_that_defeat_quadratic_loops_complete),
     };
     return cmocka_run_group_tests_name("text", tests, NULL, fx_teardown);
 }

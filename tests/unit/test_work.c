@@ -47,6 +47,7 @@ static void side_files_are_named_after_the_work_file(void **state)
         {FOLIO_WORK_OOB_LM, 0, "b/x.db.part.oob.lm"},
         {FOLIO_WORK_DICT, 0, "b/x.db.part.dict"},
         {FOLIO_WORK_GAPS_LM, 0, "b/x.db.part.gaps.lm"},
+        {FOLIO_WORK_INDEX, 0, "b/x.db.part.index"},
         {FOLIO_WORK_WINDOW_LM, 0, "b/x.db.part.window0.lm"},
         {FOLIO_WORK_WINDOW_LM, 17, "b/x.db.part.window17.lm"},
     };

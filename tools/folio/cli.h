@@ -24,6 +24,11 @@ typedef struct {
 /* The row of @rc (a static row of "failed", 500, EXIT_FAIL for a code the table lacks). */
 const cli_result_t *cli_result(int rc);
 
+/* Flush standard output after a command wrote its result there. When that or an earlier write
+ * failed (@write_errno: the errno of a failure the caller saw, or 0), print "folio: error:
+ * writing to standard output failed: REASON" and return -1; else 0. */
+int cli_stdout_finish(int write_errno);
+
 /* Verbosity from -q/-v, shared by all commands. */
 typedef struct {
     int verbosity; /* -1 quiet, 0 warnings, 1 info, 2 debug */

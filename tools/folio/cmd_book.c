@@ -265,15 +265,8 @@ int cmd_book(int argc, char **argv)
         print_summary(book, path, lex, folio_errmsg(ctx));
     }
     folio_lexicon_free(lex);
-    /* Every output above goes through stdout's buffer: a write that failed (a full disk, a closed
-     * pipe) leaves its error flag set, whether it failed then or at this flush. */
-    errno = 0;
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno) write_errno = errno;
-        fprintf(stderr, "folio: error: writing to standard output failed%s%s\n",
-                write_errno ? ": " : "", write_errno ? strerror(write_errno) : "");
-        status = EXIT_FAIL;
-    }
+    /* Every output above goes through stdout's buffer. */
+    if (cli_stdout_finish(write_errno) < 0) status = EXIT_FAIL;
     folio_book_free(book);
     folio_free(ctx);
     return status;

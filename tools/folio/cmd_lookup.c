@@ -161,6 +161,6 @@ done:
     free(owned);
     folio_index_free(ix);
     folio_free(ctx);
-    if (fflush(stdout) != 0) return EXIT_FAIL;
+    if (cli_stdout_finish(0) < 0) return EXIT_FAIL;
     return status;
 }

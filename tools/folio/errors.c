@@ -1,9 +1,12 @@
 /* What a library result means to the folio tool's users, in one table: for each FOLIO_* code,
  * the JSON error code `folio lookup` prints and `folio serve` answers with, serve's HTTP status
- * and lookup's exit status. */
+ * and lookup's exit status; and the one report of a failed write to standard output. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 static const cli_result_t results[] = {
     {FOLIO_OK, NULL, 200, EXIT_OK},
@@ -31,4 +34,16 @@ const cli_result_t *cli_result(int rc)
         if (results[i].rc == rc) return &results[i];
     static const cli_result_t unknown = {0, "failed", 500, EXIT_FAIL};
     return &unknown;
+}
+
+int cli_stdout_finish(int write_errno)
+{
+    /* A write that failed earlier (a full disk, a closed pipe) left the error flag set, whether
+     * it failed then or fails at this flush. */
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout) && !write_errno) return 0;
+    if (errno) write_errno = errno;
+    fprintf(stderr, "folio: error: writing to standard output failed: %s\n",
+            strerror(write_errno ? write_errno : EIO));
+    return -1;
 }
