@@ -635,6 +635,26 @@ static bool doctype_with_subset(const char *buf, size_t len, size_t *start, size
     return false; /* no end: leave the document to the parser as it is */
 }
 
+xmlDocPtr folio__html_parse(const char *buf, size_t len, const char *url, const char *encoding)
+{
+    /* The HTML parser ends a DOCTYPE at its first '>', so the rest of an internal subset
+     * ("<!ENTITY l1 ...>", a billion laughs) would become text: blank the declaration out,
+     * keeping its line breaks. Its entities are not HTML's and stay unexpanded. */
+    size_t ds, de;
+    char *copy = NULL;
+    if (doctype_with_subset(buf, len, &ds, &de) && (copy = malloc(len))) {
+        memcpy(copy, buf, len);
+        for (size_t i = ds; i < de; i++)
+            if (copy[i] != '\n') copy[i] = ' ';
+        buf = copy;
+    }
+    xmlDocPtr doc = htmlReadMemory(buf, len > INT32_MAX ? INT32_MAX : (int)len, url, encoding,
+                                   HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                       HTML_PARSE_RECOVER);
+    free(copy);
+    return doc;
+}
+
 xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,
                                size_t len, bool *html)
 {
@@ -648,21 +668,7 @@ xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path,
         if (len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
                          ((unsigned char)buf[0] == 0xFE && (unsigned char)buf[1] == 0xFF)))
             enc = NULL; /* a UTF-16 BOM: let the parser detect it */
-        /* The HTML parser ends a DOCTYPE at its first '>', so the rest of an internal subset
-         * ("<!ENTITY l1 ...>", a billion laughs) would become text: blank the declaration out,
-         * keeping its line breaks. Its entities are not HTML's and stay unexpanded. */
-        size_t ds, de;
-        char *copy = NULL;
-        if (enc && doctype_with_subset(buf, len, &ds, &de) && (copy = malloc(len))) {
-            memcpy(copy, buf, len);
-            for (size_t i = ds; i < de; i++)
-                if (copy[i] != '\n') copy[i] = ' ';
-            buf = copy;
-        }
-        doc = htmlReadMemory(buf, len > INT32_MAX ? INT32_MAX : (int)len, path, enc,
-                             HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                                 HTML_PARSE_RECOVER);
-        free(copy);
+        doc = folio__html_parse(buf, len, path, enc);
     } else
         folio__warn_unknown_entities(ctx, name, path, doc);
     folio__str_free(&why);

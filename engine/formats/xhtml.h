@@ -77,6 +77,10 @@ int folio__xml_dump(xmlDocPtr doc, int options, char **out, size_t *len);
 /* Parse @buf as XML without network access, DTD loading or entity substitution; NULL on failure,
  * with the first error (line: message) in @why when given. */
 xmlDocPtr folio__xml_parse(const char *buf, size_t len, const char *url, folio_str_t *why);
+/* Parse @buf with libxml2's forgiving HTML parser, without network access; HTML's named entities
+ * are expanded, an internal DTD subset's are not. @encoding NULL lets the parser decide (a BOM, a
+ * <meta> charset). NULL when out of memory. */
+xmlDocPtr folio__html_parse(const char *buf, size_t len, const char *url, const char *encoding);
 /* Parse a content document: as XML, or when that fails, with libxml2's forgiving HTML parser and
  * a warning naming @name, @path and the first XML error; *@html (may be NULL) says which. */
 xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,
