@@ -241,9 +241,53 @@ static char *page_label(xmlNodePtr node)
     return label;
 }
 
+static bool fragment_link(xmlNodePtr n)
+{
+    if (!folio__xml_is(n, "a")) return false;
+    char *href = folio__xml_attr(n, "href");
+    bool r = href && href[0] == '#' && href[1];
+    free(href);
+    return r;
+}
+
+/* Whether every visible character under @cell is inside a link to a place in the document (an
+ * entry of a contents list: "<td><a href="#chap01">CHAPTER I</a></td>"), and there is one. A
+ * contents entry is a few nodes: a cell of more than MAX_ENTRY_NODES is not one, which also keeps
+ * nested cells from costing the square of their number. */
+#define MAX_ENTRY_NODES 256
+static bool links_only(xmlNodePtr cell)
+{
+    bool linked_text = false;
+    size_t budget = MAX_ENTRY_NODES;
+    for (xmlNodePtr n = cell->children; n; budget--) {
+        if (!budget) return false;
+        if (n->type == XML_TEXT_NODE && n->content) {
+            bool visible = false;
+            for (const xmlChar *c = n->content; *c && !visible; c++)
+                visible = *c != ' ' && *c != '\t' && *c != '\n' && *c != '\r';
+            if (visible) {
+                bool in_link = false;
+                for (xmlNodePtr a = n->parent; a != cell && !in_link; a = a->parent)
+                    in_link = fragment_link(a);
+                if (!in_link) return false;
+                linked_text = true;
+            }
+        }
+        if (n->type == XML_ELEMENT_NODE && n->children) {
+            n = n->children;
+            continue;
+        }
+        while (n != cell && !n->next) n = n->parent;
+        n = n == cell ? NULL : n->next;
+    }
+    return linked_text;
+}
+
 /* Mark what Gutenberg's markup says with the roles and epub:type values the walker acts on: a
  * <span class="pagenum"> is a page-break marker labelled with its number; the pg-header and
- * pg-footer sections (or class pg-boilerplate) are front and back matter not read. */
+ * pg-footer sections (or class pg-boilerplate) are front and back matter not read; a paragraph,
+ * list item or table cell holding nothing but links into the book is a contents entry, not
+ * read. */
 static int mark_conventions(html_t *H, xmlNodePtr body)
 {
     for (xmlNodePtr n = body; n; n = folio__xml_next(n, body)) {
@@ -255,6 +299,11 @@ static int mark_conventions(html_t *H, xmlNodePtr body)
                                                                      : NULL;
         free(cls);
         free(id);
+        if (!type &&
+            (folio__xml_is(n, "p") || folio__xml_is(n, "li") || folio__xml_is(n, "td") ||
+             folio__xml_is(n, "th")) &&
+            links_only(n))
+            type = "toc";
         if (type && !xmlSetProp(n, (const xmlChar *)"epub:type", (const xmlChar *)type))
             return FOLIO_ENOMEM;
         if (!pagenum) continue;
@@ -295,10 +344,11 @@ static size_t next_char(const char *text, size_t byte)
     return byte + len;
 }
 
-/* Gutenberg files that have the markers only in their text (older editions put the header in a
- * <pre>): the blocks up to the one with "*** START OF" are front matter not read, the blocks from
- * the one with "*** END OF" back matter not read. */
-static void flag_boilerplate(html_t *H)
+/* After the walk: a heading just before a contents list is part of it; and in Gutenberg files
+ * that have the markers only in their text (older editions put the header in a <pre>), the
+ * blocks up to the one with "*** START OF" are front matter not read, the blocks from the one
+ * with "*** END OF" back matter not read. */
+static void flag_unread(html_t *H)
 {
     folio_book_t *b = H->book;
     size_t n = b->blocks.len, start = SIZE_MAX, end = n;
@@ -314,6 +364,14 @@ static void flag_boilerplate(html_t *H)
         } else if (start != SIZE_MAX && has_marker(b->text + from, byte - from, "END OF ")) {
             end = i;
             break;
+        }
+    }
+    /* A contents list's heading is part of it. */
+    for (size_t i = 0; i + 1 < n; i++) {
+        folio_block_t *blk = &b->blocks.items[i];
+        if (blk->kind == FOLIO_BLOCK_HEADING && b->blocks.items[i + 1].kind == FOLIO_BLOCK_TOC) {
+            blk->kind = FOLIO_BLOCK_TOC;
+            blk->read = 0;
         }
     }
     if (start == SIZE_MAX) return;
@@ -360,7 +418,7 @@ int folio__html_read(folio_t *ctx, const char *path, const folio_book_options_t 
     TRY(folio__tb_finish(&H.tb));
     if (!book->text_chars) FAIL(ctx, FOLIO_EEMPTY, "%s: the HTML document contains no text", path);
     book->format = FOLIO_BOOK_HTML;
-    flag_boilerplate(&H);
+    flag_unread(&H);
     TRY(folio__book_index_text(ctx, book));
     rc = folio__book_set_pages(ctx, path, book, &H.tb, H.markers.items, H.markers.len,
                                FOLIO_PAGES_MARKERS, opts->synthetic_page_chars);

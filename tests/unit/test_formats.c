@@ -931,6 +931,11 @@ static void html_gutenberg_book_gives_chapters_pages_and_unread_boilerplate(void
         {FOLIO_BLOCK_FRONTMATTER, 0, "A test book for Folio, laid out as a Gutenberg edition is."},
         {FOLIO_BLOCK_FRONTMATTER, 0, start},
         {FOLIO_BLOCK_HEADING, 1, "The Lighthouse Cat"},
+        /* Table cells of nothing but links into the book, and their heading: contents. The
+         * page-number links ("2") read as note references do: left out. */
+        {FOLIO_BLOCK_TOC, 0, "CONTENTS"},
+        {FOLIO_BLOCK_TOC, 0, "CHAPTER I."},
+        {FOLIO_BLOCK_TOC, 0, "CHAPTER II."},
         {FOLIO_BLOCK_HEADING, 1, "CHAPTER I. THE STORM"},
         /* The page number's "[Pg 2]" is not read; the footnote anchor "[1]" neither. */
         {FOLIO_BLOCK_PARAGRAPH, 1,
@@ -944,7 +949,7 @@ static void html_gutenberg_book_gives_chapters_pages_and_unread_boilerplate(void
     };
     assert_blocks(b, want, sizeof(want) / sizeof(want[0]));
     /* Headings make the chapters, the title's <h1> one level above the <h2> chapters; the
-     * header's own heading is not read and makes none. */
+     * header's own heading and the contents' are not read and make none. */
     assert_int_equal(folio_book_n_chapters(b), 3);
     assert_string_equal(folio_book_chapter(b, 0)->title, "The Lighthouse Cat");
     assert_int_equal(folio_book_chapter(b, 0)->level, 1);
