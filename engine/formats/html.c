@@ -86,7 +86,9 @@ static int read_file(html_t *H)
     FILE *f = fopen(H->name, "rb");
     if (!f) return folio__error(H->ctx, FOLIO_EIO, "%s: %s", H->name, strerror(errno));
     folio_str_t s = {0};
-    uint64_t cap = (uint64_t)H->opts->max_text_chars * MAX_BYTES_PER_CHAR;
+    uint64_t cap = H->opts->max_text_chars > UINT64_MAX / MAX_BYTES_PER_CHAR
+                       ? UINT64_MAX
+                       : (uint64_t)H->opts->max_text_chars * MAX_BYTES_PER_CHAR;
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
@@ -125,7 +127,7 @@ static int parse(html_t *H)
     if (memchr(H->buf, '\0', H->len))
         return folio__error(H->ctx, FOLIO_EFORMAT, "%s: contains NUL bytes: not an HTML file",
                             H->name);
-    if (!folio__html_sniff((const unsigned char *)H->buf, H->len < 1024 ? H->len : 1024))
+    if (!folio__html_sniff((const unsigned char *)H->buf, H->len))
         return folio__error(H->ctx, FOLIO_EFORMAT,
                             "%s: not an HTML document (it does not start with <!DOCTYPE html> or "
                             "an <html> element)",
@@ -196,11 +198,8 @@ static int read_meta(html_t *H)
     xmlNodePtr title = head ? folio__xml_child(head, "title") : NULL;
     char *t = title ? folio__node_text(title) : NULL;
     if (rc >= 0 && t) {
-        static const char *const prefixes[] = {"The Project Gutenberg eBook of ",
-                                               "The Project Gutenberg EBook of "};
-        const char *s = t;
-        for (size_t i = 0; i < 2; i++)
-            if (strncasecmp(s, prefixes[i], strlen(prefixes[i])) == 0) s += strlen(prefixes[i]);
+        const char *s = t, *prefix = "The Project Gutenberg eBook of ";
+        if (strncasecmp(s, prefix, strlen(prefix)) == 0) s += strlen(prefix);
         const char *by = strstr(s, ", by ");
         if (by && (rc = set_meta(H, FOLIO_META_AUTHOR, by + 5, strlen(by + 5))) >= 0)
             rc = set_meta(H, FOLIO_META_TITLE, s, (size_t)(by - s));
