@@ -11,6 +11,12 @@
  * source); @opts holds validated limits. On failure the caller frees @book. */
 int folio__epub_read(folio_t *ctx, const char *path, const folio_book_options_t *opts,
                      folio_book_t *book);
+/* Read the whole book file at @path into *@buf (NUL-terminated; caller frees) and *@len. A file
+ * over @cap bytes is FOLIO_ELIMIT with no message set (the caller names its limit); FOLIO_EIO and
+ * FOLIO_EEMPTY (an empty file) come with a message naming the file. */
+int folio__book_file_read(folio_t *ctx, const char *path, uint64_t cap, char **buf, size_t *len);
+/* When @book has no title: its file's name without the extension. */
+int folio__book_title_from_name(folio_book_t *book, const char *path);
 /* Read the one-file HTML book at @path into the empty @book, as folio__epub_read does; a file
  * that is not an HTML document is refused (FOLIO_EFORMAT). */
 int folio__html_read(folio_t *ctx, const char *path, const folio_book_options_t *opts,

@@ -4,9 +4,7 @@
  * read. */
 #include "xhtml.h"
 
-#include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -67,45 +65,31 @@ bool folio__html_sniff(const unsigned char *head, size_t n)
     return starts_with_tag(s, end, "<html");
 }
 
+/* One reading of an HTML book. */
 typedef struct {
     folio_t *ctx;
-    const char *name;
-    const folio_book_options_t *opts;
+    const char *name; /* the file's path, for messages */
     folio_book_t *book;
-    char *buf;
+    const folio_book_options_t *opts;
+    char *buf; /* the file's bytes, then its parsed document */
     size_t len;
     xmlDocPtr doc;
-    folio_tb_t tb;
+    folio_tb_t tb; /* what the walker makes of the <body>: text, blocks, anchors, page marks */
     folio_map_t anchors;
     folio_page_marks_t markers;
 } html_t;
 
 static int read_file(html_t *H)
 {
-    int rc = FOLIO_OK;
-    FILE *f = fopen(H->name, "rb");
-    if (!f) return folio__error(H->ctx, FOLIO_EIO, "%s: %s", H->name, strerror(errno));
-    folio_str_t s = {0};
     uint64_t cap = H->opts->max_text_chars > UINT64_MAX / MAX_BYTES_PER_CHAR
                        ? UINT64_MAX
                        : (uint64_t)H->opts->max_text_chars * MAX_BYTES_PER_CHAR;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (s.len + n > cap)
-            FAIL(H->ctx, FOLIO_ELIMIT,
-                 "%s: the HTML file is larger than %llu bytes (%d bytes a character of the text "
-                 "limit)",
-                 H->name, (unsigned long long)cap, MAX_BYTES_PER_CHAR);
-        if (folio__str_append(&s, chunk, n) < 0) FAIL(H->ctx, FOLIO_ENOMEM, "out of memory");
-    }
-    if (ferror(f)) FAIL(H->ctx, FOLIO_EIO, "%s: read error: %s", H->name, strerror(errno));
-    if (!s.len) FAIL(H->ctx, FOLIO_EEMPTY, "%s: the file is empty", H->name);
-    H->len = s.len;
-    H->buf = folio__str_take(&s);
-fail:
-    fclose(f);
-    folio__str_free(&s);
+    int rc = folio__book_file_read(H->ctx, H->name, cap, &H->buf, &H->len);
+    if (rc == FOLIO_ELIMIT)
+        rc = folio__error(H->ctx, rc,
+                          "%s: the HTML file is larger than %llu bytes (%d bytes a character of "
+                          "the text limit)",
+                          H->name, (unsigned long long)cap, MAX_BYTES_PER_CHAR);
     return rc;
 }
 
@@ -207,12 +191,7 @@ static int read_meta(html_t *H)
             rc = set_meta(H, FOLIO_META_TITLE, s, strlen(s));
     }
     free(t);
-    if (rc >= 0 && !H->book->meta[FOLIO_META_TITLE]) {
-        const char *base = folio__basename(H->name), *dot = strrchr(base, '.');
-        rc = set_meta(H, FOLIO_META_TITLE, base,
-                      dot && dot != base ? (size_t)(dot - base) : strlen(base));
-    }
-    return rc;
+    return rc >= 0 ? folio__book_title_from_name(H->book, H->name) : rc;
 }
 
 /* ---- Gutenberg's conventions, said in the walker's terms ---- */
@@ -390,8 +369,7 @@ static void html_free(html_t *H)
     xmlFreeDoc(H->doc);
     folio__tb_free(&H->tb);
     folio__map_free(&H->anchors);
-    for (size_t i = 0; i < H->markers.len; i++) free(H->markers.items[i].label);
-    VEC_FREE(H->markers);
+    folio__page_marks_free(&H->markers);
 }
 
 int folio__html_read(folio_t *ctx, const char *path, const folio_book_options_t *opts,

@@ -20,6 +20,41 @@ void folio_book_options_init(folio_book_options_t *opts)
     opts->synthetic_page_chars = 1024;
 }
 
+int folio__book_file_read(folio_t *ctx, const char *path, uint64_t cap, char **buf, size_t *len)
+{
+    int rc = FOLIO_OK;
+    FILE *f = fopen(path, "rb");
+    if (!f) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
+    folio_str_t s = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (s.len + n > cap) {
+            rc = FOLIO_ELIMIT; /* the caller says which limit */
+            goto fail;
+        }
+        if (folio__str_append(&s, chunk, n) < 0) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    }
+    if (ferror(f)) FAIL(ctx, FOLIO_EIO, "%s: read error: %s", path, strerror(errno));
+    if (!s.len) FAIL(ctx, FOLIO_EEMPTY, "%s: the file is empty", path);
+    *len = s.len;
+    *buf = folio__str_take(&s);
+fail:
+    fclose(f);
+    folio__str_free(&s);
+    return rc;
+}
+
+int folio__book_title_from_name(folio_book_t *book, const char *path)
+{
+    if (book->meta[FOLIO_META_TITLE]) return FOLIO_OK;
+    const char *base = folio__basename(path);
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    book->meta[FOLIO_META_TITLE] = folio__strndup(base, n);
+    return book->meta[FOLIO_META_TITLE] ? FOLIO_OK : FOLIO_ENOMEM;
+}
+
 /* Decide the format from the first bytes: a zip is an EPUB; a file that starts as an HTML document
  * does is HTML; PDF and Kindle files get a helpful error; anything else is read as text (which
  * validates its encoding). */

@@ -675,6 +675,12 @@ xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path,
     return doc;
 }
 
+void folio__page_marks_free(folio_page_marks_t *v)
+{
+    for (size_t i = 0; i < v->len; i++) free(v->items[i].label);
+    VEC_FREE(*v);
+}
+
 int folio__xhtml_walk(folio_xhtml_walk_t *w, xmlNodePtr root)
 {
     int rc = FOLIO_OK;

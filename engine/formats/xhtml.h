@@ -11,6 +11,8 @@
 #define FOLIO_EPUB_NS "http://www.idpf.org/2007/ops"
 
 typedef VEC(folio_page_mark_t) folio_page_marks_t;
+/* Free the labels in @v and its items. */
+void folio__page_marks_free(folio_page_marks_t *v);
 
 /* What a semantic name (epub:type value, doc-* role, landmark or guide type) says of its text. */
 typedef enum {

@@ -96,9 +96,10 @@ with open(book, "w") as f:
 not_index = os.path.join(work, "not-an-index.folio")
 with open(not_index, "w") as f:
     f.write("This is not a Folio index, only some text.\n" * 20)
-programs = {"folio": ("use_folio.c", book), "folio-lookup": ("use_folio_lookup.c", not_index)}
+programs = {"folio": (["-DFOLIO_FULL"], book), "folio-lookup": ([], not_index)}
+src = "use_folio.c"
 for lib in libs:
-    src, arg = programs[lib]
+    defines, arg = programs[lib]
     cflags = run(["pkg-config", "--cflags", lib], env=env).stdout.split()
     check(any(f.startswith("-I" + stage) for f in cflags),
           f"pkg-config --cflags {lib} points into the staged install: {cflags}")
@@ -123,7 +124,7 @@ for lib in libs:
                 flags += run(["pkg-config", "--libs"] + req, env=env).stdout.split()
         exe = os.path.join(work, f"use_{lib}_{how}")
         c = run(cc + ["-std=c11", "-Wall", "-Werror", "-o", exe, os.path.join(here, src)] +
-                cflags + flags)
+                defines + cflags + flags)
         check(c.returncode == 0, f"{src} compiles and links {how} against {lib}: " +
               (c.stderr.strip()[-800:] if c.returncode else " ".join(flags)))
         if c.returncode:
