@@ -209,8 +209,12 @@ const char *folio_errmsg(const folio_t *ctx);
  *  - pages: the book's own page numbers where it has them, otherwise synthetic pages.
  *  - chapters (from the table of contents) and sentences.
  *
- * Supported inputs: EPUB 3 and EPUB 2 (.epub, recognised by content), and UTF-8 plain text (form
- * feeds separate pages, as pdftotext writes them). A book is immutable once opened.
+ * Supported inputs: EPUB 3 and EPUB 2 (.epub, recognised by content), one-file HTML books as
+ * Project Gutenberg publishes them (recognised by a DOCTYPE or <html> element at the start; read
+ * with the HTML parser into the same model as EPUB chapters: headings make the chapters,
+ * <span class="pagenum"> page numbers the pages, Gutenberg's header and licence are flagged
+ * not-read), and UTF-8 plain text (form feeds separate pages, as pdftotext writes them). A book is
+ * immutable once opened.
  */
 typedef struct folio_book folio_book_t;
 
@@ -219,6 +223,7 @@ typedef enum {
     FOLIO_FORMAT_AUTO = 0, /**< decide from the file's content */
     FOLIO_FORMAT_EPUB = 1,
     FOLIO_FORMAT_TXT = 2,
+    FOLIO_FORMAT_HTML = 3, /**< one-file HTML (or XHTML) book */
 } folio_format_t;
 
 /** Options for folio_book_open(). Initialise with folio_book_options_init(), then change fields. */
@@ -244,10 +249,11 @@ void folio_book_options_init(folio_book_options_t *opts);
  * @opts: options (copied); NULL means the defaults.
  * @err: receives FOLIO_OK or the error code (may be NULL).
  * Returns: the book (caller frees with folio_book_free()), or NULL on failure with *err set:
- *   FOLIO_EINVAL (NULL path, bad option), FOLIO_EIO (cannot read), FOLIO_EFORMAT (not an EPUB or
- *   text, malformed container/OPF), FOLIO_EDRM (encrypted content), FOLIO_ELIMIT (zip bomb, text
- *   over max_text_chars), FOLIO_EENCODING (invalid UTF-8 in a text file), FOLIO_EEMPTY (no
- *   readable text), FOLIO_ENOMEM.
+ *   FOLIO_EINVAL (NULL path, bad option), FOLIO_EIO (cannot read), FOLIO_EFORMAT (not an EPUB,
+ *   HTML or text, malformed container/OPF, FOLIO_FORMAT_HTML given a file that is not HTML),
+ *   FOLIO_EDRM (encrypted content), FOLIO_ELIMIT (zip bomb, text over max_text_chars, an HTML
+ *   file over 16 bytes a max_text_chars), FOLIO_EENCODING (invalid UTF-8 in a text file, or in an
+ *   HTML file that declares no charset), FOLIO_EEMPTY (no readable text), FOLIO_ENOMEM.
  * Recoverable problems (a missing spine item, an XHTML file that is not well-formed and was read
  * with the HTML parser, an unresolvable page target, duplicate page labels) are logged as
  * warnings and the book still opens.
@@ -263,6 +269,7 @@ typedef enum {
     FOLIO_BOOK_EPUB2 = 1,
     FOLIO_BOOK_EPUB3 = 2,
     FOLIO_BOOK_TXT = 3,
+    FOLIO_BOOK_HTML = 4,
 } folio_book_format_t;
 
 /** folio_book_format - the format the book was read as (0 if @book is NULL). */

@@ -20,19 +20,58 @@ void folio_book_options_init(folio_book_options_t *opts)
     opts->synthetic_page_chars = 1024;
 }
 
-/* Decide the format from the first bytes: a zip is an EPUB; PDF and Kindle files get a helpful
- * error; anything else is read as text (which validates its encoding). */
+int folio__book_file_read(folio_t *ctx, const char *path, uint64_t cap, char **buf, size_t *len)
+{
+    int rc = FOLIO_OK;
+    FILE *f = fopen(path, "rb");
+    if (!f) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
+    folio_str_t s = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (s.len + n > cap) {
+            rc = FOLIO_ELIMIT; /* the caller says which limit */
+            goto fail;
+        }
+        if (folio__str_append(&s, chunk, n) < 0) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
+    }
+    if (ferror(f)) FAIL(ctx, FOLIO_EIO, "%s: read error: %s", path, strerror(errno));
+    if (!s.len) FAIL(ctx, FOLIO_EEMPTY, "%s: the file is empty", path);
+    *len = s.len;
+    *buf = folio__str_take(&s);
+fail:
+    fclose(f);
+    folio__str_free(&s);
+    return rc;
+}
+
+int folio__book_title_from_name(folio_book_t *book, const char *path)
+{
+    if (book->meta[FOLIO_META_TITLE]) return FOLIO_OK;
+    const char *base = folio__basename(path);
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    book->meta[FOLIO_META_TITLE] = folio__strndup(base, n);
+    return book->meta[FOLIO_META_TITLE] ? FOLIO_OK : FOLIO_ENOMEM;
+}
+
+/* Decide the format from the first bytes: a zip is an EPUB; a file that starts as an HTML document
+ * does is HTML; PDF and Kindle files get a helpful error; anything else is read as text (which
+ * validates its encoding). */
 static int sniff(folio_t *ctx, const char *path, folio_format_t *format)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return folio__error(ctx, FOLIO_EIO, "%s: %s", path, strerror(errno));
-    unsigned char head[68] = {0};
+    unsigned char head[1024] = {0};
     size_t n = fread(head, 1, sizeof(head), f);
     fclose(f);
     if (n == 0) return folio__error(ctx, FOLIO_EEMPTY, "%s: the file is empty", path);
     const char *dot = strrchr(folio__basename(path), '.');
     if (dot && strcasecmp(dot, ".epub") == 0) {
         *format = FOLIO_FORMAT_EPUB; /* the EPUB reader says what is wrong if it is not one */
+    } else if (dot && (strcasecmp(dot, ".html") == 0 || strcasecmp(dot, ".htm") == 0 ||
+                       strcasecmp(dot, ".xhtml") == 0)) {
+        *format = FOLIO_FORMAT_HTML; /* the HTML reader refuses what is not HTML */
     } else if (n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) {
         *format = FOLIO_FORMAT_EPUB;
     } else if (n >= 4 && (memcmp(head, "PK\x05\x06", 4) == 0)) {
@@ -47,6 +86,8 @@ static int sniff(folio_t *ctx, const char *path, folio_format_t *format)
         return folio__error(ctx, FOLIO_EFORMAT,
                             "%s: Kindle/Mobipocket books are not supported; use the EPUB edition",
                             path);
+    } else if (folio__html_sniff(head, n)) {
+        *format = FOLIO_FORMAT_HTML;
     } else {
         *format = FOLIO_FORMAT_TXT;
     }
@@ -62,7 +103,7 @@ folio_book_t *folio_book_open(folio_t *ctx, const char *path, const folio_book_o
     folio_book_options_init(&o);
     if (opts) o = *opts;
     if (!path || !*path) FAIL(ctx, FOLIO_EINVAL, "folio_book_open: no path given");
-    if ((int)o.format < FOLIO_FORMAT_AUTO || o.format > FOLIO_FORMAT_TXT)
+    if ((int)o.format < FOLIO_FORMAT_AUTO || o.format > FOLIO_FORMAT_HTML)
         FAIL(ctx, FOLIO_EINVAL, "folio_book_open: unknown format %d", (int)o.format);
     if (!o.max_text_chars || !o.max_archive_bytes || o.max_ratio < 2 || !o.synthetic_page_chars ||
         o.max_text_chars > SIZE_MAX / 8)
@@ -77,6 +118,8 @@ folio_book_t *folio_book_open(folio_t *ctx, const char *path, const folio_book_o
     if (!book) FAIL(ctx, FOLIO_ENOMEM, "%s: out of memory", path);
     if (format == FOLIO_FORMAT_EPUB)
         TRY(folio__epub_read(ctx, path, &o, book));
+    else if (format == FOLIO_FORMAT_HTML)
+        TRY(folio__html_read(ctx, path, &o, book));
     else
         TRY(folio__txt_read(ctx, path, &o, book));
     for (int i = 0; i < 4; i++)

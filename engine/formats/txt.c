@@ -5,7 +5,6 @@
 #include "formats.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,29 +39,13 @@ typedef struct {
 
 static int read_file(txt_t *T)
 {
-    int rc = FOLIO_OK;
-    FILE *f = fopen(T->name, "rb");
-    if (!f) return folio__error(T->ctx, FOLIO_EIO, "%s: %s", T->name, strerror(errno));
-    folio_str_t s = {0};
     /* UTF-8 needs at most 4 bytes a code point, UTF-16 at most 4 as well. */
-    uint64_t cap = (uint64_t)T->opts->max_text_chars * 4 + 16;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (s.len + n > cap)
-            FAIL(T->ctx, FOLIO_ELIMIT,
-                 "%s: the file is larger than the text limit of %zu "
-                 "characters",
-                 T->name, T->opts->max_text_chars);
-        if (folio__str_append(&s, chunk, n) < 0) FAIL(T->ctx, FOLIO_ENOMEM, "out of memory");
-    }
-    if (ferror(f)) FAIL(T->ctx, FOLIO_EIO, "%s: read error: %s", T->name, strerror(errno));
-    if (!s.len) FAIL(T->ctx, FOLIO_EEMPTY, "%s: the file is empty", T->name);
-    T->len = s.len;
-    T->buf = folio__str_take(&s);
-fail:
-    fclose(f);
-    folio__str_free(&s);
+    int rc = folio__book_file_read(T->ctx, T->name, (uint64_t)T->opts->max_text_chars * 4 + 16,
+                                   &T->buf, &T->len);
+    if (rc == FOLIO_ELIMIT)
+        rc =
+            folio__error(T->ctx, rc, "%s: the file is larger than the text limit of %zu characters",
+                         T->name, T->opts->max_text_chars);
     return rc;
 }
 
@@ -659,16 +642,6 @@ static void txt_free(txt_t *T)
     VEC_FREE(T->pages);
 }
 
-static int title_from_name(txt_t *T)
-{
-    if (T->book->meta[FOLIO_META_TITLE]) return FOLIO_OK;
-    const char *base = folio__basename(T->name);
-    const char *dot = strrchr(base, '.');
-    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-    T->book->meta[FOLIO_META_TITLE] = folio__strndup(base, n);
-    return T->book->meta[FOLIO_META_TITLE] ? FOLIO_OK : FOLIO_ENOMEM;
-}
-
 int folio__txt_read(folio_t *ctx, const char *path, const folio_book_options_t *opts,
                     folio_book_t *book)
 {
@@ -685,7 +658,7 @@ int folio__txt_read(folio_t *ctx, const char *path, const folio_book_options_t *
     TRY(folio__tb_finish(&T.tb));
     if (!book->text_chars) FAIL(ctx, FOLIO_EEMPTY, "%s: the file contains no text", path);
     book->format = FOLIO_BOOK_TXT;
-    TRY(title_from_name(&T));
+    TRY(folio__book_title_from_name(book, path));
     TRY(folio__book_index_text(ctx, book));
     if (T.form_feeds) {
         rc = folio__book_set_pages(ctx, path, book, &T.tb, T.pages.items, T.pages.len,

@@ -764,6 +764,26 @@ int folio__content_check_utf8(folio_t *ctx, const char *name, const char *path, 
                         name, path, bad);
 }
 
+xmlDocPtr folio__html_parse(const char *buf, size_t len, const char *url, const char *encoding)
+{
+    /* The HTML parser ends a DOCTYPE at its first '>', so the rest of an internal subset
+     * ("<!ENTITY l1 ...>", a billion laughs) would become text: blank the declaration out,
+     * keeping its line breaks. Its entities are not HTML's and stay unexpanded. */
+    size_t ds, de;
+    char *copy = NULL;
+    if (doctype_with_subset(buf, len, &ds, &de) && (copy = malloc(len))) {
+        memcpy(copy, buf, len);
+        for (size_t i = ds; i < de; i++)
+            if (copy[i] != '\n') copy[i] = ' ';
+        buf = copy;
+    }
+    xmlDocPtr doc = htmlReadMemory(buf, len > INT32_MAX ? INT32_MAX : (int)len, url, encoding,
+                                   HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                       HTML_PARSE_RECOVER);
+    free(copy);
+    return doc;
+}
+
 xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,
                                size_t len, bool *html)
 {
@@ -777,25 +797,17 @@ xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path,
         if (len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
                          ((unsigned char)buf[0] == 0xFE && (unsigned char)buf[1] == 0xFF)))
             enc = NULL; /* a UTF-16 BOM: let the parser detect it */
-        /* The HTML parser ends a DOCTYPE at its first '>', so the rest of an internal subset
-         * ("<!ENTITY l1 ...>", a billion laughs) would become text: blank the declaration out,
-         * keeping its line breaks. Its entities are not HTML's and stay unexpanded. */
-        size_t ds, de;
-        char *copy = NULL;
-        if (enc && doctype_with_subset(buf, len, &ds, &de) && (copy = malloc(len))) {
-            memcpy(copy, buf, len);
-            for (size_t i = ds; i < de; i++)
-                if (copy[i] != '\n') copy[i] = ' ';
-            buf = copy;
-        }
-        doc = htmlReadMemory(buf, len > INT32_MAX ? INT32_MAX : (int)len, path, enc,
-                             HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                                 HTML_PARSE_RECOVER);
-        free(copy);
+        doc = folio__html_parse(buf, len, path, enc);
     } else
         folio__warn_unknown_entities(ctx, name, path, doc);
     folio__str_free(&why);
     return doc;
+}
+
+void folio__page_marks_free(folio_page_marks_t *v)
+{
+    for (size_t i = 0; i < v->len; i++) free(v->items[i].label);
+    VEC_FREE(*v);
 }
 
 int folio__xhtml_walk(folio_xhtml_walk_t *w, xmlNodePtr root)

@@ -11,6 +11,8 @@
 #define FOLIO_EPUB_NS "http://www.idpf.org/2007/ops"
 
 typedef VEC(folio_page_mark_t) folio_page_marks_t;
+/* Free the labels in @v and its items. */
+void folio__page_marks_free(folio_page_marks_t *v);
 
 /* What a semantic name (epub:type value, doc-* role, landmark or guide type) says of its text. */
 typedef enum {
@@ -77,6 +79,10 @@ int folio__xml_dump(xmlDocPtr doc, int options, char **out, size_t *len);
 /* Parse @buf as XML without network access, DTD loading or entity substitution; NULL on failure,
  * with the first error (line: message) in @why when given. */
 xmlDocPtr folio__xml_parse(const char *buf, size_t len, const char *url, folio_str_t *why);
+/* Parse @buf with libxml2's forgiving HTML parser, without network access; HTML's named entities
+ * are expanded, an internal DTD subset's are not. @encoding NULL lets the parser decide (a BOM, a
+ * <meta> charset). NULL when out of memory. */
+xmlDocPtr folio__html_parse(const char *buf, size_t len, const char *url, const char *encoding);
 /* Parse a content document: as XML, or when that fails, with libxml2's forgiving HTML parser and
  * a warning naming @name, @path and the first XML error; *@html (may be NULL) says which. */
 xmlDocPtr folio__content_parse(folio_t *ctx, const char *name, const char *path, const char *buf,

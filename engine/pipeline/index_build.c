@@ -56,6 +56,8 @@ static const char *format_name(folio_book_format_t f)
         return "epub3";
     case FOLIO_BOOK_TXT:
         return "txt";
+    case FOLIO_BOOK_HTML:
+        return "html";
     }
     return "unknown";
 }

@@ -295,5 +295,34 @@ class BadInput(unittest.TestCase):
         self.assertEqual(r.stderr, b"")
 
 
+class HtmlBook(unittest.TestCase):
+    def test_gutenberg_html_book(self):
+        # A hand-written Gutenberg-style HTML book (tests/data/html): its chapters, pages and
+        # unread header, contents and licence, as written in the file.
+        path = os.path.join(ROOT, "tests", "data", "html", "lighthouse.html")
+        r = folio("book", path, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = json.loads(r.stdout)
+        text = folio("book", path, "--text").stdout.decode()
+        self.assertEqual((m["format"], m["title"], m["author"]), ("HTML", "The Lighthouse Cat", "Mara Quill"))
+        self.assertEqual([c["title"] for c in m["chapters"]],
+                         ["The Lighthouse Cat", "CHAPTER I. THE STORM", "CHAPTER II. THE BOAT"])
+        self.assertEqual(m["page_source"], "markers")
+        self.assertEqual([(p["label"], text[p["start_char"]:][:11]) for p in m["pages"]],
+                         [("2", "Tom the cat"), ("3", "A small boa")])
+        read = [text[b["start_char"]:b["end_char"]] for b in m["blocks"] if b["read"]]
+        self.assertEqual(read[0], "The Lighthouse Cat")
+        self.assertEqual(read[-1], "The keeper waved.")
+        self.assertNotIn("<", text)
+        self.assertNotIn("[Pg", text)
+        with tempfile.TemporaryDirectory() as tmp:
+            plain = os.path.join(tmp, "plain.txt")
+            with open(plain, "w") as f:
+                f.write("Only words here.\n")
+            r = folio("book", plain, "--format", "html")
+            self.assertEqual((r.returncode, r.stdout), (1, b""))
+            self.assertIn("plain.txt: not an HTML document", r.stderr.decode())
+
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0]], verbosity=2)

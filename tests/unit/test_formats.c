@@ -1,4 +1,4 @@
-/* Unit tests of the formats package: EPUB 3/2 and plain-text books read into text, blocks,
+/* Unit tests of the formats package: EPUB 3/2, HTML and plain-text books read into text, blocks,
  * pages, chapters and metadata; every kind of bad input; and the seams the EPUB reader and the
  * Media Overlay writer share (hrefs, the archive's limits, the SMIL serialiser). */
 #include <setjmp.h>
@@ -1010,6 +1010,175 @@ static void the_writers_archive_reads_stop_at_the_limits_with_a_clear_error(void
     folio_free(ctx);
 }
 
+/* ---- one-file HTML books ---- */
+
+/* A committed test file under tests/data/html (FOLIO_SOURCE_ROOT names the source tree). */
+static const char *html_data(const char *name)
+{
+    static char path[4096];
+    const char *root = getenv("FOLIO_SOURCE_ROOT");
+    snprintf(path, sizeof(path), "%s/tests/data/html/%s", root ? root : ".", name);
+    return path;
+}
+
+static void html_gutenberg_book_gives_chapters_pages_and_unread_boilerplate(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    folio_book_t *b = fx_open_ok(ctx, html_data("lighthouse.html"));
+    assert_int_equal(folio_book_format(b), FOLIO_BOOK_HTML);
+    assert_string_equal(folio_book_meta(b, FOLIO_META_TITLE), "The Lighthouse Cat");
+    assert_string_equal(folio_book_meta(b, FOLIO_META_AUTHOR), "Mara Quill");
+    assert_string_equal(folio_book_meta(b, FOLIO_META_LANGUAGE), "en");
+    const char *start = "*** START OF THE PROJECT GUTENBERG EBOOK THE LIGHTHOUSE CAT ***",
+               *end = "*** END OF THE PROJECT GUTENBERG EBOOK THE LIGHTHOUSE CAT ***";
+    const want_block_t want[] = {
+        {FOLIO_BLOCK_FRONTMATTER, 0, "The Project Gutenberg eBook of The Lighthouse Cat"},
+        {FOLIO_BLOCK_FRONTMATTER, 0, "A test book for Folio, laid out as a Gutenberg edition is."},
+        {FOLIO_BLOCK_FRONTMATTER, 0, start},
+        {FOLIO_BLOCK_HEADING, 1, "The Lighthouse Cat"},
+        /* Table cells of nothing but links into the book, and their heading: contents. The
+         * page-number links ("2") read as note references do: left out. */
+        {FOLIO_BLOCK_TOC, 0, "CONTENTS"},
+        {FOLIO_BLOCK_TOC, 0, "CHAPTER I."},
+        {FOLIO_BLOCK_TOC, 0, "CHAPTER II."},
+        {FOLIO_BLOCK_HEADING, 1, "CHAPTER I. THE STORM"},
+        /* The page number's "[Pg 2]" is not read; the footnote anchor "[1]" neither. */
+        {FOLIO_BLOCK_PARAGRAPH, 1,
+         "The wind came & went all night. Tom the cat slept by the lamp."},
+        {FOLIO_BLOCK_PARAGRAPH, 1, "Morning found the sea calm."},
+        {FOLIO_BLOCK_HEADING, 1, "CHAPTER II. THE BOAT"},
+        {FOLIO_BLOCK_PARAGRAPH, 1, "A small boat rowed in at noon."},
+        {FOLIO_BLOCK_PARAGRAPH, 1, "The keeper waved."},
+        {FOLIO_BLOCK_BACKMATTER, 0, end},
+        {FOLIO_BLOCK_BACKMATTER, 0, "Whoever copies this test file may do so freely."},
+    };
+    assert_blocks(b, want, sizeof(want) / sizeof(want[0]));
+    /* Headings make the chapters, the title's <h1> one level above the <h2> chapters; the
+     * header's own heading and the contents' are not read and make none. */
+    assert_int_equal(folio_book_n_chapters(b), 3);
+    assert_string_equal(folio_book_chapter(b, 0)->title, "The Lighthouse Cat");
+    assert_int_equal(folio_book_chapter(b, 0)->level, 1);
+    assert_string_equal(folio_book_chapter(b, 2)->title, "CHAPTER II. THE BOAT");
+    assert_int_equal(folio_book_chapter(b, 2)->level, 2);
+    assert_int_equal(folio_book_chapter(b, 2)->start_char,
+                     fx_cp_offset(fx_text(b), "CHAPTER II. THE BOAT"));
+    /* <span class="pagenum">[Pg 2]</span> is a page break labelled 2 before the next word. */
+    assert_int_equal(folio_book_page_source(b), FOLIO_PAGES_MARKERS);
+    assert_int_equal(folio_book_n_pages(b), 2);
+    fx_check_page(b, 0, "2", "Tom the cat");
+    fx_check_page(b, 1, "3", "A small boat");
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
+static void html_older_gutenberg_edition_in_a_declared_charset(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    folio_book_t *b = fx_open_ok(ctx, html_data("older-edition.htm"));
+    assert_int_equal(folio_book_format(b), FOLIO_BOOK_HTML);
+    assert_string_equal(folio_book_meta(b, FOLIO_META_TITLE), "The Orchard Wall");
+    assert_string_equal(folio_book_meta(b, FOLIO_META_AUTHOR), "Ned Parry");
+    /* The header and licence are in <pre> blocks: the markers in their text flag them. */
+    assert_int_equal(folio_book_n_blocks(b), 5);
+    const folio_block_t *first = folio_book_block(b, 0), *last = folio_book_block(b, 4);
+    assert_int_equal(first->kind, FOLIO_BLOCK_FRONTMATTER);
+    assert_int_equal(first->read, 0);
+    assert_true(first->start_char <= fx_cp_offset(fx_text(b), "*** START OF THIS") &&
+                fx_cp_offset(fx_text(b), "*** START OF THIS") < first->end_char);
+    assert_int_equal(last->kind, FOLIO_BLOCK_BACKMATTER);
+    assert_int_equal(last->read, 0);
+    const want_block_t body[] = {
+        {FOLIO_BLOCK_HEADING, 1, "CHAPTER I"},
+        /* ISO-8859-1 as its <meta> says: the byte E9 is "é". */
+        {FOLIO_BLOCK_PARAGRAPH, 1, "Pears hung over the wall, and Ren\xc3\xa9 reached for one."},
+        {FOLIO_BLOCK_PARAGRAPH, 1, "His sister laughed."},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        const folio_block_t *bl = folio_book_block(b, i + 1);
+        assert_int_equal(bl->kind, body[i].kind);
+        assert_int_equal(bl->read, body[i].read);
+        fx_assert_range(b, bl->start_char, bl->end_char, body[i].text);
+    }
+    assert_int_equal(folio_book_n_chapters(b), 1);
+    assert_int_equal(folio_book_page_source(b), FOLIO_PAGES_SYNTHETIC);
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
+static void html_is_recognised_by_content_and_anything_else_is_refused(void **state)
+{
+    (void)state;
+    folio_t *ctx = fx_context();
+    /* Content decides: a DOCTYPE after a comment, in a file named .txt. */
+    const char doc[] = "\xef\xbb\xbf<!-- a comment -->\n<!doctype HTML><title>T</title>"
+                       "<p>Only <b>one</b> line.</p>";
+    folio_book_t *b = fx_open_ok(ctx, fx_file("named.txt", doc, sizeof(doc) - 1));
+    assert_int_equal(folio_book_format(b), FOLIO_BOOK_HTML);
+    assert_string_equal(fx_text(b), "Only one line.");
+    folio_book_free(b);
+    folio_book_options_t o;
+    folio_book_options_init(&o);
+    o.format = FOLIO_FORMAT_HTML;
+    /* --format html on plain text, and a .html file that holds plain text. */
+    const char text[] = "Just <some> words.\n";
+    assert_int_equal(fx_open_fail(ctx, fx_file("plain.txt", text, sizeof(text) - 1), &o),
+                     FOLIO_EFORMAT);
+    assert_non_null(strstr(folio_errmsg(ctx), "not an HTML document"));
+    assert_int_equal(fx_open_fail(ctx, fx_file("plain.html", text, sizeof(text) - 1), NULL),
+                     FOLIO_EFORMAT);
+    const char latin1[] = "<html><body><p>caf\xe9</p></body></html>";
+    assert_int_equal(fx_open_fail(ctx, fx_file("latin1.html", latin1, sizeof(latin1) - 1), NULL),
+                     FOLIO_EENCODING);
+    assert_non_null(strstr(folio_errmsg(ctx), "byte 18 and no charset declared"));
+    const char frames[] = "<!DOCTYPE html><html><frameset><frame src=\"a.html\"></frameset></html>";
+    assert_int_equal(fx_open_fail(ctx, fx_file("frames.html", frames, sizeof(frames) - 1), NULL),
+                     FOLIO_EFORMAT);
+    assert_non_null(strstr(folio_errmsg(ctx), "no <body>"));
+    const char empty[] = "<html><body><p> </p><img src=\"x.png\" alt=\"x\"></body></html>";
+    assert_int_equal(fx_open_fail(ctx, fx_file("empty.html", empty, sizeof(empty) - 1), NULL),
+                     FOLIO_EEMPTY);
+    const char nul[] = "<html><body>a\0b</body></html>";
+    assert_int_equal(fx_open_fail(ctx, fx_file("nul.html", nul, sizeof(nul) - 1), NULL),
+                     FOLIO_EFORMAT);
+    folio_free(ctx);
+}
+
+/* Project Gutenberg's HTML edition of The Crimson Fairy Book, from the shared corpora (skipped
+ * without them): 1 <h1> and 39 <h2> headings, all between the START and END markers. */
+static void html_real_gutenberg_edition_reads_its_headings_as_chapters(void **state)
+{
+    (void)state;
+    char path[4096];
+    const char *corpora = getenv("FOLIO_CORPORA"), *root = getenv("FOLIO_SOURCE_ROOT");
+    if (corpora)
+        snprintf(path, sizeof(path), "%s/crimson-fairy-book/gutenberg-2435/2435-h.htm", corpora);
+    else
+        snprintf(path, sizeof(path),
+                 "%s/../shared/corpora/crimson-fairy-book/gutenberg-2435/2435-h.htm",
+                 root ? root : ".");
+    FILE *f = fopen(path, "rb");
+    if (!f) skip();
+    fclose(f);
+    folio_t *ctx = fx_context();
+    folio_book_t *b = fx_open_ok(ctx, path);
+    assert_int_equal(folio_book_format(b), FOLIO_BOOK_HTML);
+    assert_string_equal(folio_book_meta(b, FOLIO_META_TITLE), "The Crimson Fairy Book");
+    assert_string_equal(folio_book_meta(b, FOLIO_META_AUTHOR), "Various");
+    assert_int_equal(folio_book_n_chapters(b), 40);
+    assert_string_equal(folio_book_chapter(b, 0)->title, "THE CRIMSON FAIRY BOOK");
+    assert_null(strstr(fx_text(b), "<p>"));
+    const folio_block_t *first = folio_book_block(b, 0),
+                        *last = folio_book_block(b, folio_book_n_blocks(b) - 1);
+    assert_int_equal(first->read, 0);
+    assert_true(fx_cp_offset(fx_text(b), "*** START OF THIS") < first->end_char);
+    assert_int_equal(last->read, 0);
+    assert_int_equal(last->kind, FOLIO_BLOCK_BACKMATTER);
+    folio_book_free(b);
+    folio_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1032,6 +1201,10 @@ int main(void)
         cmocka_unit_test(text_utf32_with_bom_is_converted_not_read_as_utf16),
         cmocka_unit_test(text_utf16_errors_name_the_byte),
         cmocka_unit_test(text_with_one_paragraph_a_line),
+        cmocka_unit_test(html_gutenberg_book_gives_chapters_pages_and_unread_boilerplate),
+        cmocka_unit_test(html_older_gutenberg_edition_in_a_declared_charset),
+        cmocka_unit_test(html_is_recognised_by_content_and_anything_else_is_refused),
+        cmocka_unit_test(html_real_gutenberg_edition_reads_its_headings_as_chapters),
         cmocka_unit_test(bad_input_missing_file_and_directory),
         cmocka_unit_test(bad_input_not_a_zip_and_corrupt_zip),
         cmocka_unit_test(bad_input_broken_package),

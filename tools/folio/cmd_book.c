@@ -18,6 +18,8 @@ static const char *format_name(folio_book_format_t f)
         return "EPUB 3";
     case FOLIO_BOOK_TXT:
         return "plain text";
+    case FOLIO_BOOK_HTML:
+        return "HTML";
     default:
         return "unknown";
     }
@@ -217,8 +219,11 @@ int cmd_book(int argc, char **argv)
                 opts.format = FOLIO_FORMAT_EPUB;
             else if (strcmp(f, "txt") == 0 || strcmp(f, "text") == 0)
                 opts.format = FOLIO_FORMAT_TXT;
+            else if (strcmp(f, "html") == 0)
+                opts.format = FOLIO_FORMAT_HTML;
             else
-                return cli_usage_error("book", "--format takes auto, epub or txt, not '%s'", f);
+                return cli_usage_error("book", "--format takes auto, epub, html or txt, not '%s'",
+                                       f);
         } else if (strcmp(a, "--first-page-label") == 0) {
             if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &opts.first_page_label))
                 return cli_usage_error("book", "--first-page-label takes a whole number");

@@ -189,7 +189,7 @@ static void usage(FILE *f)
         "                                what Folio reads in an EPUB or text book: a summary,\n"
         "                                the model as JSON, the extracted text, the spoken\n"
         "                                tokens (TSV), or the pronunciations (TSV)\n"
-        "      --format auto|epub|txt    how to read BOOK (default: by its content)\n"
+        "      --format auto|epub|html|txt  how to read BOOK (default: by its content)\n"
         "      --first-page-label N      text books: label of the first form-feed page\n"
         "      --dict FILE               pronouncing dictionary (default: the model's)\n"
         "  transcribe BOOK AUDIO... [-o OUT.tsv]\n"
