@@ -868,6 +868,15 @@ const char *folio_index_report(const folio_index_t *ix);
  * SMIL document and in total, media:active-class "-epub-media-overlay-active" unless the book
  * names one, and a new dcterms:modified. The result passes epubcheck when the book did.
  */
+/** What one <par> of a Media Overlay shows: a block-level element (paragraph, heading, list
+ *  item, ...), a sentence or a word. Sentences and words are wrapped in <span> elements with
+ *  ids ("folio-s12", "folio-w340": the sentence's or word's index in the book, from 0). */
+typedef enum {
+    FOLIO_OVERLAY_SENTENCE = 0,
+    FOLIO_OVERLAY_PARAGRAPH,
+    FOLIO_OVERLAY_WORD,
+} folio_overlay_granularity_t;
+
 typedef struct {
     const char *audio_dir;  /**< folder holding the index's audio files (found by name);
                                  NULL: the book's folder. Borrowed during the
@@ -877,6 +886,7 @@ typedef struct {
                                  in audio_dir. Borrowed during the folio_export_epub() call only */
     int embed_audio;        /**< non-zero: the audio goes inside the EPUB (stored, not
                                  compressed), in "audio/" beside the OPF */
+    folio_overlay_granularity_t granularity; /**< what a <par> highlights (default: sentence) */
 } folio_overlay_options_t;
 
 /** folio_overlay_options_init - fill @opts with the defaults. NULL is a no-op. */

@@ -583,8 +583,8 @@ static int write_archive(ov_t *o, const char *part)
     if (!out) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);
-        rc =
-            folio__error(o->ctx, FOLIO_EIO, "%s: cannot create: %s", part, zip_error_strerror(&ze));
+        rc = folio__error(o->ctx, FOLIO_EIO, "%s: cannot write: %s", o->out_path,
+                          zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return rc;
     }
@@ -612,13 +612,14 @@ static int write_archive(ov_t *o, const char *part)
         size_t nl = strlen(name);
         if (nl && name[nl - 1] == '/') {
             if (zip_dir_add(out, name, ZIP_FL_ENC_UTF_8) < 0)
-                FAIL(o->ctx, FOLIO_EIO, "%s: cannot add %s: %s", part, name, zip_strerror(out));
+                FAIL(o->ctx, FOLIO_EIO, "%s: cannot add %s: %s", o->out_path, name,
+                     zip_strerror(out));
             continue;
         }
         zip_source_t *zs = zip_source_zip(out, o->src.za, (zip_uint64_t)i, 0, 0, -1);
         if (!zs || zip_file_add(out, name, zs, ZIP_FL_ENC_UTF_8) < 0) {
             if (zs) zip_source_free(zs);
-            FAIL(o->ctx, FOLIO_EIO, "%s: cannot copy %s: %s", part, name, zip_strerror(out));
+            FAIL(o->ctx, FOLIO_EIO, "%s: cannot copy %s: %s", o->out_path, name, zip_strerror(out));
         }
     }
     for (size_t d = 0; d < o->docs.len; d++)
@@ -630,7 +631,8 @@ static int write_archive(ov_t *o, const char *part)
         zip_int64_t idx = zs ? zip_file_add(out, a->href, zs, ZIP_FL_ENC_UTF_8) : -1;
         if (idx < 0) {
             if (zs) zip_source_free(zs);
-            FAIL(o->ctx, FOLIO_EIO, "%s: cannot add audio %s: %s", part, a->src, zip_strerror(out));
+            FAIL(o->ctx, FOLIO_EIO, "%s: cannot add audio %s: %s", o->out_path, a->src,
+                 zip_strerror(out));
         }
         /* Audio is compressed already; stored, a reading system can seek in it. */
         zip_set_file_compression(out, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
@@ -642,7 +644,7 @@ static int write_archive(ov_t *o, const char *part)
             rc = FOLIO_ECANCELLED; /* folio__progress recorded the message */
             goto fail;
         }
-        FAIL(o->ctx, FOLIO_EIO, "%s: cannot write: %s", part, zip_strerror(out));
+        FAIL(o->ctx, FOLIO_EIO, "%s: cannot write: %s", o->out_path, zip_strerror(out));
     }
     out = NULL;
     TRY(folio__progress(o->ctx, "writing", 1, 1, o->start));
@@ -708,7 +710,7 @@ int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_pa
     part = folio__str_take(&p);
     TRY(write_archive(&o, part));
     if (rename(part, out_path) != 0)
-        FAIL(ctx, FOLIO_EIO, "%s: cannot rename %s to it: %s", out_path, part, strerror(errno));
+        FAIL(ctx, FOLIO_EIO, "%s: cannot write: %s", out_path, strerror(errno));
     folio__info(ctx, "%s: %zu content document(s) with Media Overlays, %zu audio file(s) %s",
                 out_path, o.docs.len, o.audio.len, opts->embed_audio ? "inside" : "referenced");
 fail:
