@@ -79,23 +79,23 @@ extern "C" {
  */
 enum {
     FOLIO_OK = 0,
-    FOLIO_ENOMEM = -1,    /**< out of memory: nothing the input did wrong; retrying may work */
-    FOLIO_EINVAL = -2,    /**< invalid argument (NULL handle, out-of-range value such as a time
-                               past the audio's end, bad option): the caller's or its user's
-                               mistake; the same call fails again */
-    FOLIO_EIO = -3,       /**< a file could not be opened, read or written (missing, no
-                               permission, disk full): the message names it and the system's
-                               reason */
-    FOLIO_EFORMAT = -4,   /**< a file is not in a format Folio reads, or is malformed (an index of
-                               another schema version: index the book again) */
-    FOLIO_EDRM = -5,      /**< the book is protected by DRM; the message names the scheme */
-    FOLIO_ELIMIT = -6,    /**< input exceeds a safety limit (archive size, ratio, text length) */
-    FOLIO_EENCODING = -7, /**< text is not valid UTF-8 (a book file, or a lookup's query text) */
-    FOLIO_EEMPTY = -8,    /**< the input holds nothing usable (no readable text) */
-    FOLIO_ENOTFOUND = -9, /**< a looked-up item (page label, ordinal, audio file) does not exist,
-                               or a lookup has nothing to answer with (nothing was read) */
-    FOLIO_ENOMATCH = -10, /**< a search found no match good enough to report: not an error of the
-                               input, an answer ("not in this book") */
+    FOLIO_ENOMEM = -1,      /**< out of memory: nothing the input did wrong; retrying may work */
+    FOLIO_EINVAL = -2,      /**< invalid argument (NULL handle, out-of-range value such as a time
+                                 past the audio's end, bad option): the caller's or its user's
+                                 mistake; the same call fails again */
+    FOLIO_EIO = -3,         /**< a file could not be opened, read or written (missing, no
+                                 permission, disk full): the message names it and the system's
+                                 reason */
+    FOLIO_EFORMAT = -4,     /**< a file is not in a format Folio reads, or is malformed (an index of
+                                 another schema version: index the book again) */
+    FOLIO_EDRM = -5,        /**< the book is protected by DRM; the message names the scheme */
+    FOLIO_ELIMIT = -6,      /**< input exceeds a safety limit (archive size, ratio, text length) */
+    FOLIO_EENCODING = -7,   /**< text is not valid UTF-8 (a book file, or a lookup's query text) */
+    FOLIO_EEMPTY = -8,      /**< the input holds nothing usable (no readable text) */
+    FOLIO_ENOTFOUND = -9,   /**< a looked-up item (page label, ordinal, audio file) does not exist,
+                                 or a lookup has nothing to answer with (nothing was read) */
+    FOLIO_ENOMATCH = -10,   /**< a search found no match good enough to report: not an error of the
+                                 input, an answer ("not in this book") */
     FOLIO_ECANCELLED = -11, /**< the progress callback asked to stop */
     FOLIO_EAUDIO = -12,     /**< audio could not be decoded */
 };
@@ -1014,7 +1014,7 @@ int folio_lookup_scan(folio_t *ctx, const folio_index_t *ix, double time, const 
                       folio_lookup_t *heard);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* 7b. Photos of a page  [libfolio only; not in libfolio-lookup; needs a build with OCR]           */
+/* 7b. Photos of a page  [libfolio only; not in libfolio-lookup; needs a build with OCR] */
 /* ---------------------------------------------------------------------------------------------- */
 
 /**
@@ -1076,9 +1076,9 @@ typedef struct {
  * or truncated or corrupt: the message says which), FOLIO_ELIMIT (too many pixels),
  * FOLIO_ENOMEM. The caller adds the file's name to the message.
  */
-int folio_lookup_image(folio_t *ctx, folio_ocr_t *ocr, const folio_index_t *ix,
-                       const void *bytes, size_t n, folio_lookup_t *out, size_t max,
-                       size_t *n_out, folio_image_info_t *info);
+int folio_lookup_image(folio_t *ctx, folio_ocr_t *ocr, const folio_index_t *ix, const void *bytes,
+                       size_t n, folio_lookup_t *out, size_t max, size_t *n_out,
+                       folio_image_info_t *info);
 
 #ifdef __cplusplus
 }

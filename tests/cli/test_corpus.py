@@ -68,7 +68,8 @@ class Corpus(unittest.TestCase):
             out = os.path.join(WORK, f"demo-{'inside' if embed else 'beside'}.epub")
             r = subprocess.run([FOLIO, "export", os.path.join(WORK, "demo.folio"), "--format",
                                 "epub", "--book", book, "-o", out, "-q"] +
-                               (["--embed-audio"] if embed else []), capture_output=True,
+                               (["--embed-audio"] if embed else ["--link-audio"]),
+                               capture_output=True,
                                timeout=300)
             self.assertEqual(r.returncode, 0, r.stderr.decode())
             overlay_check.check(self, out, book, got[0], corpus, embed)

@@ -104,7 +104,7 @@ int cli_missing(const cli_command_t *cmd, const char *what);
 /* Print "--NAME takes WHAT, not 'VALUE'" for option @id and return EXIT_USAGE. */
 int cli_bad_value(const cli_args_t *a, int id, const char *value, const char *what);
 
-/* Levenshtein distance of two short words ((size_t)-1 over 64 bytes). */
+/* Edit distance (swaps of neighbours count 1) of two short words ((size_t)-1 over 64 bytes). */
 size_t cli_edit_distance(const char *a, const char *b);
 /* The name of @names that @word is most likely a typo of, or NULL. */
 const char *cli_closest(const char *word, const char *const *names, size_t n);
