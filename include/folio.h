@@ -79,23 +79,23 @@ extern "C" {
  */
 enum {
     FOLIO_OK = 0,
-    FOLIO_ENOMEM = -1,      /**< out of memory: nothing the input did wrong; retrying may work */
-    FOLIO_EINVAL = -2,      /**< invalid argument (NULL handle, out-of-range value such as a time
-                                 past the audio's end, bad option): the caller's or its user's
-                                 mistake; the same call fails again */
-    FOLIO_EIO = -3,         /**< a file could not be opened, read or written (missing, no
-                                 permission, disk full): the message names it and the system's
-                                 reason */
-    FOLIO_EFORMAT = -4,     /**< a file is not in a format Folio reads, or is malformed (an index of
-                                 another schema version: index the book again) */
-    FOLIO_EDRM = -5,        /**< the book is protected by DRM; the message names the scheme */
-    FOLIO_ELIMIT = -6,      /**< input exceeds a safety limit (archive size, ratio, text length) */
-    FOLIO_EENCODING = -7,   /**< text is not valid UTF-8 (a book file, or a lookup's query text) */
-    FOLIO_EEMPTY = -8,      /**< the input holds nothing usable (no readable text) */
-    FOLIO_ENOTFOUND = -9,   /**< a looked-up item (page label, ordinal, audio file) does not exist,
-                                 or a lookup has nothing to answer with (nothing was read) */
-    FOLIO_ENOMATCH = -10,   /**< a search found no match good enough to report: not an error of the
-                                 input, an answer ("not in this book") */
+    FOLIO_ENOMEM = -1,    /**< out of memory: nothing the input did wrong; retrying may work */
+    FOLIO_EINVAL = -2,    /**< invalid argument (NULL handle, out-of-range value such as a time
+                               past the audio's end, bad option): the caller's or its user's
+                               mistake; the same call fails again */
+    FOLIO_EIO = -3,       /**< a file could not be opened, read or written (missing, no
+                               permission, disk full): the message names it and the system's
+                               reason */
+    FOLIO_EFORMAT = -4,   /**< a file is not in a format Folio reads, or is malformed (an index of
+                               another schema version: index the book again) */
+    FOLIO_EDRM = -5,      /**< the book is protected by DRM; the message names the scheme */
+    FOLIO_ELIMIT = -6,    /**< input exceeds a safety limit (archive size, ratio, text length) */
+    FOLIO_EENCODING = -7, /**< text is not valid UTF-8 (a book file, or a lookup's query text) */
+    FOLIO_EEMPTY = -8,    /**< the input holds nothing usable (no readable text) */
+    FOLIO_ENOTFOUND = -9, /**< a looked-up item (page label, ordinal, audio file) does not exist,
+                               or a lookup has nothing to answer with (nothing was read) */
+    FOLIO_ENOMATCH = -10, /**< a search found no match good enough to report: not an error of the
+                               input, an answer ("not in this book") */
     FOLIO_ECANCELLED = -11, /**< the progress callback asked to stop */
     FOLIO_EAUDIO = -12,     /**< audio could not be decoded */
 };
@@ -854,20 +854,6 @@ const char *folio_index_report(const folio_index_t *ix);
 /* 6. Exports: the book with its audio (EPUB 3 Media Overlays)                   [libfolio only] */
 /* ============================================================================================== */
 
-/**
- * folio_export_epub() writes a copy of the indexed EPUB 3 book whose text is synchronised with
- * the audio, as EPUB 3 Media Overlays: reading systems highlight each paragraph (heading, list
- * item, ...) while it is heard and can start the audio from any of them.
- *
- * Each content document with read text gets a SMIL document beside it (same name, ".smil"), a
- * <par> per block-level element in reading order, clipped from the element's first timed word to
- * its last timed word in the same audio file. Elements without an id get one: "folio-" and the
- * element's number in document order ("folio-17"; "folio-17-1" if that is taken). Nothing else in
- * the documents changes; a document that only parsed as HTML is written back as XHTML. The OPF
- * gains the SMIL and audio items, media-overlay on the content items, media:duration for each
- * SMIL document and in total, media:active-class "-epub-media-overlay-active" unless the book
- * names one, and a new dcterms:modified. The result passes epubcheck when the book did.
- */
 /** What one <par> of a Media Overlay shows: a block-level element (paragraph, heading, list
  *  item, ...), a sentence or a word. Sentences and words are wrapped in <span> elements with
  *  ids ("folio-s12", "folio-w340": the sentence's or word's index in the book, from 0). */
@@ -877,6 +863,23 @@ typedef enum {
     FOLIO_OVERLAY_WORD,
 } folio_overlay_granularity_t;
 
+/**
+ * folio_export_epub() writes a copy of the indexed EPUB 3 book whose text is synchronised with
+ * the audio, as EPUB 3 Media Overlays: reading systems highlight each sentence (or word, or
+ * paragraph: the granularity option) while it is heard and can start the audio from any of them.
+ *
+ * Each content document with read text gets a SMIL document beside it (same name, ".smil"), a
+ * <par> per timed unit in reading order, clipped from the unit's first timed word to its last
+ * timed word in the same audio file. Paragraphs: a <par> per block-level element; elements
+ * without an id get one: "folio-" and the element's number in document order ("folio-17";
+ * "folio-17-1" if that is taken), and nothing else in the documents changes. Sentences and words:
+ * each is wrapped in a <span> with an id (folio_overlay_granularity_t), and the documents are
+ * written back from their trees; one whose ends lie in different elements shows its block-level
+ * element instead. A document that only parsed as HTML is written back as XHTML. The OPF
+ * gains the SMIL and audio items, media-overlay on the content items, media:duration for each
+ * SMIL document and in total, media:active-class "-epub-media-overlay-active" unless the book
+ * names one, and a new dcterms:modified. The result passes epubcheck when the book did.
+ */
 typedef struct {
     const char *audio_dir;  /**< folder holding the index's audio files (found by name);
                                  NULL: the book's folder. Borrowed during the
@@ -1014,7 +1017,7 @@ int folio_lookup_scan(folio_t *ctx, const folio_index_t *ix, double time, const 
                       folio_lookup_t *heard);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* 7b. Photos of a page  [libfolio only; not in libfolio-lookup; needs a build with OCR] */
+/* 7b. Photos of a page  [libfolio only; not in libfolio-lookup; needs a build with OCR]           */
 /* ---------------------------------------------------------------------------------------------- */
 
 /**
@@ -1076,9 +1079,9 @@ typedef struct {
  * or truncated or corrupt: the message says which), FOLIO_ELIMIT (too many pixels),
  * FOLIO_ENOMEM. The caller adds the file's name to the message.
  */
-int folio_lookup_image(folio_t *ctx, folio_ocr_t *ocr, const folio_index_t *ix, const void *bytes,
-                       size_t n, folio_lookup_t *out, size_t max, size_t *n_out,
-                       folio_image_info_t *info);
+int folio_lookup_image(folio_t *ctx, folio_ocr_t *ocr, const folio_index_t *ix,
+                       const void *bytes, size_t n, folio_lookup_t *out, size_t max,
+                       size_t *n_out, folio_image_info_t *info);
 
 #ifdef __cplusplus
 }
