@@ -748,6 +748,10 @@ int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_pa
     }
     if (!ix || !book_path || !out_path)
         return folio__error(ctx, FOLIO_EINVAL, "folio_export_epub: NULL argument");
+    if (opts->granularity != FOLIO_OVERLAY_SENTENCE &&
+        opts->granularity != FOLIO_OVERLAY_PARAGRAPH && opts->granularity != FOLIO_OVERLAY_WORD)
+        return folio__error(ctx, FOLIO_EINVAL, "folio_export_epub: unknown granularity %d",
+                            (int)opts->granularity);
     int rc = FOLIO_OK, err = 0;
     ov_t o = {.ctx = ctx, .ix = ix, .book_path = book_path, .out_path = out_path, .opts = opts};
     char *part = NULL;
