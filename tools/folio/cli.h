@@ -36,7 +36,7 @@ typedef struct {
     const char *name; /* the long name, without "--" */
     int letter;       /* the short option letter, or 0 */
     const char *arg;  /* the value's placeholder ("FILE"), or NULL for an option without one */
-    int id;           /* what cli_args_next returns for it (> 0) */
+    int id;           /* what the command's cli_option_fn is called with (> 0) */
     const char *help; /* what it does; a "\n" starts another line */
 } cli_option_t;
 
@@ -84,20 +84,21 @@ typedef struct {
     struct option *longopts;
     char *shortopts;
     cli_log_t log; /* from -q/-v */
-    int status;    /* after CLI_STOP: the exit status to return */
-    char **pos;    /* after CLI_END: the arguments that are not options, in order */
+    int status;    /* the exit status of --help or a usage error */
+    char **pos;    /* the arguments that are not options, in order */
     int npos;
 } cli_args_t;
 
-enum { CLI_END = -1, CLI_STOP = -2 };
+/* Called for each of the command's own options, with its id and value (NULL for none): returns
+ * -1 to go on, or the exit status to stop with (after printing why). */
+typedef int (*cli_option_fn)(void *ud, const cli_args_t *a, int id, const char *value);
 
-/* Start parsing @argv (argv[0] is the command's name) by @cmd's table. Returns -1, or the exit
- * status to return when out of memory. Free with cli_args_free. */
-int cli_args_init(cli_args_t *a, const cli_command_t *cmd, int argc, char **argv);
-/* The next option's id, its value (NULL for none) in *@value; CLI_END when the options are over
- * (the other arguments in a->pos); CLI_STOP when the command must stop with a->status (--help
- * printed, or a usage error). */
-int cli_args_next(cli_args_t *a, const char **value);
+/* Parse @argv (argv[0] is the command's name) by @cmd's table with getopt_long: -q/-v into
+ * a->log, -h/--help printed, @fn called for the others. Returns -1 when the command may go on
+ * (the other arguments in a->pos; free @a with cli_args_free), else the exit status to return
+ * (@a freed). */
+int cli_parse(cli_args_t *a, const cli_command_t *cmd, int argc, char **argv, cli_option_fn fn,
+              void *ud);
 void cli_args_free(cli_args_t *a);
 /* Print "folio CMD: WHAT", @cmd's usage lines and where its help is; returns EXIT_USAGE. */
 int cli_missing(const cli_command_t *cmd, const char *what);
@@ -199,6 +200,7 @@ int cli_natural_cmp(const char *a, const char *b);
 
 /* Progress shown while a long call runs. */
 typedef struct {
+    bool then_align; /* set by the caller: alignment follows recognition */
     bool tty, shown, announced;
     double last;
     int last_step;

@@ -211,57 +211,61 @@ const cli_command_t cli_cmd_book = {
     NULL,
 };
 
+typedef struct {
+    output_t out;
+    const char *dict;
+    folio_book_options_t opts;
+} book_args_t;
+
+static int option(void *ud, const cli_args_t *a, int id, const char *v)
+{
+    book_args_t *b = ud;
+    switch (id) {
+    case O_JSON:
+    case O_TEXT:
+    case O_TOKENS:
+    case O_PRONUNCIATIONS:
+        b->out = id == O_JSON     ? OUT_JSON
+                 : id == O_TEXT   ? OUT_TEXT
+                 : id == O_TOKENS ? OUT_TOKENS
+                                  : OUT_PRONUNCIATIONS;
+        break;
+    case CLI_OPT_DICT:
+        b->dict = v;
+        break;
+    case O_FORMAT:
+        if (strcmp(v, "auto") == 0)
+            b->opts.format = FOLIO_FORMAT_AUTO;
+        else if (strcmp(v, "epub") == 0)
+            b->opts.format = FOLIO_FORMAT_EPUB;
+        else if (strcmp(v, "txt") == 0 || strcmp(v, "text") == 0)
+            b->opts.format = FOLIO_FORMAT_TXT;
+        else
+            return cli_bad_value(a, id, v, "auto, epub or txt");
+        break;
+    case O_FIRST_PAGE:
+        if (!cli_parse_long(v, &b->opts.first_page_label))
+            return cli_bad_value(a, id, v, "a whole number");
+        break;
+    }
+    return -1;
+}
+
 int cmd_book(int argc, char **argv)
 {
-    output_t out = OUT_SUMMARY;
-    const char *path = NULL, *dict = NULL;
-    folio_book_options_t opts;
-    folio_book_options_init(&opts);
+    book_args_t args = {OUT_SUMMARY, NULL, {0}};
+    folio_book_options_init(&args.opts);
     cli_args_t p;
-    int r = cli_args_init(&p, &cli_cmd_book, argc, argv);
-    const char *v;
-    for (int id; r < 0 && (id = cli_args_next(&p, &v)) != CLI_END;) {
-        switch (id) {
-        case CLI_STOP:
-            r = p.status;
-            break;
-        case O_JSON:
-            out = OUT_JSON;
-            break;
-        case O_TEXT:
-            out = OUT_TEXT;
-            break;
-        case O_TOKENS:
-            out = OUT_TOKENS;
-            break;
-        case O_PRONUNCIATIONS:
-            out = OUT_PRONUNCIATIONS;
-            break;
-        case CLI_OPT_DICT:
-            dict = v;
-            break;
-        case O_FORMAT:
-            if (strcmp(v, "auto") == 0)
-                opts.format = FOLIO_FORMAT_AUTO;
-            else if (strcmp(v, "epub") == 0)
-                opts.format = FOLIO_FORMAT_EPUB;
-            else if (strcmp(v, "txt") == 0 || strcmp(v, "text") == 0)
-                opts.format = FOLIO_FORMAT_TXT;
-            else
-                r = cli_bad_value(&p, id, v, "auto, epub or txt");
-            break;
-        case O_FIRST_PAGE:
-            if (!cli_parse_long(v, &opts.first_page_label))
-                r = cli_bad_value(&p, id, v, "a whole number");
-            break;
-        }
-    }
-    cli_log_t log = p.log;
-    if (r < 0 && p.npos > 1)
+    int r = cli_parse(&p, &cli_cmd_book, argc, argv, option, &args);
+    if (r >= 0) return r;
+    if (p.npos > 1)
         r = cli_usage_error("book", "one book at a time ('%s' and '%s')", p.pos[0], p.pos[1]);
-    else if (r < 0 && p.npos == 0)
+    else if (p.npos == 0)
         r = cli_missing(&cli_cmd_book, "which book?");
-    if (r < 0) path = p.pos[0];
+    cli_log_t log = p.log;
+    const char *path = p.npos ? p.pos[0] : NULL, *dict = args.dict;
+    output_t out = args.out;
+    folio_book_options_t opts = args.opts;
     cli_args_free(&p);
     if (r >= 0) return r;
 

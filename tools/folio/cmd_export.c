@@ -336,58 +336,65 @@ const cli_command_t cli_cmd_export = {
     NULL,
 };
 
+typedef struct {
+    const char *out, *format, *book;
+    folio_overlay_options_t ov;
+    bool embed, link, granularity;
+} export_args_t;
+
+static int option(void *ud, const cli_args_t *a, int id, const char *v)
+{
+    export_args_t *e = ud;
+    switch (id) {
+    case 'o':
+        e->out = v;
+        break;
+    case 'f':
+        e->format = v;
+        break;
+    case O_BOOK:
+        e->book = v;
+        break;
+    case O_AUDIO:
+        e->ov.audio_dir = v;
+        break;
+    case O_AUDIO_URL:
+        e->ov.audio_base = v;
+        break;
+    case O_EMBED:
+        e->embed = true;
+        break;
+    case O_LINK:
+        e->link = true;
+        break;
+    case O_GRANULARITY:
+        e->granularity = true;
+        if (strcmp(v, "paragraph") == 0)
+            e->ov.granularity = FOLIO_OVERLAY_PARAGRAPH;
+        else if (strcmp(v, "sentence") == 0)
+            e->ov.granularity = FOLIO_OVERLAY_SENTENCE;
+        else if (strcmp(v, "word") == 0)
+            e->ov.granularity = FOLIO_OVERLAY_WORD;
+        else
+            return cli_bad_value(a, id, v, "paragraph, sentence or word");
+        break;
+    }
+    return -1;
+}
+
 int cmd_export(int argc, char **argv)
 {
-    const char *out = NULL, *format = "json", *path = NULL, *book = NULL;
-    folio_overlay_options_t ov;
-    folio_overlay_options_init(&ov);
-    bool embed = false, link = false, granularity = false;
+    export_args_t e = {NULL, "json", NULL, {0}, false, false, false};
+    folio_overlay_options_init(&e.ov);
     cli_args_t p;
-    int r = cli_args_init(&p, &cli_cmd_export, argc, argv);
-    const char *v;
-    for (int id; r < 0 && (id = cli_args_next(&p, &v)) != CLI_END;) {
-        switch (id) {
-        case CLI_STOP:
-            r = p.status;
-            break;
-        case 'o':
-            out = v;
-            break;
-        case 'f':
-            format = v;
-            break;
-        case O_BOOK:
-            book = v;
-            break;
-        case O_AUDIO:
-            ov.audio_dir = v;
-            break;
-        case O_AUDIO_URL:
-            ov.audio_base = v;
-            break;
-        case O_EMBED:
-            embed = true;
-            break;
-        case O_LINK:
-            link = true;
-            break;
-        case O_GRANULARITY:
-            granularity = true;
-            if (strcmp(v, "paragraph") == 0)
-                ov.granularity = FOLIO_OVERLAY_PARAGRAPH;
-            else if (strcmp(v, "sentence") == 0)
-                ov.granularity = FOLIO_OVERLAY_SENTENCE;
-            else if (strcmp(v, "word") == 0)
-                ov.granularity = FOLIO_OVERLAY_WORD;
-            else
-                r = cli_bad_value(&p, id, v, "paragraph, sentence or word");
-            break;
-        }
-    }
+    int r = cli_parse(&p, &cli_cmd_export, argc, argv, option, &e);
+    if (r >= 0) return r;
+    if (p.npos > 1) r = cli_usage_error("export", "one index at a time");
+    if (p.npos == 0) r = cli_missing(&cli_cmd_export, "which index?");
     cli_log_t log = p.log;
-    if (r < 0 && p.npos > 1) r = cli_usage_error("export", "one index at a time");
-    if (r < 0 && p.npos == 0) r = cli_missing(&cli_cmd_export, "which index?");
-    if (r < 0) path = p.pos[0];
+    const char *path = p.npos ? p.pos[0] : NULL, *out = e.out, *format = e.format, *book = e.book;
+    folio_overlay_options_t ov = e.ov;
+    bool embed = e.embed, link = e.link, granularity = e.granularity;
     cli_args_free(&p);
     if (r >= 0) return r;
 

@@ -79,6 +79,7 @@ int cmd_index(int argc, char **argv)
     }
     cli_progress_t prog;
     cli_progress_start(&prog, ctx, &args.log);
+    prog.then_align = true;
     rc = folio_index_build(ctx, book, (const char *const *)args.audio.items, args.audio.len, out,
                            &opts);
     cli_progress_end(&prog);

@@ -76,36 +76,45 @@ const cli_command_t cli_cmd_lookup = {
     "exit codes: 0 found (or \"match\": null), 1 failure, 2 usage error, 3 not found",
 };
 
+typedef struct {
+    const char *page, *text, *text_file, *image, *ordinal, *time, *file, *scan;
+    long candidates;
+} lookup_args_t;
+
+static int option(void *ud, const cli_args_t *a, int id, const char *v)
+{
+    lookup_args_t *l = ud;
+    const char **slot = id == O_PAGE        ? &l->page
+                        : id == O_ORDINAL   ? &l->ordinal
+                        : id == O_TIME      ? &l->time
+                        : id == O_FILE      ? &l->file
+                        : id == O_TEXT      ? &l->text
+                        : id == O_TEXT_FILE ? &l->text_file
+                        : id == O_IMAGE     ? &l->image
+                        : id == O_SCAN      ? &l->scan
+                                            : NULL;
+    if (slot)
+        *slot = v;
+    else if (id == O_CANDIDATES &&
+             (!cli_parse_long(v, &l->candidates) || l->candidates < 1 || l->candidates > 20))
+        return cli_bad_value(a, id, v, "1 to 20");
+    return -1;
+}
+
 int cmd_lookup(int argc, char **argv)
 {
-    const char *path = NULL, *page = NULL, *text = NULL, *text_file = NULL, *image = NULL;
-    const char *ordinal_s = NULL, *time_s = NULL, *file_s = NULL, *scan_s = NULL;
-    long candidates = 1;
+    lookup_args_t l = {0};
+    l.candidates = 1;
     cli_args_t p;
-    int r = cli_args_init(&p, &cli_cmd_lookup, argc, argv);
-    const char *v;
-    for (int id; r < 0 && (id = cli_args_next(&p, &v)) != CLI_END;) {
-        const char **slot = id == O_PAGE        ? &page
-                            : id == O_ORDINAL   ? &ordinal_s
-                            : id == O_TIME      ? &time_s
-                            : id == O_FILE      ? &file_s
-                            : id == O_TEXT      ? &text
-                            : id == O_TEXT_FILE ? &text_file
-                            : id == O_IMAGE     ? &image
-                            : id == O_SCAN      ? &scan_s
-                                                : NULL;
-        if (id == CLI_STOP)
-            r = p.status;
-        else if (slot)
-            *slot = v;
-        else if (id == O_CANDIDATES &&
-                 (!cli_parse_long(v, &candidates) || candidates < 1 || candidates > 20))
-            r = cli_bad_value(&p, id, v, "1 to 20");
-    }
-    if (r < 0 && p.npos > 1) r = cli_usage_error("lookup", "one index at a time");
-    if (r < 0 && p.npos == 1) path = p.pos[0];
+    int r = cli_parse(&p, &cli_cmd_lookup, argc, argv, option, &l);
+    if (r >= 0) return r;
+    if (p.npos > 1) r = cli_usage_error("lookup", "one index at a time");
+    const char *path = p.npos == 1 ? p.pos[0] : NULL;
     cli_args_free(&p);
     if (r >= 0) return r;
+    const char *page = l.page, *text = l.text, *text_file = l.text_file, *image = l.image;
+    const char *ordinal_s = l.ordinal, *time_s = l.time, *file_s = l.file, *scan_s = l.scan;
+    long candidates = l.candidates;
     int kinds = !!page + !!ordinal_s + !!(time_s && !scan_s) + !!((text || text_file) && !scan_s) +
                 !!scan_s + !!image;
     if (!path || kinds != 1)

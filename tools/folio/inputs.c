@@ -236,23 +236,33 @@ bool cli_check_output(const char *path)
     return true;
 }
 
+typedef struct {
+    cli_book_audio_t *a;
+    folio_transcribe_options_t *topts;
+    int *force;
+} book_audio_args_t;
+
+static int book_audio_option(void *ud, const cli_args_t *p, int id, const char *value)
+{
+    book_audio_args_t *b = ud;
+    int r;
+    if (id == 'o')
+        b->a->out = value;
+    else if (id == 'f' && b->force)
+        *b->force = 1;
+    else if ((r = cli_recognition_option(p, id, value, b->topts)) == EXIT_USAGE)
+        return r;
+    return -1;
+}
+
 int cli_parse_book_audio(const cli_command_t *cmd, int argc, char **argv, bool need_out,
                          folio_transcribe_options_t *topts, int *force, cli_book_audio_t *a)
 {
     memset(a, 0, sizeof(*a));
     cli_args_t p;
-    int r = cli_args_init(&p, cmd, argc, argv);
-    const char *value;
-    for (int id; r < 0 && (id = cli_args_next(&p, &value)) != CLI_END;) {
-        if (id == CLI_STOP)
-            r = p.status;
-        else if (id == 'o')
-            a->out = value;
-        else if (id == 'f' && force)
-            *force = 1;
-        else if ((r = cli_recognition_option(&p, id, value, topts)) == 1)
-            r = -1;
-    }
+    book_audio_args_t b = {a, topts, force};
+    int r = cli_parse(&p, cmd, argc, argv, book_audio_option, &b);
+    if (r >= 0) return r;
     a->log = p.log;
     if (r < 0 && p.npos > 0 && cli_looks_like_audio(p.pos[0]))
         r = cli_usage_error(cmd->name,

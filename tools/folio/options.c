@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What args_next returns besides an option id: the options are over; stop (a->status). */
+enum { CLI_END = -1, CLI_STOP = -2 };
+
 /* Options every command takes, after its own. */
 static const cli_option_t common_options[] = {
     {"quiet", 'q', NULL, CLI_OPT_QUIET, "errors only"},
@@ -162,7 +165,7 @@ static int unknown_option(cli_args_t *a, const char *arg)
     return cli_usage_error(cmd->name, "unknown option '--%s'", name);
 }
 
-int cli_args_init(cli_args_t *a, const cli_command_t *cmd, int argc, char **argv)
+static int args_init(cli_args_t *a, const cli_command_t *cmd, int argc, char **argv)
 {
     memset(a, 0, sizeof(*a));
     a->cmd = cmd;
@@ -202,7 +205,7 @@ void cli_args_free(cli_args_t *a)
     a->shortopts = NULL;
 }
 
-int cli_args_next(cli_args_t *a, const char **value)
+static int args_next(cli_args_t *a, const char **value)
 {
     const cli_command_t *cmd = a->cmd;
     for (;;) {
@@ -268,4 +271,15 @@ int cli_bad_value(const cli_args_t *a, int id, const char *value, const char *wh
     for (size_t k = 0; option_at(a->cmd, k)->name; k++)
         if (option_at(a->cmd, k)->id == id) name = option_at(a->cmd, k)->name;
     return cli_usage_error(a->cmd->name, "--%s takes %s, not '%s'", name, what, value);
+}
+
+int cli_parse(cli_args_t *a, const cli_command_t *cmd, int argc, char **argv, cli_option_fn fn,
+              void *ud)
+{
+    int r = args_init(a, cmd, argc, argv);
+    const char *value;
+    for (int id; r < 0 && (id = args_next(a, &value)) != CLI_END;)
+        r = id == CLI_STOP ? a->status : fn(ud, a, id, value);
+    if (r >= 0) cli_args_free(a);
+    return r;
 }

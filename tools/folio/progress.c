@@ -109,7 +109,7 @@ static int on_progress(void *ud, const folio_progress_t *p)
                 *what ? ")" : "");
     }
     /* Recognition done: say what comes next while the aligner works without reporting. */
-    if (audio && frac >= 1 && !c->announced) {
+    if (audio && frac >= 1 && c->then_align && !c->announced) {
         c->announced = true;
         folio_progress_t next = {
             .stage = "aligning", .done = 0, .total = 3, .elapsed_sec = p->elapsed_sec};
