@@ -205,9 +205,8 @@ typedef struct {
     double last;
     int last_step;
     char stage[32];
-    double t0, done0;         /* the stage's first report: the pace is measured from there */
-    double t_prev, done_prev; /* the last report the pace took in */
-    double rate;              /* smoothed work per second; 0 while unknown */
+    double t0,
+        done0; /* the stage's first report (t0 < 0: none yet): the pace is measured from there */
 } cli_progress_t;
 void cli_progress_start(cli_progress_t *c, folio_t *ctx, const cli_log_t *log);
 void cli_progress_end(cli_progress_t *c);

@@ -11,8 +11,6 @@
  * report: the start (loading models, the first chunks in flight) is slower than the rest. */
 #define ETA_MIN_SHARE 0.05
 #define ETA_MIN_SEC 5.0
-/* The pace is smoothed over about this many seconds. */
-#define PACE_SEC 10.0
 
 static void clock_text(double sec, char *out, size_t n)
 {
@@ -33,28 +31,19 @@ static const char *align_step(double done)
     return "aligned";
 }
 
-/* Update the smoothed pace (work per second) with the report @p; the ETA in *@eta, or -1 while
- * the pace is not known well enough. */
-static void pace(cli_progress_t *c, const folio_progress_t *p, double *eta)
+/* The ETA of the stage at report @p, or -1 while the pace is not known well enough. The pace is
+ * the work done since the stage's first report over the time since: the start (loading models,
+ * the first chunks in flight) does not count, and one slow or fast chunk moves it little. */
+static double eta(cli_progress_t *c, const folio_progress_t *p)
 {
-    *eta = -1;
     if (c->t0 < 0) {
-        /* The first report: the pace is measured from here, not from the call's start. */
-        c->t0 = c->t_prev = p->elapsed_sec;
-        c->done0 = c->done_prev = p->done;
-        return;
+        c->t0 = p->elapsed_sec;
+        c->done0 = p->done;
+        return -1;
     }
-    double dt = p->elapsed_sec - c->t_prev;
-    if (dt >= 0.5) {
-        double rate = (p->done - c->done_prev) / dt;
-        double w = dt >= PACE_SEC ? 1 : dt / PACE_SEC;
-        c->rate = c->rate > 0 ? c->rate + w * (rate - c->rate) : rate;
-        c->t_prev = p->elapsed_sec;
-        c->done_prev = p->done;
-    }
-    bool enough = p->total > 0 && (p->done - c->done0) >= ETA_MIN_SHARE * p->total &&
-                  p->elapsed_sec - c->t0 >= ETA_MIN_SEC;
-    if (enough && c->rate > 0) *eta = (p->total - p->done) / c->rate;
+    double dt = p->elapsed_sec - c->t0, dd = p->done - c->done0;
+    if (p->total <= 0 || dd < ETA_MIN_SHARE * p->total || dt < ETA_MIN_SEC) return -1;
+    return (p->total - p->done) * dt / dd;
 }
 
 static int on_progress(void *ud, const folio_progress_t *p)
@@ -71,18 +60,16 @@ static int on_progress(void *ud, const folio_progress_t *p)
         c->last_step = -1;
         c->shown = false;
         c->t0 = -1;
-        c->rate = 0;
     }
     char what[160] = "";
     if (audio) {
-        double eta;
-        pace(c, p, &eta);
+        double left_sec = eta(c, p);
         char done[32], total[32], left[48] = "";
         clock_text(p->done, done, sizeof(done));
         clock_text(p->total, total, sizeof(total));
-        if (eta >= 0) {
+        if (left_sec >= 0) {
             char t[32];
-            clock_text(eta, t, sizeof(t));
+            clock_text(left_sec, t, sizeof(t));
             snprintf(left, sizeof(left), ", ETA %s", t);
         }
         double speed = p->elapsed_sec > 0 ? p->done / p->elapsed_sec : 0;
