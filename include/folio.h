@@ -863,16 +863,28 @@ const char *folio_index_report(const folio_index_t *ix);
 /* 6. Exports: the book with its audio (EPUB 3 Media Overlays)                   [libfolio only] */
 /* ============================================================================================== */
 
+/** What one <par> of a Media Overlay shows: a block-level element (paragraph, heading, list
+ *  item, ...), a sentence or a word. Sentences and words are wrapped in <span> elements with
+ *  ids ("folio-s12", "folio-w340": the sentence's or word's index in the book, from 0). */
+typedef enum {
+    FOLIO_OVERLAY_SENTENCE = 0,
+    FOLIO_OVERLAY_PARAGRAPH,
+    FOLIO_OVERLAY_WORD,
+} folio_overlay_granularity_t;
+
 /**
  * folio_export_epub() writes a copy of the indexed EPUB 3 book whose text is synchronised with
- * the audio, as EPUB 3 Media Overlays: reading systems highlight each paragraph (heading, list
- * item, ...) while it is heard and can start the audio from any of them.
+ * the audio, as EPUB 3 Media Overlays: reading systems highlight each sentence (or word, or
+ * paragraph: the granularity option) while it is heard and can start the audio from any of them.
  *
  * Each content document with read text gets a SMIL document beside it (same name, ".smil"), a
- * <par> per block-level element in reading order, clipped from the element's first timed word to
- * its last timed word in the same audio file. Elements without an id get one: "folio-" and the
- * element's number in document order ("folio-17"; "folio-17-1" if that is taken). Nothing else in
- * the documents changes; a document that only parsed as HTML is written back as XHTML. The OPF
+ * <par> per timed unit in reading order, clipped from the unit's first timed word to its last
+ * timed word in the same audio file. Paragraphs: a <par> per block-level element; elements
+ * without an id get one: "folio-" and the element's number in document order ("folio-17";
+ * "folio-17-1" if that is taken), and nothing else in the documents changes. Sentences and words:
+ * each is wrapped in a <span> with an id (folio_overlay_granularity_t), and the documents are
+ * written back from their trees; one whose ends lie in different elements shows its block-level
+ * element instead. A document that only parsed as HTML is written back as XHTML. The OPF
  * gains the SMIL and audio items, media-overlay on the content items, media:duration for each
  * SMIL document and in total, media:active-class "-epub-media-overlay-active" unless the book
  * names one, and a new dcterms:modified. The result passes epubcheck when the book did.
@@ -886,6 +898,7 @@ typedef struct {
                                  in audio_dir. Borrowed during the folio_export_epub() call only */
     int embed_audio;        /**< non-zero: the audio goes inside the EPUB (stored, not
                                  compressed), in "audio/" beside the OPF */
+    folio_overlay_granularity_t granularity; /**< what a <par> highlights (default: sentence) */
 } folio_overlay_options_t;
 
 /** folio_overlay_options_init - fill @opts with the defaults. NULL is a no-op. */

@@ -91,22 +91,39 @@ size_t folio__epub_path_len(const char *target);
 
 /* ---- the Media Overlay writer (epub_overlay.c, epub_ids.c) ---- */
 
-/* One clip of a Media Overlay: the element it shows and the audio it plays. */
+/* One clip of a Media Overlay: the element (or the sentence or word in it) it shows and the
+ * audio it plays. */
 typedef struct {
     size_t element;    /* number in its content document (folio__xhtml_number) */
     long file;         /* index of the audio file */
     double begin, end; /* seconds in the file */
-    char *id;          /* the element's id (owned), set by folio__epub_add_ids */
+    char *id;          /* the id it shows (owned), set by folio__epub_add_ids */
+    /* Sentences and words: the text it shows, [start_char, end_char) in code points of the
+     * book's text, and its id's stem ("folio-s12"); end_char 0: the whole element. */
+    size_t start_char, end_char;
+    char unit[32];
 } folio_epub_clip_t;
+
+/* A content document's text in the book: its first code point's offset (@start_char) and its
+ * bytes. */
+typedef struct {
+    const char *text;
+    size_t bytes;
+    size_t start_char;
+} folio_epub_doc_text_t;
 
 /* Give every element @clips[i].element of the content document @buf[0..len) (archive path
  * @path of the book @book_path) an id, keeping the ids it has and making new ones ("folio-" and
  * its number, made unique); @clips[i].id is set. *@out is the document with the new ids and
  * every other byte kept, or, when it had to be read as HTML, written back as XHTML (a note
- * naming @out_path is logged); NULL when nothing changed. Caller frees *@out. */
+ * naming @out_path is logged); NULL when nothing changed. Caller frees *@out.
+ * Clips with a text range (sentences, words) get a <span> around that text instead, found in the
+ * document by aligning @text (the document's text in the book) with the document's text nodes;
+ * the document is then written back from its tree. A range the spans cannot enclose without
+ * crossing an element's edge shows its whole element instead. */
 int folio__epub_add_ids(folio_t *ctx, const char *book_path, const char *out_path, const char *path,
-                        const char *buf, size_t len, folio_epub_clip_t *clips, size_t n_clips,
-                        char **out, size_t *out_len);
+                        const char *buf, size_t len, const folio_epub_doc_text_t *text,
+                        folio_epub_clip_t *clips, size_t n_clips, char **out, size_t *out_len);
 
 /* One <par> of a SMIL document: where its text and audio are (URLs as they go in the src
  * attributes, not yet escaped for XML) and the clip in seconds. */

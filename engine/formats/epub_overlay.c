@@ -162,45 +162,94 @@ static char *unique_name(ov_t *o, const char *dir, const char *stem, const char 
 
 /* ---- what is read where: clips per block element ---- */
 
+/* Add @p to the document of spine item @section (a new one when it starts another). */
+static int add_clip(ov_t *o, size_t section, folio_epub_clip_t p)
+{
+    if (p.end < p.begin + MIN_CLIP) p.end = p.begin + MIN_CLIP;
+    if (!o->docs.len || o->docs.items[o->docs.len - 1].spine != section) {
+        doc_t d = {0};
+        d.spine = section;
+        d.path = o->source->spine_path.items[section];
+        if (VEC_PUSH(o->docs, d) < 0) return FOLIO_ENOMEM;
+    }
+    doc_t *d = &o->docs.items[o->docs.len - 1];
+    if (VEC_PUSH(d->pars, p) < 0) return FOLIO_ENOMEM;
+    d->duration += p.end - p.begin;
+    return FOLIO_OK;
+}
+
+/* The clip of the text [@start, @end): from its first timed word to its last timed word in the
+ * same audio file; p->file < 0 when none of it is timed. */
+static void time_range(ov_t *o, size_t start, size_t end, folio_epub_clip_t *p)
+{
+    size_t n_words = folio_index_n_words(o->ix);
+    p->file = -1;
+    for (size_t w = folio__index_first_word_at(o->ix, start);
+         w < n_words && folio_index_word(o->ix, w)->start_char < end; w++) {
+        const folio_index_word_t *wd = folio_index_word(o->ix, w);
+        if (wd->file < 0 || wd->start_time < 0) continue;
+        if (p->file < 0) {
+            p->file = wd->file;
+            p->begin = wd->file_time;
+        }
+        if (wd->file == p->file) p->end = wd->file_time + (wd->end_time - wd->start_time);
+    }
+}
+
+/* Sentences and words: a clip for each timed one in block @blk (element @element). *@next is
+ * the first sentence or word not yet passed (they are visited in text order). */
+static int unit_clips(ov_t *o, const folio_block_t *blk, size_t element, size_t *next)
+{
+    bool words = o->opts->granularity == FOLIO_OVERLAY_WORD;
+    size_t n = words ? folio_index_n_words(o->ix) : folio_book_n_sentences(o->book);
+    for (; *next < n; ++*next) {
+        size_t start, end;
+        if (words) {
+            const folio_index_word_t *w = folio_index_word(o->ix, *next);
+            start = w->start_char, end = w->end_char;
+        } else {
+            const folio_sentence_t *st = folio_book_sentence(o->book, *next);
+            start = st->start_char, end = st->end_char;
+        }
+        if (start >= blk->end_char) break;
+        if (end <= blk->start_char) continue;
+        if (start < blk->start_char) start = blk->start_char;
+        if (end > blk->end_char) end = blk->end_char;
+        folio_epub_clip_t p = {element, -1, 0, 0, NULL, start, end, ""};
+        time_range(o, start, end, &p);
+        if (p.file < 0) continue;
+        snprintf(p.unit, sizeof(p.unit), "folio-%c%zu", words ? 'w' : 's', *next);
+        int rc = add_clip(o, blk->section, p);
+        if (rc < 0) return rc;
+    }
+    return FOLIO_OK;
+}
+
 static int collect_pars(ov_t *o)
 {
     int rc = FOLIO_OK;
     const struct folio_book_source *src = o->source;
     folio_map_t seen = {0}; /* "spine:element" already given a par */
-    size_t n_words = folio_index_n_words(o->ix);
     char key[64];
+    size_t next_unit = 0;
     for (size_t i = 0; i < folio_book_n_blocks(o->book); i++) {
         const folio_block_t *blk = folio_book_block(o->book, i);
         size_t element = i < src->block_element.len ? src->block_element.items[i] : 0;
         if (!element || blk->section >= src->spine_path.len || !src->spine_path.items[blk->section])
             continue;
-        /* The block's first timed word, and its last timed word in the same file. */
-        folio_epub_clip_t p = {element, -1, 0, 0, NULL};
-        for (size_t w = folio__index_first_word_at(o->ix, blk->start_char);
-             w < n_words && folio_index_word(o->ix, w)->start_char < blk->end_char; w++) {
-            const folio_index_word_t *wd = folio_index_word(o->ix, w);
-            if (wd->file < 0 || wd->start_time < 0) continue;
-            if (p.file < 0) {
-                p.file = wd->file;
-                p.begin = wd->file_time;
-            }
-            if (wd->file == p.file) p.end = wd->file_time + (wd->end_time - wd->start_time);
+        if (o->opts->granularity != FOLIO_OVERLAY_PARAGRAPH) {
+            TRY(unit_clips(o, blk, element, &next_unit));
+            continue;
         }
+        /* The block's first timed word, and its last timed word in the same file. */
+        folio_epub_clip_t p = {element, -1, 0, 0, NULL, 0, 0, ""};
+        time_range(o, blk->start_char, blk->end_char, &p);
         if (p.file < 0) continue;
-        if (p.end < p.begin + MIN_CLIP) p.end = p.begin + MIN_CLIP;
         snprintf(key, sizeof(key), "%zu:%zu", blk->section, element);
         bool existing = false;
         TRY(folio__map_add(&seen, key, 1, &existing));
         if (existing) continue; /* text after a nested block: its element already has a clip */
-        if (!o->docs.len || o->docs.items[o->docs.len - 1].spine != blk->section) {
-            doc_t d = {0};
-            d.spine = blk->section;
-            d.path = src->spine_path.items[blk->section];
-            TRY(VEC_PUSH(o->docs, d));
-        }
-        doc_t *d = &o->docs.items[o->docs.len - 1];
-        TRY(VEC_PUSH(d->pars, p));
-        d->duration += p.end - p.begin;
+        TRY(add_clip(o, blk->section, p));
     }
     if (!o->docs.len)
         FAIL(o->ctx, FOLIO_ENOMATCH, "%s: no read text of the book has a time in the index",
@@ -302,13 +351,41 @@ static int read_entry(ov_t *o, const char *name, char **out, size_t *out_len)
     return rc;
 }
 
+/* The text of spine item @spine in the book: from its first block to the end of its last. */
+static folio_epub_doc_text_t doc_text(ov_t *o, size_t spine)
+{
+    folio_epub_doc_text_t t = {NULL, 0, 0};
+    size_t start = (size_t)-1, end = 0, bytes;
+    for (size_t i = 0; i < folio_book_n_blocks(o->book); i++) {
+        const folio_block_t *b = folio_book_block(o->book, i);
+        if (b->section != spine) continue;
+        if (b->start_char < start) start = b->start_char;
+        if (b->end_char > end) end = b->end_char;
+    }
+    if (start == (size_t)-1) return t;
+    const char *text = folio_book_text(o->book, &bytes);
+    size_t at = 0, cp = 0, from = 0;
+    for (; at < bytes && cp < end; cp++) {
+        if (cp == start) from = at;
+        unsigned char c = (unsigned char)text[at];
+        at += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    }
+    if (at > bytes) at = bytes;
+    t.text = text + from;
+    t.bytes = at - from;
+    t.start_char = start;
+    return t;
+}
+
 static int mark_document(ov_t *o, doc_t *d)
 {
     char *buf = NULL;
     size_t len = 0;
     int rc = read_entry(o, d->path, &buf, &len);
+    folio_epub_doc_text_t text = {NULL, 0, 0};
+    if (o->opts->granularity != FOLIO_OVERLAY_PARAGRAPH) text = doc_text(o, d->spine);
     if (rc >= 0)
-        rc = folio__epub_add_ids(o->ctx, o->book_path, o->out_path, d->path, buf, len,
+        rc = folio__epub_add_ids(o->ctx, o->book_path, o->out_path, d->path, buf, len, &text,
                                  d->pars.items, d->pars.len, &d->xhtml, &d->xhtml_len);
     free(buf);
     return rc;
@@ -583,8 +660,8 @@ static int write_archive(ov_t *o, const char *part)
     if (!out) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);
-        rc =
-            folio__error(o->ctx, FOLIO_EIO, "%s: cannot create: %s", part, zip_error_strerror(&ze));
+        rc = folio__error(o->ctx, FOLIO_EIO, "%s: cannot write: %s", o->out_path,
+                          zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return rc;
     }
@@ -612,13 +689,14 @@ static int write_archive(ov_t *o, const char *part)
         size_t nl = strlen(name);
         if (nl && name[nl - 1] == '/') {
             if (zip_dir_add(out, name, ZIP_FL_ENC_UTF_8) < 0)
-                FAIL(o->ctx, FOLIO_EIO, "%s: cannot add %s: %s", part, name, zip_strerror(out));
+                FAIL(o->ctx, FOLIO_EIO, "%s: cannot add %s: %s", o->out_path, name,
+                     zip_strerror(out));
             continue;
         }
         zip_source_t *zs = zip_source_zip(out, o->src.za, (zip_uint64_t)i, 0, 0, -1);
         if (!zs || zip_file_add(out, name, zs, ZIP_FL_ENC_UTF_8) < 0) {
             if (zs) zip_source_free(zs);
-            FAIL(o->ctx, FOLIO_EIO, "%s: cannot copy %s: %s", part, name, zip_strerror(out));
+            FAIL(o->ctx, FOLIO_EIO, "%s: cannot copy %s: %s", o->out_path, name, zip_strerror(out));
         }
     }
     for (size_t d = 0; d < o->docs.len; d++)
@@ -630,7 +708,8 @@ static int write_archive(ov_t *o, const char *part)
         zip_int64_t idx = zs ? zip_file_add(out, a->href, zs, ZIP_FL_ENC_UTF_8) : -1;
         if (idx < 0) {
             if (zs) zip_source_free(zs);
-            FAIL(o->ctx, FOLIO_EIO, "%s: cannot add audio %s: %s", part, a->src, zip_strerror(out));
+            FAIL(o->ctx, FOLIO_EIO, "%s: cannot add audio %s: %s", o->out_path, a->src,
+                 zip_strerror(out));
         }
         /* Audio is compressed already; stored, a reading system can seek in it. */
         zip_set_file_compression(out, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
@@ -642,7 +721,7 @@ static int write_archive(ov_t *o, const char *part)
             rc = FOLIO_ECANCELLED; /* folio__progress recorded the message */
             goto fail;
         }
-        FAIL(o->ctx, FOLIO_EIO, "%s: cannot write: %s", part, zip_strerror(out));
+        FAIL(o->ctx, FOLIO_EIO, "%s: cannot write: %s", o->out_path, zip_strerror(out));
     }
     out = NULL;
     TRY(folio__progress(o->ctx, "writing", 1, 1, o->start));
@@ -669,6 +748,10 @@ int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_pa
     }
     if (!ix || !book_path || !out_path)
         return folio__error(ctx, FOLIO_EINVAL, "folio_export_epub: NULL argument");
+    if (opts->granularity != FOLIO_OVERLAY_SENTENCE &&
+        opts->granularity != FOLIO_OVERLAY_PARAGRAPH && opts->granularity != FOLIO_OVERLAY_WORD)
+        return folio__error(ctx, FOLIO_EINVAL, "folio_export_epub: unknown granularity %d",
+                            (int)opts->granularity);
     int rc = FOLIO_OK, err = 0;
     ov_t o = {.ctx = ctx, .ix = ix, .book_path = book_path, .out_path = out_path, .opts = opts};
     char *part = NULL;
@@ -708,7 +791,7 @@ int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_pa
     part = folio__str_take(&p);
     TRY(write_archive(&o, part));
     if (rename(part, out_path) != 0)
-        FAIL(ctx, FOLIO_EIO, "%s: cannot rename %s to it: %s", out_path, part, strerror(errno));
+        FAIL(ctx, FOLIO_EIO, "%s: cannot write: %s", out_path, strerror(errno));
     folio__info(ctx, "%s: %zu content document(s) with Media Overlays, %zu audio file(s) %s",
                 out_path, o.docs.len, o.audio.len, opts->embed_audio ? "inside" : "referenced");
 fail:

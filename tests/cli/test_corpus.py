@@ -67,11 +67,20 @@ class Corpus(unittest.TestCase):
         for embed in (True, False):
             out = os.path.join(WORK, f"demo-{'inside' if embed else 'beside'}.epub")
             r = subprocess.run([FOLIO, "export", os.path.join(WORK, "demo.folio"), "--format",
-                                "epub", "--book", book, "-o", out, "-q"] +
-                               (["--embed-audio"] if embed else []), capture_output=True,
+                                "epub", "--book", book, "-o", out, "-q", "--granularity",
+                                "paragraph"] +
+                               (["--embed-audio"] if embed else ["--link-audio"]),
+                               capture_output=True,
                                timeout=300)
             self.assertEqual(r.returncode, 0, r.stderr.decode())
             overlay_check.check(self, out, book, got[0], corpus, embed)
+        # The default export (a span a sentence, the audio inside) is a valid EPUB too.
+        out = os.path.join(WORK, "demo-sentences.epub")
+        r = subprocess.run([FOLIO, "export", os.path.join(WORK, "demo.folio"), "--format", "epub",
+                            "--book", book, "-o", out, "-q"], capture_output=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        ran, ok, output = overlay_check.epubcheck(out)
+        self.assertTrue(ok, output)
         self.check_lookups(got[0], os.path.join(WORK, "demo.folio"), corpus)
 
     def check_lookups(self, truth, index, corpus):

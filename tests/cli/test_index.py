@@ -282,7 +282,7 @@ class Index(unittest.TestCase):
         # the MP3 demo.
         for embed in (True, False):
             target = os.path.join(out, f"mini-{'inside' if embed else 'beside'}.epub")
-            r = self.export_epub(target, *(["--embed-audio"] if embed else []))
+            r = self.export_epub(target, "--embed-audio" if embed else "--link-audio")
             self.assertEqual(r.returncode, 0, r.stderr.decode())
             n = overlay_check.check(self, target, self.book, self.truth, CORPUS, embed,
                                     run_epubcheck=False)
@@ -303,7 +303,8 @@ class Index(unittest.TestCase):
             for info in src.infolist():
                 dst.writestr(info, tricky(info.filename, src.read(info.filename)))
         target = os.path.join(out, "mini-tricky.epub")
-        r = self.export_epub(target, "--audio", CORPUS, book=variant)
+        r = self.export_epub(target, "--audio", CORPUS, "--granularity", "paragraph",
+                             "--link-audio", book=variant)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         overlay_check.check(self, target, variant, self.truth, CORPUS, False, run_epubcheck=False)
         self.assertIn(b"#mine", zipfile.ZipFile(target).read("OEBPS/chapter001.smil"))

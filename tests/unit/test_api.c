@@ -393,6 +393,11 @@ static void export_rejects_invalid_arguments(void **state)
     /* The EPUB export needs a book and an output path. */
     assert_int_equal(folio_export_epub(ctx, ix, NULL, "o.epub", NULL), FOLIO_EINVAL);
     assert_int_equal(folio_export_epub(ctx, ix, "b.epub", NULL, NULL), FOLIO_EINVAL);
+    folio_overlay_options_t ov;
+    folio_overlay_options_init(&ov);
+    assert_int_equal(ov.granularity, FOLIO_OVERLAY_SENTENCE);
+    ov.granularity = (folio_overlay_granularity_t)7;
+    assert_int_equal(folio_export_epub(ctx, ix, "b.epub", "o.epub", &ov), FOLIO_EINVAL);
     folio_index_free(ix);
     folio_free(ctx);
 }

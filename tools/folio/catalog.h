@@ -65,6 +65,9 @@ json_t *catalog_inputs(const catalog_t *c, const catalog_entry_t *e, cli_paths_t
 /* Whether @s is a valid id. */
 bool catalog_valid_id(const char *s);
 
+extern const cli_command_t cli_cmd_catalog, cli_cmd_catalog_scan, cli_cmd_catalog_run,
+    cli_cmd_catalog_status, cli_cmd_catalog_tasks;
+
 int catalog_scan(int argc, char **argv);
 int catalog_run(int argc, char **argv);
 int catalog_status(int argc, char **argv);

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,9 +130,39 @@ static json_t *report_summary(const char *path, double *audio_seconds)
     return s;
 }
 
-static void usage(FILE *f)
+static const cli_option_t run_options[] = {
+    {"task", 0, "N", 't',
+     "the entry to index, from 0 (default: $SLURM_ARRAY_TASK_ID, else\n"
+     "$JOB_COMPLETION_INDEX)"},
+    CLI_RECOGNITION_OPTIONS,
+    {NULL, 0, NULL, 0, NULL},
+};
+
+const cli_command_t cli_cmd_catalog_run = {
+    "catalog run",
+    "MANIFEST [--task N] [OPTIONS]",
+    "Index one book of a catalog as a scheduler's task: skip it when it is already indexed\n"
+    "from the same inputs, resume a killed run's work, hold a lock so that two tasks never\n"
+    "work on one book, and keep a status record (docs/catalog.md).",
+    run_options,
+    "exit: 0 indexed or already done, 75 retry later (I/O, memory, a signal, the lock held\n"
+    "by another task), 65 this book cannot be indexed as given, 2 usage.",
+};
+
+typedef struct {
+    const char *task;
+    folio_index_options_t opts;
+} run_args_t;
+
+static int run_option(void *ud, const cli_args_t *a, int id, const char *v)
 {
-    fputs("usage: folio catalog run MANIFEST [--task N] [--threads N] [--search S] [-q | -v]\n", f);
+    run_args_t *r = ud;
+    if (id == 't') {
+        r->task = v;
+        return -1;
+    }
+    int rec = cli_recognition_option(a, id, v, &r->opts.transcribe);
+    return rec == 1 ? -1 : rec == 0 ? EXIT_USAGE : rec;
 }
 
 /* The task number: --task, else $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX. */
@@ -215,44 +244,17 @@ static int finish(run_t *r, const char *cls, bool retry, const char *msg)
 
 int catalog_run(int argc, char **argv)
 {
-    static const struct option longs[] = {{"task", required_argument, NULL, 't'},
-                                          {"threads", required_argument, NULL, 'j'},
-                                          {"search", required_argument, NULL, 's'},
-                                          {"quiet", no_argument, NULL, 'q'},
-                                          {"verbose", no_argument, NULL, 'v'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
-    folio_index_options_t opts;
-    folio_index_options_init(&opts);
-    cli_log_t log = {0};
-    const char *task_arg = NULL;
-    optind = 1;
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "qvh", longs, NULL)) != -1) {
-        if (o == 't') {
-            task_arg = optarg;
-        } else if (o == 'j' || o == 's') {
-            char *two[] = {o == 'j' ? "--threads" : "--search", optarg};
-            int i = 0;
-            int rec = cli_recognition_option("catalog run", 2, two, &i, &opts.transcribe);
-            if (rec != 1) return EXIT_USAGE;
-        } else if (o == 'q') {
-            log.verbosity = -1;
-        } else if (o == 'v') {
-            log.verbosity++;
-        } else if (o == 'h') {
-            usage(stdout);
-            return EXIT_OK;
-        } else {
-            return cli_usage_error("catalog run", "unknown option or missing value: '%s'",
-                                   argv[optind - 1]);
-        }
-    }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
+    run_args_t args = {0};
+    folio_index_options_init(&args.opts);
+    cli_args_t p;
+    int pr = cli_parse(&p, &cli_cmd_catalog_run, argc, argv, run_option, &args);
+    if (pr >= 0) return pr;
+    cli_log_t log = p.log;
+    const char *task_arg = args.task, *manifest = p.npos == 1 ? p.pos[0] : NULL;
+    int npos = p.npos;
+    cli_args_free(&p);
+    if (npos != 1) return cli_missing(&cli_cmd_catalog_run, "which manifest?");
+    folio_index_options_t opts = args.opts;
     long task;
     const char *from;
     if (!task_number(task_arg, &task, &from)) {
@@ -263,7 +265,7 @@ int catalog_run(int argc, char **argv)
     }
 
     run_t r = {.lock_fd = -1};
-    int status = catalog_load(argv[optind], &r.cat);
+    int status = catalog_load(manifest, &r.cat);
     if (status) return status;
     folio_t *ctx = NULL;
     folio_book_t *book = NULL;

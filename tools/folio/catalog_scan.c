@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,29 +251,42 @@ static void make_id(const char *rel, char *out, size_t n)
     out[j] = '\0';
 }
 
+static const cli_option_t scan_options[] = {
+    {"output", 'o', "MANIFEST", 'o',
+     "the manifest to write (required): JSON Lines when it ends in .jsonl\n"
+     "or .json, else TSV"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+const cli_command_t cli_cmd_catalog_scan = {
+    "catalog scan",
+    "LIBRARY -o MANIFEST",
+    "Write a catalog manifest of a library folder: each folder holding audio (directly, or\n"
+    "in disc folders such as \"CD 1\") and exactly one book is a book, as Audiobookshelf\n"
+    "keeps them (Author/Title/). Each folder skipped is told, with the reason.",
+    scan_options,
+    NULL,
+};
+
+static int scan_option(void *ud, const cli_args_t *a, int id, const char *v)
+{
+    (void)a;
+    (void)id;
+    *(const char **)ud = v;
+    return -1;
+}
+
 int catalog_scan(int argc, char **argv)
 {
-    static const struct option longs[] = {{"output", required_argument, NULL, 'o'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
     const char *out = NULL;
-    optind = 1;
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "o:h", longs, NULL)) != -1) {
-        if (o == 'o') {
-            out = optarg;
-        } else if (o == 'h') {
-            puts("usage: folio catalog scan LIBRARY -o MANIFEST.tsv|MANIFEST.jsonl");
-            return EXIT_OK;
-        } else {
-            return cli_usage_error("catalog scan", "unknown option or missing value: '%s'",
-                                   argv[optind - 1]);
-        }
-    }
-    if (optind != argc - 1 || !out)
-        return cli_usage_error("catalog scan", "usage: folio catalog scan LIBRARY -o MANIFEST");
-    const char *library = argv[optind];
+    cli_args_t p;
+    int r = cli_parse(&p, &cli_cmd_catalog_scan, argc, argv, scan_option, &out);
+    if (r >= 0) return r;
+    const char *library = p.npos == 1 ? p.pos[0] : NULL;
+    int npos = p.npos;
+    cli_args_free(&p);
+    if (npos != 1) return cli_missing(&cli_cmd_catalog_scan, "which library folder?");
+    if (!out) return cli_missing(&cli_cmd_catalog_scan, "-o MANIFEST is needed");
     char lib[PATH_MAX], outdir[PATH_MAX], outcopy[PATH_MAX];
     if (!realpath(library, lib)) {
         fprintf(stderr, "folio: error: %s: %s\n", library, strerror(errno));

@@ -4,7 +4,6 @@
  * `folio catalog` dispatcher. */
 #include "catalog.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -123,28 +122,41 @@ static void print_table(const catalog_t *c, json_t *books, json_t *sum)
     }
 }
 
+static const cli_option_t status_options[] = {
+    {"json", 0, NULL, 'j', "one JSON object instead of the table (docs/catalog.md)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+const cli_command_t cli_cmd_catalog_status = {
+    "catalog status",
+    "MANIFEST [--json]",
+    "Where a catalog stands: each book done, failed (and why), running, interrupted or\n"
+    "pending; the hours indexed and the throughput; the books that need a person.",
+    status_options,
+    NULL,
+};
+
+static int flag_option(void *ud, const cli_args_t *a, int id, const char *v)
+{
+    (void)a;
+    (void)id;
+    (void)v;
+    *(bool *)ud = true;
+    return -1;
+}
+
 int catalog_status(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     bool as_json = false;
-    optind = 1;
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        if (o == 'j') {
-            as_json = true;
-        } else if (o == 'h') {
-            puts("usage: folio catalog status MANIFEST [--json]");
-            return EXIT_OK;
-        } else {
-            return cli_usage_error("catalog status", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_usage_error("catalog status", "usage: folio catalog status MANIFEST [--json]");
+    cli_args_t p;
+    int r = cli_parse(&p, &cli_cmd_catalog_status, argc, argv, flag_option, &as_json);
+    if (r >= 0) return r;
+    const char *manifest = p.npos == 1 ? p.pos[0] : NULL;
+    int npos = p.npos;
+    cli_args_free(&p);
+    if (npos != 1) return cli_missing(&cli_cmd_catalog_status, "which manifest?");
     catalog_t c;
-    int status = catalog_load(argv[optind], &c);
+    int status = catalog_load(manifest, &c);
     if (status) return EXIT_FAIL;
     json_t *books = json_array(), *counts = json_object(), *failed = json_object();
     double hours = 0, wall = 0, cpu = 0;
@@ -228,33 +240,55 @@ static double hours_at_most(const char *path, double size)
 /* folio catalog tasks MANIFEST: the task numbers, a line each (for GNU parallel); with --slurm,
  * the sbatch options for the whole array instead: its size, a throttle, and the memory and time
  * its longest book needs (docs/catalog.md). */
+static const cli_option_t tasks_options[] = {
+    {"slurm", 0, NULL, 's',
+     "the sbatch options for the whole array instead: its size, and the\n"
+     "memory and time the longest book needs"},
+    {"throttle", 0, "K", 'k', "with --slurm: at most K tasks at once"},
+    {"threads", 0, "N", 'j', "with --slurm: decoders per task (default 1)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+const cli_command_t cli_cmd_catalog_tasks = {
+    "catalog tasks",
+    "MANIFEST [--slurm [--throttle K] [--threads N]]",
+    "The task numbers of a catalog, a line each (for GNU parallel), or with --slurm the\n"
+    "sbatch options of its job array.",
+    tasks_options,
+    NULL,
+};
+
+typedef struct {
+    bool slurm;
+    long throttle, threads;
+} tasks_args_t;
+
+static int tasks_option(void *ud, const cli_args_t *a, int id, const char *v)
+{
+    tasks_args_t *t = ud;
+    if (id == 's')
+        t->slurm = true;
+    else if (id == 'k' && !(cli_parse_long(v, &t->throttle) && t->throttle >= 0))
+        return cli_bad_value(a, id, v, "a whole number");
+    else if (id == 'j' && !(cli_parse_long(v, &t->threads) && t->threads >= 1 && t->threads <= 256))
+        return cli_bad_value(a, id, v, "a number from 1 to 256");
+    return -1;
+}
+
 static int catalog_tasks(int argc, char **argv)
 {
-    static const struct option longs[] = {{"slurm", no_argument, NULL, 's'},
-                                          {"throttle", required_argument, NULL, 'k'},
-                                          {"threads", required_argument, NULL, 'j'},
-                                          {NULL, 0, NULL, 0}};
-    bool slurm = false;
-    long throttle = 0, threads = 1;
-    optind = 1;
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        if (o == 's') {
-            slurm = true;
-        } else if ((o == 'k' && cli_parse_long(optarg, &throttle) && throttle >= 0) ||
-                   (o == 'j' && cli_parse_long(optarg, &threads) && threads >= 1 &&
-                    threads <= 256)) {
-        } else {
-            return cli_usage_error("catalog tasks", "usage: folio catalog tasks MANIFEST [--slurm "
-                                                    "[--throttle K] [--threads N]]");
-        }
-    }
-    if (optind != argc - 1)
-        return cli_usage_error("catalog tasks", "usage: folio catalog tasks MANIFEST [--slurm "
-                                                "[--throttle K] [--threads N]]");
+    tasks_args_t t = {false, 0, 1};
+    cli_args_t p;
+    int r = cli_parse(&p, &cli_cmd_catalog_tasks, argc, argv, tasks_option, &t);
+    if (r >= 0) return r;
+    const char *manifest = p.npos == 1 ? p.pos[0] : NULL;
+    int npos = p.npos;
+    cli_args_free(&p);
+    if (npos != 1) return cli_missing(&cli_cmd_catalog_tasks, "which manifest?");
+    bool slurm = t.slurm;
+    long throttle = t.throttle, threads = t.threads;
     catalog_t c;
-    if (catalog_load(argv[optind], &c)) return EXIT_FAIL;
+    if (catalog_load(manifest, &c)) return EXIT_FAIL;
     if (!slurm) {
         for (size_t i = 0; i < c.n; i++) printf("%zu\n", i);
     } else if (c.n) {
@@ -270,10 +304,10 @@ static int catalog_tasks(int argc, char **argv)
             {
                 if (j == 0) continue; /* the book */
                 char *path = NULL;
-                const char *p = json_string_value(json_object_get(f, "path"));
-                if (p && p[0] != '/' && (path = malloc(strlen(c.dir) + strlen(p) + 2)))
-                    sprintf(path, "%s/%s", c.dir, p);
-                h += hours_at_most(path ? path : p, json_number_value(json_object_get(f, "size")));
+                const char *rel = json_string_value(json_object_get(f, "path"));
+                if (rel && rel[0] != '/' && (path = malloc(strlen(c.dir) + strlen(rel) + 2)))
+                    sprintf(path, "%s/%s", c.dir, rel);
+                h += hours_at_most(path ? path : rel, json_number_value(json_object_get(f, "size")));
                 free(path);
             }
             if (h > longest) longest = h;
@@ -297,18 +331,60 @@ static int catalog_tasks(int argc, char **argv)
     return EXIT_OK;
 }
 
+static const cli_option_t no_options[] = {{NULL, 0, NULL, 0, NULL}};
+
+const cli_command_t cli_cmd_catalog = {
+    "catalog",
+    "scan LIBRARY -o MANIFEST\n"
+    "run MANIFEST [--task N] [--threads N]\n"
+    "status MANIFEST [--json]\n"
+    "tasks MANIFEST [--slurm [--throttle K] [--threads N]]",
+    "A whole library as tasks of a scheduler (a Slurm job array, a Kubernetes Indexed Job,\n"
+    "GNU parallel): scan it into a manifest (one book a line), index book N as one task,\n"
+    "see where the catalog stands (docs/catalog.md). 'folio catalog SUB --help' for each.",
+    no_options,
+    "exit (run): 0 done or already done, 75 retry later, 65 this book failed, 2 usage.",
+};
+
 int cmd_catalog(int argc, char **argv)
 {
-    const char *sub = argc > 1 ? argv[1] : "";
-    if (strcmp(sub, "scan") == 0) return catalog_scan(argc - 1, argv + 1);
-    if (strcmp(sub, "run") == 0) return catalog_run(argc - 1, argv + 1);
-    if (strcmp(sub, "status") == 0) return catalog_status(argc - 1, argv + 1);
-    if (strcmp(sub, "tasks") == 0) return catalog_tasks(argc - 1, argv + 1);
-    FILE *f = strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ? stdout : stderr;
-    fputs("usage: folio catalog scan LIBRARY -o MANIFEST\n"
-          "       folio catalog run MANIFEST [--task N] [--threads N] [--search S] [-q | -v]\n"
-          "       folio catalog status MANIFEST [--json]\n"
-          "       folio catalog tasks MANIFEST [--slurm [--throttle K] [--threads N]]\n",
-          f);
-    return f == stdout ? EXIT_OK : EXIT_USAGE;
+    /* -q/-v given before "catalog" come first: they go on to the subcommand. */
+    int i = 1;
+    while (i < argc && argv[i][0] == '-' && strspn(argv[i] + 1, "qv") == strlen(argv[i] + 1) &&
+           argv[i][1])
+        i++;
+    const char *sub = i < argc ? argv[i] : "";
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } subs[] = {{"scan", catalog_scan},
+                {"run", catalog_run},
+                {"status", catalog_status},
+                {"tasks", catalog_tasks}};
+    for (size_t k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
+        if (strcmp(sub, subs[k].name) != 0) continue;
+        /* The subcommand's argv: its name, the options given before it, the rest. */
+        char **args = malloc((size_t)argc * sizeof(char *));
+        if (!args) {
+            fprintf(stderr, "folio: error: out of memory\n");
+            return EXIT_FAIL;
+        }
+        args[0] = argv[i];
+        memcpy(args + 1, argv + 1, (size_t)(i - 1) * sizeof(char *));
+        memcpy(args + i, argv + i + 1, (size_t)(argc - i - 1) * sizeof(char *));
+        int status = subs[k].run(argc - 1, args);
+        free(args);
+        return status;
+    }
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        cli_help(stdout, &cli_cmd_catalog);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+    }
+    if (!*sub) return cli_missing(&cli_cmd_catalog, "which subcommand?");
+    const char *names[] = {"scan", "run", "status", "tasks"};
+    const char *close = cli_closest(sub, names, 4);
+    char what[200];
+    snprintf(what, sizeof(what), "unknown subcommand '%.60s'%s%s%s", sub,
+             close ? "; did you mean '" : "", close ? close : "", close ? "'?" : "");
+    return cli_missing(&cli_cmd_catalog, what);
 }

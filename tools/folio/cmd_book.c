@@ -189,54 +189,89 @@ static void print_summary(const folio_book_t *book, const char *path, const foli
     }
 }
 
+enum { O_JSON = 1, O_TEXT, O_TOKENS, O_PRONUNCIATIONS, O_FORMAT, O_FIRST_PAGE };
+
+static const cli_option_t options[] = {
+    {"json", 0, NULL, O_JSON, "the book's model as JSON: pages, blocks, chapters"},
+    {"text", 0, NULL, O_TEXT, "the extracted text (what start_char counts in)"},
+    {"tokens", 0, NULL, O_TOKENS,
+     "the spoken tokens (TSV: token, start_char, end_char, block\n"
+     "kind, page, read, alternatives)"},
+    {"pronunciations", 0, NULL, O_PRONUNCIATIONS, "the pronunciations (TSV: word, source, phones)"},
+    {"format", 0, "auto|epub|html|txt", O_FORMAT, "how to read BOOK (default: by its content)"},
+    {"first-page-label", 0, "N", O_FIRST_PAGE, "text books: label of the first form-feed page"},
+    {"dict", 0, "FILE", CLI_OPT_DICT, "pronouncing dictionary (default: the model's)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+const cli_command_t cli_cmd_book = {
+    "book",
+    "BOOK [--json | --text | --tokens | --pronunciations] [OPTIONS]",
+    "What Folio reads in an EPUB or text book: a summary (the default), the model as JSON,\n"
+    "the extracted text, the spoken tokens or the pronunciations.",
+    options,
+    NULL,
+};
+
+typedef struct {
+    output_t out;
+    const char *dict;
+    folio_book_options_t opts;
+} book_args_t;
+
+static int option(void *ud, const cli_args_t *a, int id, const char *v)
+{
+    book_args_t *b = ud;
+    switch (id) {
+    case O_JSON:
+    case O_TEXT:
+    case O_TOKENS:
+    case O_PRONUNCIATIONS:
+        b->out = id == O_JSON     ? OUT_JSON
+                 : id == O_TEXT   ? OUT_TEXT
+                 : id == O_TOKENS ? OUT_TOKENS
+                                  : OUT_PRONUNCIATIONS;
+        break;
+    case CLI_OPT_DICT:
+        b->dict = v;
+        break;
+    case O_FORMAT:
+        if (strcmp(v, "auto") == 0)
+            b->opts.format = FOLIO_FORMAT_AUTO;
+        else if (strcmp(v, "epub") == 0)
+            b->opts.format = FOLIO_FORMAT_EPUB;
+        else if (strcmp(v, "txt") == 0 || strcmp(v, "text") == 0)
+            b->opts.format = FOLIO_FORMAT_TXT;
+        else if (strcmp(v, "html") == 0)
+            b->opts.format = FOLIO_FORMAT_HTML;
+        else
+            return cli_bad_value(a, id, v, "auto, epub, html or txt");
+        break;
+    case O_FIRST_PAGE:
+        if (!cli_parse_long(v, &b->opts.first_page_label))
+            return cli_bad_value(a, id, v, "a whole number");
+        break;
+    }
+    return -1;
+}
+
 int cmd_book(int argc, char **argv)
 {
-    cli_log_t log = {0};
-    output_t out = OUT_SUMMARY;
-    const char *path = NULL, *dict = NULL;
-    folio_book_options_t opts;
-    folio_book_options_init(&opts);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--json") == 0)
-            out = OUT_JSON;
-        else if (strcmp(a, "--text") == 0)
-            out = OUT_TEXT;
-        else if (strcmp(a, "--tokens") == 0)
-            out = OUT_TOKENS;
-        else if (strcmp(a, "--pronunciations") == 0)
-            out = OUT_PRONUNCIATIONS;
-        else if (strcmp(a, "--dict") == 0) {
-            if (i + 1 >= argc) return cli_usage_error("book", "--dict takes a dictionary file");
-            dict = argv[++i];
-        } else if (cli_log_option(a, &log))
-            ;
-        else if (strcmp(a, "--format") == 0) {
-            const char *f = i + 1 < argc ? argv[++i] : "";
-            if (strcmp(f, "auto") == 0)
-                opts.format = FOLIO_FORMAT_AUTO;
-            else if (strcmp(f, "epub") == 0)
-                opts.format = FOLIO_FORMAT_EPUB;
-            else if (strcmp(f, "txt") == 0 || strcmp(f, "text") == 0)
-                opts.format = FOLIO_FORMAT_TXT;
-            else if (strcmp(f, "html") == 0)
-                opts.format = FOLIO_FORMAT_HTML;
-            else
-                return cli_usage_error("book", "--format takes auto, epub, html or txt, not '%s'",
-                                       f);
-        } else if (strcmp(a, "--first-page-label") == 0) {
-            if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &opts.first_page_label))
-                return cli_usage_error("book", "--first-page-label takes a whole number");
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("book", "unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return cli_usage_error("book", "one book at a time ('%s' and '%s')", path, a);
-        }
-    }
-    if (!path) return cli_usage_error("book", "which book? usage: folio book BOOK [--json|--text]");
+    book_args_t args = {OUT_SUMMARY, NULL, {0}};
+    folio_book_options_init(&args.opts);
+    cli_args_t p;
+    int r = cli_parse(&p, &cli_cmd_book, argc, argv, option, &args);
+    if (r >= 0) return r;
+    if (p.npos > 1)
+        r = cli_usage_error("book", "one book at a time ('%s' and '%s')", p.pos[0], p.pos[1]);
+    else if (p.npos == 0)
+        r = cli_missing(&cli_cmd_book, "which book?");
+    cli_log_t log = p.log;
+    const char *path = p.npos ? p.pos[0] : NULL, *dict = args.dict;
+    output_t out = args.out;
+    folio_book_options_t opts = args.opts;
+    cli_args_free(&p);
+    if (r >= 0) return r;
 
     folio_t *ctx = cli_context(&log);
     if (!ctx) return EXIT_FAIL;

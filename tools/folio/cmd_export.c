@@ -1,9 +1,11 @@
-/* folio export INDEX --format json|csv|vtt|epub [-o OUT]: the index in other shapes. JSON follows
- * docs/export.md; CSV is its page fields; WebVTT is one file per audio file, a cue per sentence;
- * EPUB is the book itself with Media Overlays (folio_export_epub).
+/* folio export INDEX [--format FORMAT] [-o OUT]: the index in other shapes (docs/export.md). JSON
+ * is the contract; CSV its page fields; TSV its words; WebVTT, SRT and Audacity labels a cue per
+ * sentence, a file per audio file (export_cues.c); EPUB the book itself with Media Overlays
+ * (folio_export_epub).
  * Output is streamed (a 30-hour book has hundreds of thousands of words) and written under a
  * temporary name, then renamed. */
 #include "cli.h"
+#include "export.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,25 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* ---- text by code points ---- */
-
-/* Walks the text forward, turning code point offsets into byte offsets. */
-typedef struct {
-    const char *text;
-    size_t bytes, cp, at; /* current code point and its byte offset */
-} cursor_t;
-
-static size_t byte_of(cursor_t *c, size_t cp)
-{
-    if (cp < c->cp) c->cp = c->at = 0; /* only backwards jumps restart */
-    while (c->cp < cp && c->at < c->bytes) {
-        unsigned char b = (unsigned char)c->text[c->at];
-        c->at += b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-        c->cp++;
-    }
-    return c->at < c->bytes ? c->at : c->bytes;
-}
 
 /* ---- JSON ---- */
 
@@ -132,11 +115,11 @@ static int write_json(const folio_index_t *ix, FILE *f)
     fputs("],\n \"words\": [", f);
     size_t bytes;
     const char *text = folio_index_text(ix, &bytes);
-    cursor_t cur = {text, bytes, 0, 0};
+    export_cursor_t cur = {text, bytes, 0, 0};
     for (size_t i = 0; i < folio_index_n_words(ix); i++) {
         const folio_index_word_t *w = folio_index_word(ix, i);
         bool read = w->file >= 0;
-        size_t a = byte_of(&cur, w->start_char), b = byte_of(&cur, w->end_char);
+        size_t a = export_byte_of(&cur, w->start_char), b = export_byte_of(&cur, w->end_char);
         fprintf(f, "%s\n  {\"text\": ", i ? "," : "");
         json_str(f, text + a, b > a ? b - a : 0);
         fprintf(f, ", \"start_char\": %zu, \"end_char\": %zu", w->start_char, w->end_char);
@@ -179,74 +162,54 @@ static int write_csv(const folio_index_t *ix, FILE *f)
     return ferror(f) ? -1 : 0;
 }
 
-/* ---- WebVTT ---- */
+/* ---- TSV: the words ---- */
 
-static void vtt_time(FILE *f, double t)
+/* One line a source word, with a header line: the fields of the JSON export's words. */
+static int write_tsv(const folio_index_t *ix, FILE *f)
 {
-    if (t < 0) t = 0;
-    long ms = (long)(t * 1000 + 0.5);
-    fprintf(f, "%02ld:%02ld:%02ld.%03ld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
-}
-
-/* Cue text: one line, with the characters WebVTT reserves escaped. */
-static void vtt_text(FILE *f, const char *s, size_t n)
-{
-    bool space = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
-            space = true;
-            continue;
-        }
-        if (space) fputc(' ', f);
-        space = false;
-        if (c == '&')
-            fputs("&amp;", f);
-        else if (c == '<')
-            fputs("&lt;", f);
-        else if (c == '>')
-            fputs("&gt;", f);
-        else
-            fputc(c, f);
-    }
-}
-
-static int write_vtt(const folio_index_t *ix, size_t file, FILE *f)
-{
-    const folio_index_file_t *a = folio_index_file(ix, file);
+    fputs("text\tstart_char\tend_char\tstart_time\tend_time\tfile\tfile_time\tconfidence\n", f);
     size_t bytes;
     const char *text = folio_index_text(ix, &bytes);
-    cursor_t cur = {text, bytes, 0, 0};
-    fputs("WEBVTT\n", f);
-    size_t cue = 0;
-    for (size_t i = 0; i < folio_index_n_sentences(ix); i++) {
-        const folio_index_sentence_t *s = folio_index_sentence(ix, i);
-        if (s->file != (long)file) continue;
-        double start = s->file_time, end = s->end_time - a->offset;
-        if (end > a->duration) end = a->duration;
-        if (end <= start) end = start + 0.01;
-        size_t b0 = byte_of(&cur, s->start_char), b1 = byte_of(&cur, s->end_char);
-        fprintf(f, "\n%zu\n", ++cue);
-        vtt_time(f, start);
-        fputs(" --> ", f);
-        vtt_time(f, end);
-        fputc('\n', f);
-        vtt_text(f, text + b0, b1 > b0 ? b1 - b0 : 0);
-        fputc('\n', f);
+    export_cursor_t cur = {text, bytes, 0, 0};
+    for (size_t i = 0; i < folio_index_n_words(ix); i++) {
+        const folio_index_word_t *w = folio_index_word(ix, i);
+        size_t a = export_byte_of(&cur, w->start_char), b = export_byte_of(&cur, w->end_char);
+        /* A word holds no white space; should one, it must not break the columns. */
+        for (size_t k = a; k < b; k++) {
+            char c = text[k];
+            fputc(c == '\t' || c == '\n' || c == '\r' ? ' ' : c, f);
+        }
+        fprintf(f, "\t%zu\t%zu", w->start_char, w->end_char);
+        if (w->file >= 0)
+            fprintf(f, "\t%.3f\t%.3f\t%ld\t%.3f\t%.3f\n", w->start_time < 0 ? 0 : w->start_time,
+                    w->end_time, w->file, w->file_time, w->confidence);
+        else
+            fputs("\t\t\t\t\t0\n", f);
     }
     return ferror(f) ? -1 : 0;
 }
 
 /* ---- files ---- */
 
-typedef int (*writer_fn)(const folio_index_t *ix, FILE *f);
+/* What writes one export file: the whole index, or the cues of one audio file. */
+typedef struct {
+    int (*whole)(const folio_index_t *ix, FILE *f);
+    export_cue_fn cues;
+    size_t file;
+} writer_t;
 
-/* Write @path through @path.tmp and rename; NULL @path: standard output. */
-static int write_to(const char *path, const folio_index_t *ix, writer_fn fn, size_t file)
+static int run_writer(const writer_t *w, const folio_index_t *ix, FILE *f)
+{
+    return w->whole ? w->whole(ix, f) : w->cues(ix, w->file, f);
+}
+
+/* Write @path through a temporary file beside it, then rename; NULL @path: standard output.
+ * Messages name @path, never the temporary file. */
+static int write_to(const char *path, const folio_index_t *ix, const writer_t *w)
 {
     if (!path) {
         errno = 0;
-        int r = fn ? fn(ix, stdout) : write_vtt(ix, file, stdout);
+        int r = run_writer(w, ix, stdout);
         int e = errno;
         if (fflush(stdout) != 0 || ferror(stdout)) r = -1, e = errno ? errno : e;
         if (r < 0) {
@@ -260,10 +223,10 @@ static int write_to(const char *path, const folio_index_t *ix, writer_fn fn, siz
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        fprintf(stderr, "folio: error: %s: %s\n", tmp, strerror(errno));
+        fprintf(stderr, "folio: error: %s: cannot write: %s\n", path, strerror(errno));
         return -1;
     }
-    int r = fn ? fn(ix, f) : write_vtt(ix, file, f);
+    int r = run_writer(w, ix, f);
     int e = errno;
     if (fclose(f) != 0 && r == 0) r = -1, e = errno;
     if (r == 0 && rename(tmp, path) != 0) r = -1, e = errno;
@@ -274,18 +237,44 @@ static int write_to(const char *path, const folio_index_t *ix, writer_fn fn, siz
     return r;
 }
 
-/* The WebVTT file name for audio file @name in folder @dir: its last path component with the
- * extension replaced, so that nothing is written outside @dir whatever the index says. False
- * when that is no file name ("", ".", ".."). */
-static bool vtt_name(const char *dir, const char *name, char *out, size_t cap)
+/* The cue file name for audio file @name in folder @dir: its last path component with the
+ * extension replaced by @ext, so that nothing is written outside @dir whatever the index says.
+ * False when that is no file name ("", ".", ".."). */
+static bool cue_name(const char *dir, const char *name, const char *ext, char *out, size_t cap)
 {
     const char *slash = strrchr(name, '/');
     const char *base = slash ? slash + 1 : name;
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) return false;
     const char *dot = strrchr(base, '.');
     int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-    snprintf(out, cap, "%s/%.*s.vtt", dir, stem, base);
+    snprintf(out, cap, "%s/%.*s.%s", dir, stem, base, ext);
     return true;
+}
+
+/* One cue file per audio file, in the folder @out (made if needed; NULL: standard output, for
+ * an index of one audio file). */
+static int write_cue_files(const folio_index_t *ix, const char *index_path, const char *out,
+                           export_cue_fn fn, const char *ext)
+{
+    if (!out && folio_index_n_files(ix) > 1)
+        return cli_usage_error("export", "%s writes a file per audio file: -o names the folder",
+                               ext);
+    if (out && mkdir(out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "folio: error: %s: %s\n", out, strerror(errno));
+        return EXIT_FAIL;
+    }
+    for (size_t i = 0; i < folio_index_n_files(ix); i++) {
+        char name[4200];
+        const char *audio = folio_index_file(ix, i)->path;
+        if (out && !cue_name(out, audio, ext, name, sizeof(name))) {
+            fprintf(stderr, "folio: error: %s: audio file %zu is named \"%s\", not a file name\n",
+                    index_path, i, audio);
+            return EXIT_FAIL;
+        }
+        writer_t w = {NULL, fn, i};
+        if (write_to(out ? name : NULL, ix, &w) < 0) return EXIT_FAIL;
+    }
+    return EXIT_OK;
 }
 
 static int export_epub(const folio_index_t *ix, const char *out, const char *book,
@@ -302,90 +291,150 @@ static int export_epub(const folio_index_t *ix, const char *out, const char *boo
     return rc < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* ---- the command line ---- */
+
+enum { O_BOOK = 1, O_AUDIO, O_AUDIO_URL, O_EMBED, O_LINK, O_GRANULARITY };
+
+static const cli_option_t options[] = {
+    {"format", 'f', "FORMAT", 'f',
+     "json (the default), csv, tsv, vtt, srt, aud or epub:\n"
+     "  json  the whole index (docs/export.md)\n"
+     "  csv   the pages\n"
+     "  tsv   the words, with a header line\n"
+     "  vtt   WebVTT subtitles, a cue per sentence  \\\n"
+     "  srt   SubRip subtitles, a cue per sentence   } a file per audio file\n"
+     "  aud   Audacity labels, a label per sentence /  (-o names their folder)\n"
+     "  epub  the EPUB 3 book with Media Overlays (needs --book and -o)"},
+    {"output", 'o', "OUT", 'o',
+     "the file (or, for vtt, srt and aud, the folder) to write\n"
+     "(default: standard output)"},
+    {"book", 0, "BOOK.epub", O_BOOK, "epub: the EPUB 3 book the index was made from"},
+    {"granularity", 0, "paragraph|sentence|word", O_GRANULARITY,
+     "epub: what is highlighted as it is read (default: sentence)"},
+    {"embed-audio", 0, NULL, O_EMBED,
+     "epub: put the audio inside the EPUB (the default: the book\n"
+     "plays anywhere)"},
+    {"audio-url", 0, "URL", O_AUDIO_URL,
+     "epub: leave the audio out, published under URL (the file\n"
+     "names appended)"},
+    {"link-audio", 0, NULL, O_LINK,
+     "epub: leave the audio out, linked by file: URLs (the book\n"
+     "plays only on this computer)"},
+    {"audio", 0, "DIR", O_AUDIO, "epub: where the audio files are (default: the book's folder)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+const cli_command_t cli_cmd_export = {
+    "export",
+    "INDEX [--format json|csv|tsv] [-o OUT]\n"
+    "INDEX --format vtt|srt|aud [-o FOLDER]\n"
+    "INDEX --format epub --book BOOK.epub -o OUT.epub [--granularity G] [OPTIONS]",
+    "The index in other shapes: JSON, pages as CSV, words as TSV, a cue per sentence as\n"
+    "WebVTT, SRT or Audacity labels, or the book as an EPUB 3 with Media Overlays, whose\n"
+    "reading systems highlight the text as the audio plays (docs/export.md).",
+    options,
+    NULL,
+};
+
+typedef struct {
+    const char *out, *format, *book;
+    folio_overlay_options_t ov;
+    bool embed, link, granularity;
+} export_args_t;
+
+static int option(void *ud, const cli_args_t *a, int id, const char *v)
+{
+    export_args_t *e = ud;
+    switch (id) {
+    case 'o':
+        e->out = v;
+        break;
+    case 'f':
+        e->format = v;
+        break;
+    case O_BOOK:
+        e->book = v;
+        break;
+    case O_AUDIO:
+        e->ov.audio_dir = v;
+        break;
+    case O_AUDIO_URL:
+        e->ov.audio_base = v;
+        break;
+    case O_EMBED:
+        e->embed = true;
+        break;
+    case O_LINK:
+        e->link = true;
+        break;
+    case O_GRANULARITY:
+        e->granularity = true;
+        if (strcmp(v, "paragraph") == 0)
+            e->ov.granularity = FOLIO_OVERLAY_PARAGRAPH;
+        else if (strcmp(v, "sentence") == 0)
+            e->ov.granularity = FOLIO_OVERLAY_SENTENCE;
+        else if (strcmp(v, "word") == 0)
+            e->ov.granularity = FOLIO_OVERLAY_WORD;
+        else
+            return cli_bad_value(a, id, v, "paragraph, sentence or word");
+        break;
+    }
+    return -1;
+}
+
 int cmd_export(int argc, char **argv)
 {
-    const char *out = NULL, *format = NULL, *path = NULL, *book = NULL;
-    folio_overlay_options_t ov;
-    folio_overlay_options_init(&ov);
-    cli_log_t log = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc) return cli_usage_error("export", "-o takes a name");
-            out = argv[++i];
-        } else if (strcmp(a, "--format") == 0 || strcmp(a, "-f") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("export", "--format takes json, csv, vtt or epub");
-            format = argv[++i];
-        } else if (strcmp(a, "--book") == 0) {
-            if (i + 1 >= argc) return cli_usage_error("export", "--book takes the EPUB");
-            book = argv[++i];
-        } else if (strcmp(a, "--audio") == 0) {
-            if (i + 1 >= argc) return cli_usage_error("export", "--audio takes a folder");
-            ov.audio_dir = argv[++i];
-        } else if (strcmp(a, "--audio-url") == 0) {
-            if (i + 1 >= argc) return cli_usage_error("export", "--audio-url takes a URL");
-            ov.audio_base = argv[++i];
-        } else if (strcmp(a, "--embed-audio") == 0) {
-            ov.embed_audio = 1;
-        } else if (cli_log_option(a, &log)) {
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("export", "unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return cli_usage_error("export", "one index at a time");
-        }
-    }
-    if (!path)
+    export_args_t e = {NULL, "json", NULL, {0}, false, false, false};
+    folio_overlay_options_init(&e.ov);
+    cli_args_t p;
+    int r = cli_parse(&p, &cli_cmd_export, argc, argv, option, &e);
+    if (r >= 0) return r;
+    if (p.npos > 1) r = cli_usage_error("export", "one index at a time");
+    if (p.npos == 0) r = cli_missing(&cli_cmd_export, "which index?");
+    cli_log_t log = p.log;
+    const char *path = p.npos ? p.pos[0] : NULL, *out = e.out, *format = e.format, *book = e.book;
+    folio_overlay_options_t ov = e.ov;
+    bool embed = e.embed, link = e.link, granularity = e.granularity;
+    cli_args_free(&p);
+    if (r >= 0) return r;
+
+    static const struct {
+        const char *name;
+        int (*whole)(const folio_index_t *, FILE *);
+        export_cue_fn cues;
+    } formats[] = {{"json", write_json, NULL}, {"csv", write_csv, NULL},
+                   {"tsv", write_tsv, NULL},   {"vtt", NULL, export_vtt},
+                   {"srt", NULL, export_srt},  {"aud", NULL, export_audacity},
+                   {"epub", NULL, NULL}};
+    size_t fmt = 0, n_formats = sizeof(formats) / sizeof(formats[0]);
+    while (fmt < n_formats && strcmp(format, formats[fmt].name) != 0) fmt++;
+    if (fmt == n_formats)
         return cli_usage_error("export",
-                               "usage: folio export INDEX --format json|csv|vtt [-o OUT]\n"
-                               "       folio export INDEX --format epub --book BOOK.epub "
-                               "-o OUT.epub [--embed-audio] [--audio DIR]");
-    if (!format) format = "json";
-    bool vtt = strcmp(format, "vtt") == 0, epub = strcmp(format, "epub") == 0;
+                               "unknown format '%s' (json, csv, tsv, vtt, srt, aud or "
+                               "epub)",
+                               format);
+    bool epub = strcmp(format, "epub") == 0;
     if (epub && (!book || !out))
         return cli_usage_error("export", "--format epub needs --book BOOK.epub and -o OUT.epub");
-    if (!epub && (book || ov.audio_dir || ov.audio_base || ov.embed_audio))
-        return cli_usage_error("export", "--book, --audio, --audio-url and --embed-audio are for "
-                                         "--format epub");
-    if (ov.embed_audio && ov.audio_base)
-        return cli_usage_error("export", "--embed-audio and --audio-url exclude each other");
-    writer_fn fn = strcmp(format, "json") == 0  ? write_json
-                   : strcmp(format, "csv") == 0 ? write_csv
-                                                : NULL;
-    if (!fn && !vtt && !epub)
-        return cli_usage_error("export", "unknown format '%s' (json, csv, vtt or epub)", format);
+    if (!epub && (book || ov.audio_dir || ov.audio_base || embed || link || granularity))
+        return cli_usage_error("export", "--book, --audio, --audio-url, --embed-audio, "
+                                         "--link-audio and --granularity are for --format epub");
+    if (embed + link + !!ov.audio_base > 1)
+        return cli_usage_error("export", "--embed-audio, --audio-url and --link-audio exclude "
+                                         "each other");
+    /* The audio goes inside unless it is published elsewhere or linked on purpose. */
+    ov.embed_audio = !link && !ov.audio_base;
+    if (out && (epub || !formats[fmt].cues) && !cli_check_output(out)) return EXIT_FAIL;
     folio_index_t *ix = cli_open_index(path);
     if (!ix) return EXIT_FAIL;
-    int status = EXIT_OK;
+    int status;
     if (epub) {
         status = export_epub(ix, out, book, &ov, &log);
-    } else if (!vtt) {
-        if (write_to(out, ix, fn, 0) < 0) status = EXIT_FAIL;
+    } else if (formats[fmt].whole) {
+        writer_t w = {formats[fmt].whole, NULL, 0};
+        status = write_to(out, ix, &w) < 0 ? EXIT_FAIL : EXIT_OK;
     } else {
-        /* One file per audio file, in the folder -o names (made if needed). */
-        if (!out && folio_index_n_files(ix) > 1) {
-            folio_index_free(ix);
-            return cli_usage_error("export",
-                                   "vtt writes a file per audio file: -o names the folder");
-        }
-        if (out && mkdir(out, 0777) != 0 && errno != EEXIST) {
-            fprintf(stderr, "folio: error: %s: %s\n", out, strerror(errno));
-            status = EXIT_FAIL;
-        }
-        for (size_t i = 0; i < folio_index_n_files(ix) && status == EXIT_OK; i++) {
-            char name[4200];
-            const char *audio = folio_index_file(ix, i)->path;
-            if (out && !vtt_name(out, audio, name, sizeof(name))) {
-                fprintf(stderr,
-                        "folio: error: %s: audio file %zu is named \"%s\", not a file name\n", path,
-                        i, audio);
-                status = EXIT_FAIL;
-                break;
-            }
-            if (write_to(out ? name : NULL, ix, NULL, i) < 0) status = EXIT_FAIL;
-        }
+        status = write_cue_files(ix, path, out, formats[fmt].cues, format);
     }
     folio_index_free(ix);
     return status;

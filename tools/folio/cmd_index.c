@@ -40,13 +40,31 @@ static void summary(const char *path, double seconds)
     folio_index_free(ix);
 }
 
+static const cli_option_t options[] = {
+    {"output", 'o', "FILE", 'o',
+     "the index to write (required; its work is kept in FILE.part\n"
+     "while it runs, so a killed run resumes)"},
+    {"force", 0, NULL, 'f', "index even audio that is plainly not this book"},
+    CLI_RECOGNITION_OPTIONS,
+    {NULL, 0, NULL, 0, NULL},
+};
+
+const cli_command_t cli_cmd_index = {
+    "index",
+    "[OPTIONS] BOOK AUDIO... -o BOOK.folio",
+    "Recognise the audio, align it with the book and write the page index (SQLite;\n"
+    "docs/index.md), then print what was read. A killed run resumes from BOOK.folio.part.",
+    options,
+    "AUDIO is files in order, a folder (its audio files in natural order) or an M3U playlist.",
+};
+
 int cmd_index(int argc, char **argv)
 {
     folio_index_options_t opts;
     folio_index_options_init(&opts);
     cli_book_audio_t args;
-    int r = cli_parse_book_audio("index", "usage: folio index BOOK AUDIO... -o BOOK.folio", argc,
-                                 argv, true, &opts.transcribe, &opts.force, &args);
+    int r = cli_parse_book_audio(&cli_cmd_index, argc, argv, true, &opts.transcribe, &opts.force,
+                                 &args);
     if (r >= 0) return r;
     const char *out = args.out;
     folio_t *ctx = cli_context(&args.log);
@@ -61,6 +79,7 @@ int cmd_index(int argc, char **argv)
     }
     cli_progress_t prog;
     cli_progress_start(&prog, ctx, &args.log);
+    prog.then_align = true;
     rc = folio_index_build(ctx, book, (const char *const *)args.audio.items, args.audio.len, out,
                            &opts);
     cli_progress_end(&prog);

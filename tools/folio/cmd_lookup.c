@@ -42,45 +42,85 @@ static char *read_file(const char *path, size_t max, const char *too_big, size_t
     return buf;
 }
 
+enum { O_PAGE = 1, O_ORDINAL, O_TIME, O_FILE, O_TEXT, O_TEXT_FILE, O_IMAGE, O_SCAN, O_CANDIDATES };
+
+static const cli_option_t options[] = {
+    {"page", 0, "LABEL", O_PAGE, "where the page labelled LABEL starts in the audio"},
+    {"ordinal", 0, "N", O_ORDINAL, "the same for the N-th page (from 1)"},
+    {"time", 0, "T", O_TIME,
+     "the page, chapter and sentence read at T (seconds or\n"
+     "HH:MM:SS.mmm; on the whole timeline, or in --file N)"},
+    {"file", 0, "N", O_FILE, "with --time: T is in audio file N (from 0)"},
+    {"text", 0, "TEXT", O_TEXT, "where a page's OCR text is in the book and the audio"},
+    {"text-file", 0, "FILE", O_TEXT_FILE,
+     "the same, the text read from FILE (\"-\": standard input)"},
+    {"image", 0, "PHOTO", O_IMAGE, "the same for a photo of a page (JPEG, PNG, TIFF, WebP)"},
+    {"scan-to-read", 0, "T", O_SCAN,
+     "with --text or --text-file: the pages to turn from the\n"
+     "scanned page to what is read at T"},
+    {"candidates", 0, "N", O_CANDIDATES,
+     "text and photo lookups: how many places to report\n"
+     "(1-20, default 1)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+const cli_command_t cli_cmd_lookup = {
+    "lookup",
+    "INDEX --page LABEL | --ordinal N\n"
+    "INDEX --time T [--file N]\n"
+    "INDEX --text TEXT | --text-file FILE | --image PHOTO [--candidates N]\n"
+    "INDEX --scan-to-read T (--text TEXT | --text-file FILE)",
+    "One lookup in an index, its result as JSON on standard output (the JSON `folio serve`\n"
+    "answers with).",
+    options,
+    "exit codes: 0 found (or \"match\": null), 1 failure, 2 usage error, 3 not found",
+};
+
+typedef struct {
+    const char *page, *text, *text_file, *image, *ordinal, *time, *file, *scan;
+    long candidates;
+} lookup_args_t;
+
+static int option(void *ud, const cli_args_t *a, int id, const char *v)
+{
+    lookup_args_t *l = ud;
+    const char **slot = id == O_PAGE        ? &l->page
+                        : id == O_ORDINAL   ? &l->ordinal
+                        : id == O_TIME      ? &l->time
+                        : id == O_FILE      ? &l->file
+                        : id == O_TEXT      ? &l->text
+                        : id == O_TEXT_FILE ? &l->text_file
+                        : id == O_IMAGE     ? &l->image
+                        : id == O_SCAN      ? &l->scan
+                                            : NULL;
+    if (slot)
+        *slot = v;
+    else if (id == O_CANDIDATES &&
+             (!cli_parse_long(v, &l->candidates) || l->candidates < 1 || l->candidates > 20))
+        return cli_bad_value(a, id, v, "1 to 20");
+    return -1;
+}
+
 int cmd_lookup(int argc, char **argv)
 {
-    const char *path = NULL, *page = NULL, *text = NULL, *text_file = NULL, *image = NULL;
-    const char *ordinal_s = NULL, *time_s = NULL, *file_s = NULL, *scan_s = NULL;
-    long candidates = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = strcmp(a, "--page") == 0           ? &page
-                            : strcmp(a, "--ordinal") == 0      ? &ordinal_s
-                            : strcmp(a, "--time") == 0         ? &time_s
-                            : strcmp(a, "--file") == 0         ? &file_s
-                            : strcmp(a, "--text") == 0         ? &text
-                            : strcmp(a, "--text-file") == 0    ? &text_file
-                            : strcmp(a, "--image") == 0        ? &image
-                            : strcmp(a, "--scan-to-read") == 0 ? &scan_s
-                                                               : NULL;
-        if (slot) {
-            if (i + 1 >= argc) return cli_usage_error("lookup", "%s takes a value", a);
-            *slot = argv[++i];
-        } else if (strcmp(a, "--candidates") == 0) {
-            if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &candidates) || candidates < 1 ||
-                candidates > 20)
-                return cli_usage_error("lookup", "--candidates takes 1 to 20");
-            i++;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("lookup", "unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return cli_usage_error("lookup", "one index at a time");
-        }
-    }
+    lookup_args_t l = {0};
+    l.candidates = 1;
+    cli_args_t p;
+    int r = cli_parse(&p, &cli_cmd_lookup, argc, argv, option, &l);
+    if (r >= 0) return r;
+    if (p.npos > 1) r = cli_usage_error("lookup", "one index at a time");
+    const char *path = p.npos == 1 ? p.pos[0] : NULL;
+    cli_args_free(&p);
+    if (r >= 0) return r;
+    const char *page = l.page, *text = l.text, *text_file = l.text_file, *image = l.image;
+    const char *ordinal_s = l.ordinal, *time_s = l.time, *file_s = l.file, *scan_s = l.scan;
+    long candidates = l.candidates;
     int kinds = !!page + !!ordinal_s + !!(time_s && !scan_s) + !!((text || text_file) && !scan_s) +
                 !!scan_s + !!image;
     if (!path || kinds != 1)
-        return cli_usage_error(
-            "lookup", "usage: folio lookup INDEX --page LABEL | --ordinal N | --time T [--file N]"
-                      " | --text TEXT | --text-file F | --image PHOTO | --scan-to-read T (--text "
-                      "TEXT | --text-file F)");
+        return cli_missing(&cli_cmd_lookup, !path   ? "which index?"
+                                            : kinds ? "one lookup at a time"
+                                                    : "which lookup?");
     if (text && text_file) return cli_usage_error("lookup", "--text or --text-file, not both");
     if (scan_s && !text && !text_file)
         return cli_usage_error("lookup", "--scan-to-read needs the page's --text or --text-file");

@@ -41,13 +41,29 @@ static int write_tsv(const folio_transcript_t *t, FILE *f)
     return ferror(f) ? -1 : 0;
 }
 
+static const cli_option_t options[] = {
+    {"output", 'o', "FILE", 'o', "write the TSV to FILE (default: standard output)"},
+    CLI_RECOGNITION_OPTIONS,
+    {NULL, 0, NULL, 0, NULL},
+};
+
+const cli_command_t cli_cmd_transcribe = {
+    "transcribe",
+    "[OPTIONS] BOOK AUDIO... [-o OUT.tsv]",
+    "What is said in the audio and when, recognised with the book's language model. TSV, a\n"
+    "line a word: word, file, file_time, end_time, global_time, confidence.",
+    options,
+    "A killed run resumes: its work is kept in OUT.tsv.part (without -o, in $TMPDIR or /tmp,\n"
+    "in a file named by the book's and audio's paths) and removed on success.\n"
+    "AUDIO is files in order, a folder (its audio files in natural order) or an M3U playlist.",
+};
+
 int cmd_transcribe(int argc, char **argv)
 {
     folio_transcribe_options_t topts;
     folio_transcribe_options_init(&topts);
     cli_book_audio_t args;
-    int r = cli_parse_book_audio("transcribe", "usage: folio transcribe BOOK AUDIO... [-o OUT.tsv]",
-                                 argc, argv, false, &topts, NULL, &args);
+    int r = cli_parse_book_audio(&cli_cmd_transcribe, argc, argv, false, &topts, NULL, &args);
     if (r >= 0) return r;
     const char *out = args.out;
     folio_t *ctx = cli_context(&args.log);

@@ -3,12 +3,14 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int push(cli_paths_t *p, const char *path)
 {
@@ -158,39 +160,130 @@ void cli_paths_free(cli_paths_t *p)
     memset(p, 0, sizeof(*p));
 }
 
-int cli_parse_book_audio(const char *cmd, const char *usage, int argc, char **argv, bool need_out,
+/* The first bytes of the audio formats Folio reads (and of a book, to tell them apart). */
+static bool audio_magic(const unsigned char *b, size_t n)
+{
+    if (n >= 3 && memcmp(b, "ID3", 3) == 0) return true; /* MP3, ID3v2 */
+    if (n >= 2 && b[0] == 0xFF && (b[1] & 0xE0) == 0xE0 && (b[1] & 0x06)) return true; /* MPEG */
+    if (n >= 8 && memcmp(b + 4, "ftyp", 4) == 0) return true; /* MP4, M4A, M4B */
+    if (n >= 4 && (memcmp(b, "fLaC", 4) == 0 || memcmp(b, "OggS", 4) == 0)) return true;
+    if (n >= 12 && memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WAVE", 4) == 0) return true;
+    if (n >= 12 && memcmp(b, "FORM", 4) == 0 && memcmp(b + 8, "AIF", 3) == 0) return true;
+    return false;
+}
+
+bool cli_looks_like_audio(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return false;
+    if (cli_audio_name(path) || playlist_name(path)) return true;
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    unsigned char head[16];
+    size_t n = fread(head, 1, sizeof(head), f);
+    fclose(f);
+    return audio_magic(head, n);
+}
+
+/* Whether the folder @path (a folder of audio, maybe) holds an audio file and no book. */
+static bool audio_folder(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+    DIR *d = opendir(path);
+    if (!d) return false;
+    struct dirent *e;
+    bool audio = false;
+    while ((e = readdir(d)))
+        if (cli_audio_name(e->d_name)) audio = true;
+    closedir(d);
+    return audio;
+}
+
+bool cli_check_output(const char *path)
+{
+    struct stat st;
+    if (!*path) {
+        fprintf(stderr, "folio: error: -o names no file\n");
+        return false;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "folio: error: %s: is a folder; -o names the file to write\n", path);
+        return false;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "folio: error: %s: the folder %s does not exist\n", path, dir);
+        return false;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "folio: error: %s: the folder %s cannot be written (%s)\n", path, dir,
+                strerror(errno));
+        return false;
+    }
+    if (access(path, F_OK) == 0 && access(path, W_OK) != 0 && errno == EROFS) {
+        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+typedef struct {
+    cli_book_audio_t *a;
+    folio_transcribe_options_t *topts;
+    int *force;
+} book_audio_args_t;
+
+static int book_audio_option(void *ud, const cli_args_t *p, int id, const char *value)
+{
+    book_audio_args_t *b = ud;
+    int r;
+    if (id == 'o')
+        b->a->out = value;
+    else if (id == 'f' && b->force)
+        *b->force = 1;
+    else if ((r = cli_recognition_option(p, id, value, b->topts)) == EXIT_USAGE)
+        return r;
+    return -1;
+}
+
+int cli_parse_book_audio(const cli_command_t *cmd, int argc, char **argv, bool need_out,
                          folio_transcribe_options_t *topts, int *force, cli_book_audio_t *a)
 {
     memset(a, 0, sizeof(*a));
-    char **pos = calloc((size_t)argc, sizeof(char *));
-    int npos = 0, r = -1;
-    if (!pos) return EXIT_FAIL;
-    for (int i = 1; i < argc && r < 0; i++) {
-        const char *arg = argv[i];
-        int rec;
-        if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
-            if (i + 1 >= argc)
-                r = cli_usage_error(cmd, "-o takes a file name");
-            else
-                a->out = argv[++i];
-        } else if ((rec = cli_recognition_option(cmd, argc, argv, &i, topts))) {
-            if (rec != 1) r = rec;
-        } else if (force && strcmp(arg, "--force") == 0) {
-            *force = 1;
-        } else if (cli_log_option(arg, &a->log)) {
-        } else if (arg[0] == '-' && arg[1]) {
-            r = cli_usage_error(cmd, "unknown option '%s'", arg);
-        } else {
-            pos[npos++] = argv[i];
-        }
-    }
-    if (r < 0 && (npos < 2 || (need_out && !a->out))) r = cli_usage_error(cmd, "%s", usage);
-    if (r < 0 && cli_expand_audio(pos + 1, npos - 1, &a->audio) < 0) r = EXIT_FAIL;
+    cli_args_t p;
+    book_audio_args_t b = {a, topts, force};
+    int r = cli_parse(&p, cmd, argc, argv, book_audio_option, &b);
+    if (r >= 0) return r;
+    a->log = p.log;
+    if (r < 0 && p.npos > 0 && cli_looks_like_audio(p.pos[0]))
+        r = cli_usage_error(cmd->name,
+                            "%s is audio, and the BOOK comes first: folio %s BOOK AUDIO...",
+                            p.pos[0], cmd->name);
+    else if (r < 0 && p.npos > 0 && audio_folder(p.pos[0]))
+        r = cli_usage_error(cmd->name,
+                            "%s is a folder of audio, and the BOOK comes first: folio %s BOOK "
+                            "AUDIO...",
+                            p.pos[0], cmd->name);
+    else if (r < 0 && p.npos < 2)
+        r = cli_missing(cmd, p.npos ? "which audio?" : "which book?");
+    else if (r < 0 && need_out && !a->out)
+        r = cli_missing(cmd, "-o names the file to write");
+    if (r < 0 && a->out && !cli_check_output(a->out)) r = EXIT_FAIL;
+    if (r < 0 && cli_expand_audio(p.pos + 1, p.npos - 1, &a->audio) < 0) r = EXIT_FAIL;
     if (r < 0)
-        a->book = pos[0];
+        a->book = p.pos[0];
     else
         cli_paths_free(&a->audio);
-    free(pos);
+    cli_args_free(&p);
     return r;
 }
 

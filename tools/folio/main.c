@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,17 +53,6 @@ void cli_error(folio_t *ctx, int rc)
     fprintf(stderr, "folio: error: %s\n", *msg ? msg : folio_strerror(rc));
 }
 
-int cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "folio %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'folio help'.\n");
-    va_end(ap);
-    return EXIT_USAGE;
-}
-
 int buf_append(folio_str_buf_t *b, const char *s)
 {
     size_t n = strlen(s);
@@ -89,17 +79,6 @@ bool cli_parse_long(const char *s, long *out)
     long v = strtol(s, &end, 10);
     if (*end) return false;
     *out = v;
-    return true;
-}
-
-bool cli_log_option(const char *arg, cli_log_t *log)
-{
-    if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0)
-        log->verbosity = -1;
-    else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0)
-        log->verbosity++;
-    else
-        return false;
     return true;
 }
 
@@ -142,149 +121,207 @@ bool cli_parse_time(const char *s, double *out)
     return true;
 }
 
-int cli_recognition_option(const char *cmd, int argc, char **argv, int *i,
+int cli_recognition_option(const cli_args_t *a, int id, const char *value,
                            folio_transcribe_options_t *o)
 {
-    const char *a = argv[*i];
-    if (strcmp(a, "--threads") == 0) {
-        long n;
-        if (*i + 1 >= argc || !cli_parse_long(argv[*i + 1], &n) || n < 1 || n > 256)
-            return cli_usage_error(cmd, "--threads takes a number from 1 to 256");
+    long n;
+    switch (id) {
+    case CLI_OPT_THREADS:
+        if (!cli_parse_long(value, &n) || n < 1 || n > 256)
+            return cli_bad_value(a, id, value, "a number from 1 to 256");
         o->threads = (int)n;
-        ++*i;
-    } else if (strcmp(a, "--model") == 0 || strcmp(a, "--dict") == 0) {
-        if (*i + 1 >= argc) return cli_usage_error(cmd, "%s takes a path", a);
-        if (a[2] == 'm')
-            o->model_dir = argv[++*i];
-        else
-            o->dict_path = argv[++*i];
-    } else if (strcmp(a, "--search") == 0) {
-        const char *v = *i + 1 < argc ? argv[++*i] : "";
-        if (strcmp(v, "balanced") == 0)
+        return 1;
+    case CLI_OPT_MODEL:
+        o->model_dir = value;
+        return 1;
+    case CLI_OPT_DICT:
+        o->dict_path = value;
+        return 1;
+    case CLI_OPT_SEARCH:
+        if (strcmp(value, "balanced") == 0)
             o->search = FOLIO_SEARCH_BALANCED;
-        else if (strcmp(v, "fast") == 0)
+        else if (strcmp(value, "fast") == 0)
             o->search = FOLIO_SEARCH_FAST;
-        else if (strcmp(v, "accurate") == 0)
+        else if (strcmp(value, "accurate") == 0)
             o->search = FOLIO_SEARCH_ACCURATE;
         else
-            return cli_usage_error(cmd, "--search takes fast, balanced or accurate");
-    } else if (strcmp(a, "--restart") == 0) {
+            return cli_bad_value(a, id, value, "fast, balanced or accurate");
+        return 1;
+    case CLI_OPT_RESTART:
         o->restart = 1;
-    } else {
+        return 1;
+    default:
         return 0;
     }
-    return 1;
 }
+
+/* serve parses its own command line (cmd_serve.c); this table is its help. */
+static const cli_option_t serve_options[] = {
+    {"port", 0, "P", 1, "the TCP port (0: any free one; required)"},
+    {"host", 0, "ADDR", 2, "the IPv4 address to listen on (default: 127.0.0.1)"},
+    {"threads", 0, "N", 3, "connection threads (1-1024, default 4)"},
+    {"cache", 0, "N", 4, "indexes kept open at once (1-1024, default 256)"},
+    {"ocr-threads", 0, "N", 5, "photo OCR workers (1-64; default: the cores, at most 8)"},
+    {"ocr-queue", 0, "N", 6,
+     "photos waiting for a worker (1-64; default: twice the OCR threads);\n"
+     "a full queue answers 503"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static const cli_command_t serve_command = {
+    "serve",
+    "--port P [OPTIONS] DIR_OR_INDEX...",
+    "Answer the lookups over HTTP, every index by its file name's stem (README: the\n"
+    "endpoints). SIGTERM or SIGINT stops it.",
+    serve_options,
+    NULL,
+};
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const cli_command_t *spec;
+    const char *summary;
+} commands[] = {
+    {"book", cmd_book, &cli_cmd_book, "what Folio reads in a book"},
+    {"transcribe", cmd_transcribe, &cli_cmd_transcribe, "what is said in the audio, and when"},
+    {"index", cmd_index, &cli_cmd_index, "align the audio with the book: the page index"},
+    {"export", cmd_export, &cli_cmd_export,
+     "the index as JSON, CSV, WebVTT, SRT, Audacity labels, TSV, or an EPUB 3\n"
+     "with Media Overlays"},
+    {"lookup", cmd_lookup, &cli_cmd_lookup,
+     "page to audio, audio to page, OCR text or photo to both"},
+    {"serve", cmd_serve, &serve_command, "the lookups over HTTP"},
+    {"catalog", cmd_catalog, &cli_cmd_catalog,
+     "a whole library as scheduler tasks (Slurm, Kubernetes, GNU parallel):\n"
+     "scan it into a manifest, index book N, see where it stands"},
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
-        "folio %s: aligns audiobooks with their books\n"
-        "\n"
-        "usage: folio COMMAND [OPTIONS]\n"
-        "\n"
-        "commands:\n"
-        "  book BOOK [--json | --text | --tokens | --pronunciations]\n"
-        "                                what Folio reads in an EPUB or text book: a summary,\n"
-        "                                the model as JSON, the extracted text, the spoken\n"
-        "                                tokens (TSV), or the pronunciations (TSV)\n"
-        "      --format auto|epub|html|txt  how to read BOOK (default: by its content)\n"
-        "      --first-page-label N      text books: label of the first form-feed page\n"
-        "      --dict FILE               pronouncing dictionary (default: the model's)\n"
-        "  transcribe BOOK AUDIO... [-o OUT.tsv]\n"
-        "                                what is said in the audio and when (TSV: word, file,\n"
-        "                                file_time, end_time, global_time, confidence),\n"
-        "                                recognised with the book's language model; resumes\n"
-        "                                a killed run (its work is kept in OUT.tsv.part;\n"
-        "                                without -o, in $TMPDIR or /tmp, in a file named by\n"
-        "                                the book's and audio's paths); removed on success\n"
-        "      --threads N               decoders at once (default: one per core)\n"
-        "      --restart                 discard earlier work and start afresh\n"
-        "      --search fast|balanced|accurate   speed against words found (default balanced)\n"
-        "      --model DIR               the pocketsphinx model folder\n"
-        "      --dict FILE               pronouncing dictionary (default: the model's)\n"
-        "  index BOOK AUDIO... -o BOOK.folio\n"
-        "                                recognise, align and write the page index (SQLite;\n"
-        "                                docs/index.md); resumes a killed run from\n"
-        "                                BOOK.folio.part; prints what was read\n"
-        "      --force                   index even audio that is plainly not this book\n"
-        "      --threads, --restart, --search, --model, --dict   as for transcribe\n"
-        "  export INDEX [--format json|csv|vtt] [-o OUT]\n"
-        "                                the index as JSON (docs/export.md, the default), its\n"
-        "                                pages as CSV, or WebVTT subtitles, a cue per sentence\n"
-        "                                and a file per audio file (-o names their folder)\n"
-        "  export INDEX --format epub --book BOOK.epub -o OUT.epub\n"
-        "                                the EPUB 3 book with Media Overlays: each paragraph\n"
-        "                                synchronised with the audio (docs/export.md)\n"
-        "      --embed-audio             put the audio inside the EPUB\n"
-        "      --audio DIR               where the audio files are (default: the book's folder)\n"
-        "      --audio-url URL           audio not embedded is published under URL (default:\n"
-        "                                file: URLs of the files in DIR)\n",
-        folio_version());
-    /* Two strings: C99 compilers need take no string over 4095 characters. */
-    fputs(
-        "  lookup INDEX --page LABEL | --ordinal N\n"
-        "                                where a page starts in the audio (JSON)\n"
-        "  lookup INDEX --time T [--file N]\n"
-        "                                the page, chapter and sentence read at T (seconds or\n"
-        "                                HH:MM:SS.mmm; in file N, else on the whole timeline)\n"
-        "  lookup INDEX --text TEXT | --text-file F [--candidates N]\n"
-        "                                where a page's OCR text is in the book and the audio\n"
-        "  lookup INDEX --image PHOTO [--candidates N]\n"
-        "                                the same for a photo of a page (JPEG, PNG, TIFF, WebP):\n"
-        "                                its first whole line's first word; \"timing\" says\n"
-        "                                how long OCR and matching took\n"
-        "  lookup INDEX --scan-to-read T --text TEXT | --text-file F\n"
-        "                                pages to turn from the scanned page to what is read at T\n"
-        "  serve --port P [--host 127.0.0.1] [--threads N] [--cache N] DIR_OR_INDEX...\n"
-        "                                the lookups over HTTP, every index by its file name's\n"
-        "                                stem (README: the endpoints); SIGTERM stops it\n"
-        "      --ocr-threads N, --ocr-queue N   photo OCR workers (default: the cores, at\n"
-        "                                most 8) and photos waiting for one (default: twice\n"
-        "                                that; a full queue answers 503)\n"
-        "  catalog scan LIBRARY -o MANIFEST\n"
-        "                                a manifest of a library folder: one book a line\n"
-        "                                (docs/catalog.md); tells the folders it skipped\n"
-        "  catalog run MANIFEST [--task N] [--threads N]\n"
-        "                                index book N (default: $SLURM_ARRAY_TASK_ID, else\n"
-        "                                $JOB_COMPLETION_INDEX) as one task of a scheduler;\n"
-        "                                exit 0 done, 75 retry later, 65 this book failed\n"
-        "  catalog status MANIFEST [--json]\n"
-        "                                done, failed, running and pending books; throughput\n"
-        "  catalog tasks MANIFEST        the task numbers, a line each (for GNU parallel)\n"
-        "  AUDIO is files in order, a folder (its audio files in natural order) or an M3U\n"
-        "  help                          this text\n"
-        "  version                       the version\n"
-        "\n"
-        "common options: -q/--quiet (errors only), -v/--verbose (repeat for more)\n"
-        "exit codes: 0 success, 1 failure, 2 usage error, 3 not found\n",
-        f);
+    fprintf(f,
+            "folio %s: aligns audiobooks with their books\n"
+            "\n"
+            "usage: folio [-q | -v] COMMAND [OPTIONS] ARGUMENTS\n"
+            "       folio help COMMAND    (or folio COMMAND --help)\n"
+            "       folio --version\n"
+            "\n"
+            "commands:\n",
+            folio_version());
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const char *syn = commands[i].spec->synopsis;
+        fprintf(f, "  %s %.*s\n", commands[i].name, (int)strcspn(syn, "\n"), syn);
+        const char *p = commands[i].summary;
+        while (*p) {
+            size_t n = strcspn(p, "\n");
+            fprintf(f, "      %.*s\n", (int)n, p);
+            p += n + (p[n] != 0);
+        }
+    }
+    fputs("  help [COMMAND]  this text, or COMMAND's options\n"
+          "  version         the version\n"
+          "\n"
+          "AUDIO is files in order, a folder (its audio files in natural order) or an M3U\n"
+          "playlist. Options: \"--opt value\" or \"--opt=value\"; \"--\" ends them.\n"
+          "common options: -q/--quiet (errors only), -v/--verbose (repeat for more),\n"
+          "-h/--help (the command's help)\n"
+          "exit codes: 0 success, 1 failure, 2 usage error, 3 not found\n",
+          f);
+}
+
+/* The command named @name, or -1 after saying which one was perhaps meant. */
+static int find_command(const char *name, bool quiet)
+{
+    const char *names[N_COMMANDS + 2];
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(name, commands[i].name) == 0) return (int)i;
+        names[i] = commands[i].name;
+    }
+    if (quiet) return -1;
+    names[N_COMMANDS] = "help";
+    names[N_COMMANDS + 1] = "version";
+    const char *close = cli_closest(name, names, N_COMMANDS + 2);
+    if (close)
+        fprintf(stderr, "folio: unknown command '%s'; did you mean '%s'?\n", name, close);
+    else
+        fprintf(stderr, "folio: unknown command '%s'\n", name);
+    fprintf(stderr, "Try 'folio help'.\n");
+    return -1;
+}
+
+static int help(int argc, char **argv)
+{
+    if (argc < 1) {
+        usage(stdout);
+    } else {
+        int k = find_command(argv[0], false);
+        if (k < 0) return EXIT_USAGE;
+        cli_help(stdout, commands[k].spec);
+    }
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* serve parses its own options: its help is given here. */
+static bool asks_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return true;
+    return false;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
+    /* Options before the command: -q/-v are the command's, passed on after its name. */
+    int i = 1;
+    char *global[16];
+    int n_global = 0;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return help(0, NULL);
+        if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            printf("folio %s\n", folio_version());
+            return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+        }
+        bool ok = a[1] != '-' ? strspn(a + 1, "qv") == strlen(a + 1)
+                              : strcmp(a, "--quiet") == 0 || strcmp(a, "--verbose") == 0;
+        if (!ok || n_global == 16) {
+            fprintf(stderr,
+                    "folio: unknown option '%s' before the command (only -q, -v, --help and "
+                    "--version go there)\nTry 'folio help'.\n",
+                    a);
+            return EXIT_USAGE;
+        }
+        global[n_global++] = argv[i];
+    }
+    if (i >= argc) {
         usage(stderr);
         return EXIT_USAGE;
     }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "book") == 0) return cmd_book(argc - 1, argv + 1);
-    if (strcmp(cmd, "transcribe") == 0) return cmd_transcribe(argc - 1, argv + 1);
-    if (strcmp(cmd, "index") == 0) return cmd_index(argc - 1, argv + 1);
-    if (strcmp(cmd, "export") == 0) return cmd_export(argc - 1, argv + 1);
-    if (strcmp(cmd, "lookup") == 0) return cmd_lookup(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
-    if (strcmp(cmd, "catalog") == 0) return cmd_catalog(argc - 1, argv + 1);
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        usage(stdout);
-        return EXIT_OK;
-    }
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    const char *cmd = argv[i];
+    if (strcmp(cmd, "help") == 0) return help(argc - i - 1, argv + i + 1);
+    if (strcmp(cmd, "version") == 0) {
         printf("folio %s\n", folio_version());
-        return EXIT_OK;
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
     }
-    fprintf(stderr, "folio: unknown command '%s'\n\n", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    int k = find_command(cmd, false);
+    if (k < 0) return EXIT_USAGE;
+    /* The command's argv: its name, the global options, then its own arguments. */
+    int n = argc - i + n_global;
+    char **args = malloc(((size_t)n + 1) * sizeof(char *));
+    if (!args) {
+        fprintf(stderr, "folio: error: out of memory\n");
+        return EXIT_FAIL;
+    }
+    args[0] = argv[i];
+    memcpy(args + 1, global, (size_t)n_global * sizeof(char *));
+    memcpy(args + 1 + n_global, argv + i + 1, (size_t)(argc - i - 1) * sizeof(char *));
+    args[n] = NULL;
+    int status;
+    if (commands[k].run == cmd_serve && asks_help(n, args))
+        status = help(1, args);
+    else
+        status = commands[k].run(n, args);
+    free(args);
+    return status;
 }
