@@ -75,6 +75,16 @@ typedef struct {
  * be made): cli_result() gives its exit status and HTTP status. */
 int lookup_run(folio_t *ctx, const folio_index_t *ix, const lookup_query_t *q, char **json);
 
+/* The number format of the JSON folio writes (lookup, serve; a Jansson json_t): a time in
+ * seconds is rounded to the millisecond, as every export writes it, and every real is written
+ * in the shortest text that reads back as the same double ("223.925", not
+ * "223.92500000000001"). */
+struct json_t;
+struct json_t *cli_json_seconds(double t);
+
+/* The compact JSON text of @o in that format (caller frees; NULL when out of memory). */
+char *cli_json_dump(const struct json_t *o);
+
 /* Parse the recognition option at argv[*i] (--threads N, --model DIR, --dict FILE, --search S,
  * --restart) into @o, advancing *i past its value. Returns 1 if it was one, 0 if not, or
  * EXIT_USAGE after printing a usage error for command @cmd. */
