@@ -76,7 +76,7 @@ typedef struct {
 int lookup_run(folio_t *ctx, const folio_index_t *ix, const lookup_query_t *q, char **json);
 
 /* The number format of the JSON folio writes (lookup, serve; a Jansson json_t): a time in
- * seconds is rounded to the millisecond, as every export writes it, and every real is written
+ * seconds is rounded to the millisecond as export rounds it ("%.3f"), and every real is written
  * in the shortest text that reads back as the same double ("223.925", not
  * "223.92500000000001"). */
 struct json_t;

@@ -20,7 +20,10 @@
 
 json_t *cli_json_seconds(double t)
 {
-    return json_real(round(t * 1000) / 1000);
+    /* Rounded by printf, as export writes "%.3f", so that both give the same decimal. */
+    char ms[64];
+    snprintf(ms, sizeof(ms), "%.3f", t);
+    return json_real(strtod(ms, NULL));
 }
 
 static json_t *time_or_null(double t)
