@@ -126,10 +126,8 @@ enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char
 
 /* The message of a failed open names a file of the server: acquire() logged it, and the client
  * gets the kind of error. */
-char *open_error(book_t *b, folio_t *ctx, int err, unsigned *status)
+char *open_error(int err, unsigned *status)
 {
-    (void)b;
-    (void)ctx;
     if (err == SERVE_EOPENING) {
         *status = MHD_HTTP_SERVICE_UNAVAILABLE;
         return error_body("busy", "the book is being opened; try again in a second");
@@ -141,8 +139,10 @@ char *open_error(book_t *b, folio_t *ctx, int err, unsigned *status)
 
 static enum MHD_Result open_failed(struct MHD_Connection *c, book_t *b, folio_t *ctx, int err)
 {
+    (void)b; /* acquire() logged why, with ctx's message */
+    (void)ctx;
     unsigned status;
-    char *json = open_error(b, ctx, err, &status);
+    char *json = open_error(err, &status);
     return send_json(c, status, json);
 }
 

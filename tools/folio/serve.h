@@ -102,9 +102,9 @@ typedef struct request {
  * gives way to @code. */
 char *error_body(const char *code, const char *message);
 
-/* The index of @b cannot be opened (@err, the message on @ctx): the message goes to the server's
- * log, and the client gets the kind of error (*@status) as JSON (caller frees). */
-char *open_error(book_t *b, folio_t *ctx, int err, unsigned *status);
+/* The JSON of acquire()'s *@err (caller frees) and its HTTP *@status: the kind of error only, as
+ * the message names the server's files (acquire() logs it). */
+char *open_error(int err, unsigned *status);
 
 /* Queue @json (freed here; NULL: out of memory, a 500) with @status; a 503 says when to retry. */
 enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *json);

@@ -41,7 +41,7 @@ static char *read_photo(folio_t *ctx, folio_ocr_t **ocr, int *ocr_err, request_t
     }
     int err = 0;
     folio_index_t *ix = acquire(r->book, ctx, &err);
-    if (!ix) return open_error(r->book, ctx, err, status);
+    if (!ix) return open_error(err, status);
     lookup_query_t q = {
         .image = r->image, .image_len = r->image_len, .ocr = *ocr, .candidates = 3, .file = -1};
     char *json = NULL;
