@@ -9,12 +9,15 @@ pdftoppm or in a build without OCR.
 
 usage: test_serve.py FOLIO MKCORPUS SOURCE_ROOT WORKDIR
 """
+import decimal
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -474,6 +477,301 @@ class Serve(Server):
         # after "stopped".
         self.assertTrue(any("stopping" in line for line in lines), lines[-5:])
         self.assertIn("stopped", lines[-1])
+
+
+def serve_folder(folder, log, *options):
+    """`folio serve` of @folder with @options on a free port, once it accepts connections."""
+    port = free_port()
+    server = subprocess.Popen([FOLIO, "serve", "--port", str(port), *options, folder],
+                              stderr=log)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None:
+                break
+            time.sleep(0.05)
+    return server, port
+
+
+def stop(server):
+    """SIGTERM, and the exit status (a sanitizer's report would make it non-zero)."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+    return server.wait(timeout=60)
+
+
+def raw_get(port, path, source="127.0.0.1", timeout=5):
+    """GET @path on a new connection from the address @source: (status, body bytes), or
+    (None, b"") when the server closes it without an answer."""
+    with socket.socket() as s:
+        s.settimeout(timeout)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path.encode())
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+    if not data:
+        return None, b""
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def slow_client(port, source="127.0.0.1"):
+    """A connection from @source that has sent a request line and one header, and no end."""
+    s = socket.socket()
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+    return s
+
+
+def closed_by_server(s):
+    """Whether the server has closed @s (without waiting)."""
+    s.setblocking(False)
+    try:
+        return s.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    finally:
+        s.setblocking(True)
+
+
+class SlowClients(unittest.TestCase):
+    """Clients that send a little at a time: cut at the request deadline whatever they send,
+    refused past the per-address limit, and never keeping others out."""
+
+    def test_slow_client_is_cut_at_the_deadline_though_it_keeps_sending(self):
+        log = open(os.path.join(WORK, "slow.log"), "w+")
+        server, port = serve_folder(BOOKS, log, "--request-timeout", "2")
+        try:
+            s = slow_client(port)
+            start = time.monotonic()
+            got = b""
+            s.settimeout(0.3)
+            # A header line every 0.3 s: each resets an idle timeout, none the deadline.
+            while time.monotonic() - start < 10:
+                try:
+                    s.sendall(b"X-Slow: 1\r\n")
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+            elapsed = time.monotonic() - start
+            s.close()
+            self.assertEqual(got, b"")
+            self.assertGreater(elapsed, 1.5)
+            self.assertLess(elapsed, 5)
+            # A client asking one request after another on one connection for longer than the
+            # deadline is answered every time: each answer starts its next request's time.
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            start = time.monotonic()
+            n = 0
+            while time.monotonic() - start < 3.5:
+                c.request("GET", "/v1/books/mini/pages/1")
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+                n += 1
+                time.sleep(0.25)
+            c.close()
+            self.assertGreater(n, 8)
+        finally:
+            self.assertEqual(stop(server), 0)
+            log.close()
+
+    def test_per_address_limit_refuses_the_next_connection_and_others_are_answered(self):
+        log = open(os.path.join(WORK, "per-ip.log"), "w+")
+        server, port = serve_folder(BOOKS, log, "--max-per-ip", "3")
+        try:
+            # Four from 127.0.0.1, none finished: one of them (the one MHD counts last) is
+            # closed unanswered, the other three are held and answered when they finish.
+            conns = []
+            for _ in range(4):
+                conns.append(slow_client(port))
+                time.sleep(0.1)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                refused = [s for s in conns if closed_by_server(s)]
+                if refused:
+                    break
+                time.sleep(0.1)
+            time.sleep(0.3)
+            refused = [s for s in conns if closed_by_server(s)]
+            held = [s for s in conns if s not in refused]
+            self.assertEqual((len(refused), len(held)), (1, 3))
+            # So is a fifth; another address is answered meanwhile.
+            self.assertEqual(raw_get(port, "/healthz"), (None, b""))
+            status, body = raw_get(port, "/healthz", source="127.0.0.2")
+            self.assertEqual(status, 200)
+            self.assertEqual(json.loads(body)["status"], "ok")
+            for s in held:
+                s.settimeout(5)
+                s.sendall(b"\r\n")
+                self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200 "))
+            for s in conns:
+                s.close()
+        finally:
+            self.assertEqual(stop(server), 0)
+            log.close()
+
+    def test_health_answers_while_1100_slow_clients_hold_connections(self):
+        # With the default limits: 1,100 slow clients from 22 addresses (50 each), a header line
+        # a second, as in a slowloris attack.
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 1300:
+            if hard != resource.RLIM_INFINITY and hard < 1300:
+                raise unittest.SkipTest("the open-files limit is under 1300")
+            resource.setrlimit(resource.RLIMIT_NOFILE, (1300, hard))
+        log = open(os.path.join(WORK, "slowloris.log"), "w+")
+        server, port = serve_folder(BOOKS, log)
+        slow, stop_sending = [], threading.Event()
+
+        def keep_sending():
+            while not stop_sending.wait(1):
+                for s in slow:
+                    try:
+                        s.sendall(b"X-Slow: 1\r\n")
+                    except OSError:
+                        pass
+
+        sender = threading.Thread(target=keep_sending)
+        try:
+            for k in range(1100):
+                slow.append(slow_client(port, source="127.0.0.%d" % (10 + k // 50)))
+            sender.start()
+            for _ in range(5):
+                start = time.monotonic()
+                status, body = raw_get(port, "/healthz", timeout=5)
+                self.assertEqual(status, 200)
+                self.assertLess(time.monotonic() - start, 3)
+                status, body = raw_get(port, "/v1/books/mini/pages/1", timeout=5)
+                self.assertEqual(status, 200)
+                self.assertEqual(json.loads(body)["match"]["page"]["label"], "1")
+                time.sleep(1)
+            # They were held all along, not refused.
+            self.assertEqual(sum(closed_by_server(s) for s in slow), 0)
+        finally:
+            stop_sending.set()
+            if sender.is_alive():
+                sender.join()
+            for s in slow:
+                s.close()
+            self.assertEqual(stop(server), 0)
+            log.close()
+
+
+def make_view_index(src, dst):
+    """A copy of the index @src whose pages table is a view of another table."""
+    shutil.copy(src, dst)
+    db = sqlite3.connect(dst)
+    db.executescript("ALTER TABLE pages RENAME TO pages_data;"
+                     "CREATE VIEW pages AS SELECT * FROM pages_data;")
+    db.commit()
+    db.close()
+
+
+class HostileRequests(Server):
+    """Paths that are not UTF-8, indexes that cannot be opened, and the format of numbers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = os.path.join(WORK, "hostile-books")
+        os.makedirs(cls.folder, exist_ok=True)
+        mini = os.path.join(BOOKS, "mini.folio")
+        shutil.copy(mini, os.path.join(cls.folder, "mini.folio"))
+        make_view_index(mini, os.path.join(cls.folder, "view.folio"))
+        with open(os.path.join(cls.folder, "garbage.folio"), "wb") as f:
+            f.write(b"\0" * 8192)
+        cls.log = open(os.path.join(WORK, "hostile.log"), "w+")
+        cls.server, cls.port = serve_folder(cls.folder, cls.log)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert stop(cls.server) == 0
+        cls.log.close()
+
+    def test_label_or_book_id_not_utf8_is_400_with_a_json_error(self):
+        for path in ("/v1/books/mini/pages/%ff", "/v1/books/mini/pages/%c3%28",
+                     "/v1/books/mini/pages/%e2%82", "/v1/books/mini/pages/a%c0%80",
+                     "/v1/books/%ff/pages/1", "/v1/books/mini%fe"):
+            status, doc = self.request("GET", path)
+            self.assertEqual(status, 400, path)
+            self.assertEqual(doc["error"]["code"], "invalid_utf8", path)
+        # UTF-8 that names no page is a 404.
+        status, doc = self.request("GET", "/v1/books/mini/pages/%c3%a9")
+        self.assertEqual((status, doc["error"]["code"]), (404, "not_found"))
+
+    def test_bad_index_fails_its_own_requests_only_and_is_opened_once(self):
+        results = []
+
+        def hammer(book):
+            for _ in range(5):
+                results.append((book, self.request("GET", "/v1/books/%s/pages/1" % book)[0]))
+
+        threads = [threading.Thread(target=hammer, args=(b,)) for b in ("view", "garbage") * 3]
+        for t in threads:
+            t.start()
+        for _ in range(5):
+            self.assertEqual(self.request("GET", "/healthz")[0], 200)
+            status, doc = self.request("GET", "/v1/books/mini/pages/1")
+            self.assertEqual(status, 200)
+            self.assertEqual(doc["match"]["page"]["label"], "1")
+        for t in threads:
+            t.join(timeout=60)
+        self.assertEqual(len(results), 30)
+        self.assertTrue(all(status == 500 for _, status in results), results)
+        status, doc = self.request("GET", "/v1/books/view")
+        self.assertEqual((status, doc["error"]["code"]), (500, "failed"))
+        # Each bad index was opened once: one line in the log says why.
+        self.log.flush()
+        with open(self.log.name) as f:
+            lines = f.read().splitlines()
+        for book in ("view", "garbage"):
+            self.assertEqual(sum("error: book '%s'" % book in line for line in lines), 1,
+                             [line for line in lines if "error:" in line])
+        # Replaced by a good index, the book is opened again.
+        good = os.path.join(self.folder, "view.folio.new")
+        shutil.copy(os.path.join(BOOKS, "mini.folio"), good)
+        os.replace(good, os.path.join(self.folder, "view.folio"))
+        status, doc = self.request("GET", "/v1/books/view/pages/1")
+        self.assertEqual(status, 200)
+        self.assertEqual(doc["match"]["page"]["label"], "1")
+
+    def test_numbers_print_as_export_prints_them(self):
+        exported = subprocess.run([FOLIO, "export", os.path.join(self.folder, "mini.folio")],
+                                  capture_output=True, check=True).stdout
+        export = json.loads(exported, parse_float=decimal.Decimal)
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        c.request("GET", "/v1/books/mini")
+        raw = c.getresponse().read()
+        c.close()
+        info = json.loads(raw, parse_float=decimal.Decimal)
+        self.assertEqual([a["duration"] for a in info["audio"]],
+                         [a["duration"] for a in export["audio"]])
+        # Every time is in milliseconds, written shortest: no run of digits past the third
+        # decimal (223.925, never 223.92500000000001).
+        for number in re.findall(rb"[-0-9.eE+]+", raw.split(b'"report"')[0]):
+            if b"." in number:
+                self.assertLessEqual(len(number.split(b".")[1]), 3, number)
+        last = export["audio"][-1]
+        self.assertLessEqual(abs(info["duration"] - (last["offset"] + last["duration"])),
+                             decimal.Decimal("0.001"))
 
 
 if __name__ == "__main__":

@@ -158,6 +158,16 @@ typedef struct {
  * be made): cli_result() gives its exit status and HTTP status. */
 int lookup_run(folio_t *ctx, const folio_index_t *ix, const lookup_query_t *q, char **json);
 
+/* The number format of the JSON folio writes (lookup, serve; a Jansson json_t): a time in
+ * seconds is rounded to the millisecond as export rounds it ("%.3f"), and every real is written
+ * in the shortest text that reads back as the same double ("223.925", not
+ * "223.92500000000001"). */
+struct json_t;
+struct json_t *cli_json_seconds(double t);
+
+/* The compact JSON text of @o in that format (caller frees; NULL when out of memory). */
+char *cli_json_dump(const struct json_t *o);
+
 /* Apply recognition option @id (CLI_OPT_THREADS ... CLI_OPT_RESTART) with @value to @o. Returns 1
  * if @id is one, 0 if not, or EXIT_USAGE after printing a usage error. */
 int cli_recognition_option(const cli_args_t *a, int id, const char *value,

@@ -19,10 +19,9 @@
  * Photos are read off the connection threads: the connection is suspended and its photo queued
  * for a pool of OCR workers (--ocr-threads, each with its own OCR handle, loaded on first use);
  * the worker answers and resumes it. A full queue (--ocr-queue) is answered 503 at once. */
-#include "cli.h"
+#include "serve.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -32,180 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_BODY (64 * 1024)          /* text, JSON, a form's text field */
 #define MAX_UPLOAD (16 * 1024 * 1024) /* a photo, or a form */
 
-/* ---- books and the cache of open indexes ---- */
-
-typedef struct {
-    char *id, *path;
-    folio_index_t *ix; /* open, or NULL */
-    unsigned users;    /* requests using ix now */
-    unsigned long last_used;
-} book_t;
-
-typedef struct {
-    book_t *books;
-    size_t n, cap;
-    size_t open, max_open;
-    unsigned long clock;
-    pthread_mutex_t lock;
-} library_t;
-
-static library_t lib = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static int cmp_book(const void *a, const void *b)
-{
-    return strcmp(((const book_t *)a)->id, ((const book_t *)b)->id);
-}
-
-static int add_book(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strlen(base);
-    if (n <= 6 || strcmp(base + n - 6, ".folio") != 0) return 0;
-    for (size_t i = 0; i < lib.n; i++)
-        if (strlen(lib.books[i].id) == n - 6 && strncmp(lib.books[i].id, base, n - 6) == 0) {
-            fprintf(stderr, "folio: warning: %s: book id '%.*s' is taken by %s; skipped\n", path,
-                    (int)(n - 6), base, lib.books[i].path);
-            return 0;
-        }
-    if (lib.n == lib.cap) {
-        size_t cap = lib.cap ? 2 * lib.cap : 64;
-        book_t *nb = realloc(lib.books, cap * sizeof(book_t));
-        if (!nb) return -1;
-        lib.books = nb;
-        lib.cap = cap;
-    }
-    book_t b = {strndup(base, n - 6), strdup(path), NULL, 0, 0};
-    if (!b.id || !b.path) {
-        free(b.id);
-        free(b.path);
-        return -1;
-    }
-    lib.books[lib.n++] = b;
-    return 0;
-}
-
-static int add_path(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        size_t n = strlen(path);
-        if (n <= 6 || strcmp(path + n - 6, ".folio") != 0) {
-            fprintf(stderr, "folio: error: %s: not a .folio index or a folder\n", path);
-            return -1;
-        }
-        return add_book(path);
-    }
-    DIR *d = opendir(path);
-    if (!d) {
-        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n <= 6 || strcmp(e->d_name + n - 6, ".folio") != 0) continue;
-        char full[4096];
-        snprintf(full, sizeof(full), "%s/%s", path, e->d_name);
-        rc = add_book(full);
-    }
-    closedir(d);
-    return rc;
-}
-
-static book_t *find_book(const char *id)
-{
-    book_t key = {.id = (char *)id};
-    return lib.n ? bsearch(&key, lib.books, lib.n, sizeof(book_t), cmp_book) : NULL;
-}
-
-/* The open index of @b, opened if needed (closing the least recently used idle one when the
- * cache is full); NULL with *err and the message on @ctx. Release with release(). */
-static folio_index_t *acquire(book_t *b, folio_t *ctx, int *err)
-{
-    pthread_mutex_lock(&lib.lock);
-    if (!b->ix) {
-        if (lib.open >= lib.max_open) {
-            book_t *lru = NULL;
-            for (size_t i = 0; i < lib.n; i++) {
-                book_t *x = &lib.books[i];
-                if (x->ix && !x->users && (!lru || x->last_used < lru->last_used)) lru = x;
-            }
-            if (lru) {
-                folio_index_free(lru->ix);
-                lru->ix = NULL;
-                lib.open--;
-            }
-        }
-        b->ix = folio_index_open(ctx, b->path, err);
-        if (b->ix) lib.open++;
-    }
-    folio_index_t *ix = b->ix;
-    if (ix) {
-        b->users++;
-        b->last_used = ++lib.clock;
-    }
-    pthread_mutex_unlock(&lib.lock);
-    return ix;
-}
-
-static void release(book_t *b)
-{
-    pthread_mutex_lock(&lib.lock);
-    b->users--;
-    pthread_mutex_unlock(&lib.lock);
-}
-
 /* ---- responses ---- */
-
-typedef struct {
-    char *data; /* NUL-terminated when not NULL */
-    size_t len, cap;
-} bytes_t;
-
-/* How a body is read, from its Content-Type: text and JSON (up to MAX_BODY), a photo, or a form
- * (both up to MAX_UPLOAD, held against the upload budget). */
-typedef enum { BODY_TEXT, BODY_PHOTO, BODY_FORM } body_kind_t;
-
-typedef struct request {
-    char uri[256]; /* for the access log */
-    char method[16];
-    bool started;
-    body_kind_t kind;
-    bytes_t body;                   /* the request body (BODY_TEXT, BODY_PHOTO) */
-    struct MHD_PostProcessor *form; /* BODY_FORM: its parser, */
-    size_t form_len;                /* the bytes it was given, */
-    bytes_t photo, text, when;      /* and its file, "text" and "current_time" fields */
-    bool photo_done;                /* the form's first file with bytes has ended */
-    size_t reserved;                /* bytes held against the upload budget */
-    bool too_large;                 /* over the body's limit */
-    bool text_too_large;            /* a form's text over MAX_BODY */
-    bool busy;                      /* out of upload budget or memory */
-    bool bad_form;                  /* a form that cannot be parsed */
-    bool bad_escape;                /* the path has a malformed percent-escape or an encoded NUL */
-    double start;
-    /* A photo queued for the OCR workers, and the answer a worker left before resuming. */
-    struct MHD_Connection *conn;
-    book_t *book;
-    const void *image;
-    size_t image_len;
-    struct request *next;
-    bool done;
-    unsigned status;
-    char *answer;
-} request_t;
 
 /* Photo and form bodies being received or read hold their bytes against this server-wide budget
  * (set at start), so that many large uploads at once are answered 503, not swapped. */
@@ -256,15 +88,7 @@ static int put(request_t *r, bytes_t *b, const char *p, size_t n, size_t limit)
     return 0;
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Queue @json (freed here; NULL: out of memory, a 500) with @status; a 503 says when to retry. */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *json)
+enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *json)
 {
     if (!json) {
         status = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -284,9 +108,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char
     return ret;
 }
 
-/* The JSON of an error (caller frees; NULL when out of memory). A @message that is not UTF-8
- * gives way to @code. */
-static char *error_body(const char *code, const char *message)
+char *error_body(const char *code, const char *message)
 {
     json_t *m = json_string(message);
     json_t *o =
@@ -296,18 +118,20 @@ static char *error_body(const char *code, const char *message)
     return s;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *code,
-                                  const char *message)
+enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *code,
+                           const char *message)
 {
     return send_json(c, status, error_body(code, message));
 }
 
-/* The index of @b cannot be opened (@err, the message on @ctx): the message names a file of the
- * server, so it goes to the server's log, and the client gets the kind of error (*@status). */
-static char *open_error(book_t *b, folio_t *ctx, int err, unsigned *status)
+/* The message of a failed open names a file of the server: acquire() logged it, and the client
+ * gets the kind of error. */
+char *open_error(int err, unsigned *status)
 {
-    fprintf(stderr, "folio: error: book '%s': %s\n", b->id,
-            ctx ? folio_errmsg(ctx) : folio_strerror(err));
+    if (err == SERVE_EOPENING) {
+        *status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        return error_body("busy", "the book is being opened; try again in a second");
+    }
     const cli_result_t *r = cli_result(err);
     *status = r->http;
     return error_body(r->json, folio_strerror(err));
@@ -315,8 +139,10 @@ static char *open_error(book_t *b, folio_t *ctx, int err, unsigned *status)
 
 static enum MHD_Result open_failed(struct MHD_Connection *c, book_t *b, folio_t *ctx, int err)
 {
+    (void)b; /* acquire() logged why, with ctx's message */
+    (void)ctx;
     unsigned status;
-    char *json = open_error(b, ctx, err, &status);
+    char *json = open_error(err, &status);
     return send_json(c, status, json);
 }
 
@@ -326,19 +152,19 @@ static enum MHD_Result book_info(struct MHD_Connection *c, book_t *b, folio_inde
     double total = 0;
     for (size_t i = 0; i < folio_index_n_files(ix); i++) {
         const folio_index_file_t *f = folio_index_file(ix, i);
-        json_array_append_new(audio, json_pack("{s:I, s:s, s:f}", "index", (json_int_t)i, "path",
-                                               f->path, "duration", f->duration));
+        json_array_append_new(audio, json_pack("{s:I, s:s, s:o}", "index", (json_int_t)i, "path",
+                                               f->path, "duration", cli_json_seconds(f->duration)));
         total = f->offset + f->duration;
     }
     json_error_t e;
     json_t *report = json_loads(folio_index_report(ix), 0, &e);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:f, s:o, s:o}", "id", b->id, "title",
-                          folio_index_meta(ix, "title"), "author", folio_index_meta(ix, "author"),
-                          "language", folio_index_meta(ix, "language"), "pages",
-                          (json_int_t)folio_index_n_pages(ix), "chapters",
-                          (json_int_t)folio_index_n_chapters(ix), "duration", total, "audio", audio,
-                          "report", report ? report : json_null());
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "id", b->id, "title",
+        folio_index_meta(ix, "title"), "author", folio_index_meta(ix, "author"), "language",
+        folio_index_meta(ix, "language"), "pages", (json_int_t)folio_index_n_pages(ix), "chapters",
+        (json_int_t)folio_index_n_chapters(ix), "duration", cli_json_seconds(total), "audio", audio,
+        "report", report ? report : json_null());
+    char *s = o ? cli_json_dump(o) : NULL;
     json_decref(o);
     return send_json(c, MHD_HTTP_OK, s);
 }
@@ -361,140 +187,6 @@ static enum MHD_Result lookup_response(struct MHD_Connection *c, book_t *b, cons
     }
     folio_free(ctx);
     return ret;
-}
-
-/* ---- photos: the OCR workers and their queue ---- */
-
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    request_t *head, *tail; /* photos waiting for a worker */
-    size_t waiting;         /* places taken in the queue, appended or about to be */
-    size_t max_waiting;
-    bool stopping;
-    pthread_t *threads;
-    size_t n_threads;
-} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
-
-/* Read the photo of @r with the worker's @ctx and OCR handle (*@ocr, loaded on first use; *@ocr_err
- * keeps why it could not be), and return the answer's JSON with its *@status. A photo that is not
- * an image, or is truncated or corrupt, is the client's: 422, where the result table says 500 for
- * FOLIO_EFORMAT because elsewhere it means the server's index. */
-static char *read_photo(folio_t *ctx, folio_ocr_t **ocr, int *ocr_err, request_t *r,
-                        unsigned *status)
-{
-    *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-    if (!ctx) return error_body("failed", "out of memory");
-    if (!*ocr && *ocr_err != FOLIO_EINVAL) {
-        *ocr = folio_ocr_new(ctx, ocr_err);
-        if (!*ocr && *ocr_err != FOLIO_EINVAL)
-            fprintf(stderr, "folio: error: OCR: %s\n", folio_errmsg(ctx));
-    }
-    if (!*ocr) {
-        if (*ocr_err != FOLIO_EINVAL) return error_body("failed", "the OCR model cannot be loaded");
-        *status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
-        return error_body("unsupported_media_type",
-                          "this server was built without OCR: send the page's text");
-    }
-    int err = 0;
-    folio_index_t *ix = acquire(r->book, ctx, &err);
-    if (!ix) return open_error(r->book, ctx, err, status);
-    lookup_query_t q = {
-        .image = r->image, .image_len = r->image_len, .ocr = *ocr, .candidates = 3, .file = -1};
-    char *json = NULL;
-    int rc = lookup_run(ctx, ix, &q, &json);
-    release(r->book);
-    if (rc == FOLIO_EFORMAT) {
-        free(json);
-        *status = 422;
-        return error_body("bad_image", folio_errmsg(ctx));
-    }
-    *status = cli_result(rc)->http;
-    return json;
-}
-
-/* An OCR worker: takes queued photos until the server stops and the queue is empty, answers
- * each on its request and resumes the connection, which sends the answer. */
-static void *ocr_worker(void *arg)
-{
-    (void)arg;
-    folio_t *ctx = folio_new(); /* its messages, and the OCR handle's */
-    folio_ocr_t *ocr = NULL;
-    int ocr_err = 0;
-    for (;;) {
-        pthread_mutex_lock(&pool.lock);
-        while (!pool.head && !(pool.stopping && !pool.waiting))
-            pthread_cond_wait(&pool.wake, &pool.lock);
-        request_t *r = pool.head;
-        if (r) {
-            pool.head = r->next;
-            if (!pool.head) pool.tail = NULL;
-            pool.waiting--;
-        }
-        if (pool.stopping) pthread_cond_broadcast(&pool.wake); /* the others may be done too */
-        pthread_mutex_unlock(&pool.lock);
-        if (!r) break;
-        r->answer = read_photo(ctx, &ocr, &ocr_err, r, &r->status);
-        r->done = true; /* seen by the connection's thread after MHD's resume (its own lock) */
-        MHD_resume_connection(r->conn);
-    }
-    folio_ocr_free(ocr);
-    folio_free(ctx);
-    return NULL;
-}
-
-/* Queue the photo @bytes[0..@n) of @r for the workers and suspend the connection until one has
- * answered; a full queue is answered 503 (Retry-After: 1) at once. */
-static enum MHD_Result queue_photo(struct MHD_Connection *c, book_t *b, request_t *r,
-                                   const void *bytes, size_t n)
-{
-    if (!n) return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter", "the photo is empty");
-    pthread_mutex_lock(&pool.lock);
-    bool room = !pool.stopping && pool.waiting < pool.max_waiting;
-    if (room) pool.waiting++;
-    pthread_mutex_unlock(&pool.lock);
-    if (!room)
-        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
-                          "every OCR worker is busy; try again in a second");
-    r->conn = c;
-    r->book = b;
-    r->image = bytes;
-    r->image_len = n;
-    r->next = NULL;
-    /* Suspended before a worker can see it: resuming may then come at any time. */
-    MHD_suspend_connection(c);
-    pthread_mutex_lock(&pool.lock);
-    if (pool.tail)
-        pool.tail->next = r;
-    else
-        pool.head = r;
-    pool.tail = r;
-    pthread_cond_signal(&pool.wake);
-    pthread_mutex_unlock(&pool.lock);
-    return MHD_YES;
-}
-
-/* Start @n workers with a queue of @queue photos; false when no thread could be made. */
-static bool pool_start(size_t n, size_t queue)
-{
-    pool.threads = calloc(n, sizeof(pthread_t));
-    if (!pool.threads) return false;
-    pool.max_waiting = queue;
-    for (; pool.n_threads < n; pool.n_threads++)
-        if (pthread_create(&pool.threads[pool.n_threads], NULL, ocr_worker, NULL) != 0) break;
-    return pool.n_threads > 0;
-}
-
-/* Refuse new photos, let the workers answer the queued ones (resuming every suspended
- * connection, as MHD_stop_daemon requires), and join them. */
-static void pool_stop(void)
-{
-    pthread_mutex_lock(&pool.lock);
-    pool.stopping = true;
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.lock);
-    for (size_t i = 0; i < pool.n_threads; i++) pthread_join(pool.threads[i], NULL);
-    free(pool.threads);
 }
 
 /* ---- the match endpoint's bodies ---- */
@@ -556,7 +248,7 @@ static enum MHD_Result match_form(struct MHD_Connection *c, book_t *b, request_t
     if (parsed != MHD_YES || r->bad_form)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter",
                           "a malformed form: send a file field with a photo, or a text field");
-    if (r->photo.len) return queue_photo(c, b, r, r->photo.data, r->photo.len);
+    if (r->photo.len) return serve_ocr_queue(c, b, r, r->photo.data, r->photo.len);
     if (!r->text.data)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter",
                           "the form has neither a photo nor a text field");
@@ -579,7 +271,7 @@ static enum MHD_Result match(struct MHD_Connection *c, book_t *b, request_t *r)
             return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
                               "too many uploads at once; try again in a second");
         if (r->too_large) return send_error(c, 413, "too_large", "the photo is over 16 MiB");
-        return queue_photo(c, b, r, r->body.data, r->body.len);
+        return serve_ocr_queue(c, b, r, r->body.data, r->body.len);
     }
     const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     bool json = type && strncasecmp(type, "application/json", 16) == 0;
@@ -646,6 +338,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
      * could. */
     if (r->bad_escape)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter", "bad percent-encoding");
+    if (r->bad_utf8)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "invalid_utf8", "the path is not UTF-8");
     char path[2048];
     if (strlen(url + 10) >= sizeof(path))
         return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
@@ -757,6 +451,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
                          enum MHD_RequestTerminationCode why)
 {
     (void)cls;
+    serve_guard_restart(c, false); /* the next request's time starts */
     request_t *r = *state;
     if (!r) return;
     const union MHD_ConnectionInfo *ci =
@@ -773,7 +468,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
     gmtime_r(&now, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     fprintf(stderr, "%s %s %s %s %u %.2fms%s\n", when, addr, r->method[0] ? r->method : "-", r->uri,
-            ci ? ci->http_status : 0, (mono() - r->start) * 1e3,
+            ci ? ci->http_status : 0, (serve_mono() - r->start) * 1e3,
             why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     if (r->form) MHD_destroy_post_processor(r->form);
     free(r->body.data);
@@ -786,21 +481,24 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
     *state = NULL;
 }
 
-/* Whether the path of the raw @uri is well percent-encoded; -1 when out of memory. MHD decodes
- * the path with MHD_http_unescape before the request handler sees it, and that keeps a malformed
- * escape ("%zz", "%4") as it is and decodes "%00" to a NUL that cuts the path short. A copy
- * decoded the same way shows both: each well-formed escape makes three bytes one. ('+' is no
- * space in a path, and stays a '+'.) */
-static int escapes_ok(const char *uri)
+/* Check the path of the raw @uri as MHD decodes it (with MHD_http_unescape, before the request
+ * handler sees it): a malformed escape ("%zz", "%4") stays as it is and "%00" becomes a NUL that
+ * cuts the path short, which a copy decoded the same way shows (each well-formed escape makes
+ * three bytes one; '+' is no space in a path, and stays a '+'); and the decoded path must be
+ * UTF-8 ("%ff" is not). -1 when out of memory. */
+static int check_path(const char *uri, request_t *r)
 {
     size_t n = strcspn(uri, "?"), escapes = 0;
     char *p = strndup(uri, n);
     if (!p) return -1;
     for (size_t i = 0; i < n; i++) escapes += p[i] == '%';
     size_t len = MHD_http_unescape(p);
-    int ok = len == n - 2 * escapes && strlen(p) == len;
+    r->bad_escape = len != n - 2 * escapes || strlen(p) != len;
+    json_t *utf8 = json_stringn(p, len); /* NULL when not UTF-8 */
+    r->bad_utf8 = !utf8;
+    json_decref(utf8);
     free(p);
-    return ok;
+    return 0;
 }
 
 /* Each request's state starts here: MHD gives the URI logger the raw URI first. */
@@ -809,27 +507,32 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     (void)cls;
     (void)c;
     request_t *r = calloc(1, sizeof(*r));
-    int ok = r ? escapes_ok(uri) : -1;
-    if (ok < 0) {
+    if (!r || check_path(uri, r) < 0) {
         free(r);
         return NULL;
     }
-    r->bad_escape = !ok;
-    r->start = mono();
+    r->start = serve_mono();
     snprintf(r->uri, sizeof(r->uri), "%s", uri);
     for (char *p = r->uri; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?'; /* keep the log one line */
     return r;
 }
 
+/* Defaults of the limits on clients (README): the connections at once, from one address, and
+ * the seconds a request may take from its first byte to its answer's last. */
+#define MAX_CONNECTIONS 2000
+#define MAX_PER_IP 64
+#define REQUEST_TIMEOUT 30
+
 int cmd_serve(int argc, char **argv)
 {
     long port = -1, threads = 4, cache = 256, ocr_threads = 0, ocr_queue = 0;
+    long max_conns = MAX_CONNECTIONS, per_ip = MAX_PER_IP, timeout = REQUEST_TIMEOUT;
     const char *host = "127.0.0.1";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        long v;
         if (strcmp(a, "--port") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--cache") == 0) {
-            long v;
             if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &v) || v < 0 ||
                 (a[2] == 'p' && v > 65535) || (a[2] != 'p' && (v < 1 || v > 1024)))
                 return cli_usage_error("serve",
@@ -839,17 +542,26 @@ int cmd_serve(int argc, char **argv)
             *(a[2] == 'p' ? &port : a[2] == 't' ? &threads : &cache) = v;
             i++;
         } else if (strcmp(a, "--ocr-threads") == 0 || strcmp(a, "--ocr-queue") == 0) {
-            long v;
             if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &v) || v < 1 || v > 64)
                 return cli_usage_error("serve", "%s takes a number from 1 to 64", a);
             *(a[6] == 't' ? &ocr_threads : &ocr_queue) = v;
+            i++;
+        } else if (strcmp(a, "--max-connections") == 0 || strcmp(a, "--max-per-ip") == 0) {
+            if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &v) || v < 1 || v > 100000)
+                return cli_usage_error("serve", "%s takes a number from 1 to 100000", a);
+            *(a[6] == 'c' ? &max_conns : &per_ip) = v;
+            i++;
+        } else if (strcmp(a, "--request-timeout") == 0) {
+            if (i + 1 >= argc || !cli_parse_long(argv[i + 1], &v) || v < 1 || v > 3600)
+                return cli_usage_error("serve", "%s takes seconds from 1 to 3600", a);
+            timeout = v;
             i++;
         } else if (strcmp(a, "--host") == 0) {
             if (i + 1 >= argc) return cli_usage_error("serve", "--host takes an IPv4 address");
             host = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("serve", "unknown option '%s'", a);
-        } else if (add_path(a) < 0) {
+        } else if (serve_add_path(a) < 0) {
             return EXIT_FAIL;
         }
     }
@@ -857,18 +569,30 @@ int cmd_serve(int argc, char **argv)
         return cli_usage_error("serve",
                                "usage: folio serve --port P [--host ADDR] [--threads N] "
                                "[--cache N] [--ocr-threads N (default: the cores, at most 8)] "
-                               "[--ocr-queue N (default: twice the OCR threads)] DIR_OR_INDEX...");
+                               "[--ocr-queue N (default: twice the OCR threads)] "
+                               "[--max-connections N (default %d)] [--max-per-ip N (default %d)] "
+                               "[--request-timeout SEC (default %d)] DIR_OR_INDEX...",
+                               MAX_CONNECTIONS, MAX_PER_IP, REQUEST_TIMEOUT);
     if (!lib.n) {
         fprintf(stderr, "folio: error: no .folio index to serve\n");
         return EXIT_FAIL;
     }
-    qsort(lib.books, lib.n, sizeof(book_t), cmp_book);
-    lib.max_open = (size_t)cache;
+    serve_books_ready((size_t)cache);
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
         return cli_usage_error("serve", "--host takes an IPv4 address, not '%s'", host);
+    /* A file a connection, and room for the open indexes, the listener and the rest. */
+    long files = serve_raise_fd_limit(max_conns + cache + 64);
+    if (files < max_conns + cache + 64) {
+        long fit = files - cache - 64 > 16 ? files - cache - 64 : 16;
+        fprintf(stderr,
+                "folio: warning: %ld open files allowed (ulimit -n): at most %ld connections, "
+                "not %ld\n",
+                files, fit, max_conns);
+        max_conns = fit;
+    }
 
     /* Signals are waited for, not handled: block them before MHD starts its threads. */
     sigset_t sigs;
@@ -885,20 +609,28 @@ int cmd_serve(int argc, char **argv)
     if (!ocr_queue) ocr_queue = 2 * ocr_threads;
     /* Room for the queued and read photos and a few uploads on their way. */
     budget.cap = (size_t)MAX_UPLOAD * (size_t)(ocr_threads + ocr_queue + 4);
-    if (!pool_start((size_t)ocr_threads, (size_t)ocr_queue)) {
-        fprintf(stderr, "folio: error: cannot start the OCR threads\n");
+    if (!serve_ocr_start((size_t)ocr_threads, (size_t)ocr_queue) ||
+        !serve_guard_start((double)timeout)) {
+        fprintf(stderr, "folio: error: cannot start the server's threads\n");
+        serve_ocr_stop();
+        serve_books_free();
         return EXIT_FAIL;
     }
 
+    /* MHD's own timeout closes idle connections; the guard bounds a request's whole time. */
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port,
         NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)per_ip, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_NOTIFY_CONNECTION, serve_guard_notify, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "folio: error: cannot listen on %s:%ld: %s\n", host, port, strerror(errno));
-        pool_stop();
+        serve_ocr_stop();
+        serve_guard_stop();
+        serve_books_free();
         return EXIT_FAIL;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -907,14 +639,10 @@ int cmd_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "folio: %s: stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    pool_stop();        /* the photos in the queue are answered first */
+    serve_ocr_stop();   /* the photos in the queue are answered first */
     MHD_stop_daemon(d); /* waits for requests in flight; their access lines come before this */
+    serve_guard_stop();
     fprintf(stderr, "folio: stopped\n");
-    for (size_t i = 0; i < lib.n; i++) {
-        folio_index_free(lib.books[i].ix);
-        free(lib.books[i].id);
-        free(lib.books[i].path);
-    }
-    free(lib.books);
+    serve_books_free();
     return EXIT_OK;
 }

@@ -18,9 +18,75 @@
 #include <stdlib.h>
 #include <string.h>
 
+json_t *cli_json_seconds(double t)
+{
+    /* Rounded by printf, as export writes "%.3f", so that both give the same decimal. */
+    char ms[64];
+    snprintf(ms, sizeof(ms), "%.3f", t);
+    return json_real(strtod(ms, NULL));
+}
+
 static json_t *time_or_null(double t)
 {
-    return t >= 0 ? json_real(round(t * 1000) / 1000) : json_null();
+    return t >= 0 ? cli_json_seconds(t) : json_null();
+}
+
+/* The shortest text of @v that reads back as @v, at most 24 bytes, with ".0" after an integral
+ * value so that it stays a real (as Jansson writes them). */
+static int shortest(char *out, double v)
+{
+    int n = 0;
+    for (int p = 1; p <= 17; p++) {
+        n = snprintf(out, 24, "%.*g", p, v);
+        if (strtod(out, NULL) == v) break;
+    }
+    if (!strpbrk(out, ".eEni")) n += snprintf(out + n, 24 - (size_t)n, ".0");
+    return n;
+}
+
+char *cli_json_dump(const json_t *o)
+{
+    char *in = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!in) return NULL;
+    size_t len = strlen(in);
+    char *out = malloc(len + 1);
+    if (!out) {
+        free(in);
+        return NULL;
+    }
+    /* Each number outside a string with a fraction or an exponent is a real: write it again. */
+    size_t k = 0;
+    bool string = false;
+    for (size_t i = 0; i < len;) {
+        char c = in[i];
+        if (string || !(c == '-' || (c >= '0' && c <= '9'))) {
+            if (string && c == '\\')
+                out[k++] = in[i++];
+            else if (c == '"')
+                string = !string;
+            out[k++] = in[i++];
+            continue;
+        }
+        size_t n = strspn(in + i, "+-0123456789.eE");
+        char tok[32], num[24];
+        if (n < sizeof(tok) && strcspn(in + i, ".eE") < n) {
+            memcpy(tok, in + i, n);
+            tok[n] = 0;
+            int m = shortest(num, strtod(tok, NULL));
+            if ((size_t)m <= n) { /* never longer than Jansson's 17 digits */
+                memcpy(out + k, num, (size_t)m);
+                k += (size_t)m;
+                i += n;
+                continue;
+            }
+        }
+        memcpy(out + k, in + i, n);
+        k += n;
+        i += n;
+    }
+    out[k] = 0;
+    free(in);
+    return out;
 }
 
 static json_t *result_json(const folio_index_t *ix, const folio_lookup_t *r)
@@ -120,7 +186,7 @@ int lookup_run(folio_t *ctx, const folio_index_t *ix, const lookup_query_t *q, c
         json_object_set_new(o, "pages_to_flip", n ? json_integer(flip) : json_null());
         json_object_set_new(o, "heard", n ? result_json(ix, &heard) : json_null());
     }
-    *out = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    *out = cli_json_dump(o);
     json_decref(o);
     return *out ? FOLIO_OK : FOLIO_ENOMEM;
 }

@@ -165,6 +165,11 @@ static const cli_option_t serve_options[] = {
     {"ocr-queue", 0, "N", 6,
      "photos waiting for a worker (1-64; default: twice the OCR threads);\n"
      "a full queue answers 503"},
+    {"max-connections", 0, "N", 7, "connections at once (default 2000)"},
+    {"max-per-ip", 0, "N", 8, "connections from one address (default 64)"},
+    {"request-timeout", 0, "SEC", 9,
+     "seconds a request may take, however slowly its client sends\n"
+     "(default 30)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
