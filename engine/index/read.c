@@ -31,8 +31,10 @@ struct folio_index {
     size_t n_sentences;
     folio_index_word_t *words;
     size_t n_words;
+    folio_index_audio_mark_t *marks;
+    size_t n_marks;
     folio_str_t pool; /* labels, titles and paths, NUL-separated */
-    size_t *label_off, *title_off, *path_off;
+    size_t *label_off, *title_off, *path_off, *mark_off;
     VEC(char *) blob_names;
     VEC(uint64_t *) blobs; /* 8-byte aligned copies */
     VEC(size_t) blob_lens;
@@ -158,12 +160,13 @@ static void defend(opening_t *o, uint64_t file_bytes)
     sqlite3_progress_handler(db, PROGRESS_OPS, out_of_work, o);
 }
 
-/* The tables an index has; each must be a table (not a view), made by CREATE TABLE. */
-static const char *const tables[] = {"book",      "text",  "audio",  "pages", "chapters",
-                                     "sentences", "words", "report", "lookup"};
+/* The tables an index has; each must be a table (not a view), made by CREATE TABLE. The last
+ * came with schema 3. */
+static const char *const tables[] = {"book",      "text",  "audio",  "pages",  "chapters",
+                                     "sentences", "words", "report", "lookup", "audio_marks"};
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
-static int check_schema(const opening_t *o)
+static int check_schema(const opening_t *o, int version)
 {
     int rc = FOLIO_OK;
     sqlite3_stmt *st = NULL;
@@ -187,7 +190,7 @@ static int check_schema(const opening_t *o)
             }
     }
     if (r != SQLITE_DONE) SQL_FAILED();
-    for (size_t i = 0; i < N_TABLES; i++)
+    for (size_t i = 0; i < N_TABLES - (version < 3); i++)
         if (!found[i])
             FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (it has no table \"%s\")", o->path,
                  tables[i]);
@@ -467,12 +470,12 @@ static int load(folio_index_t *ix, const opening_t *o)
         FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (its application id is not Folio's)",
              o->path);
     TRY(pragma_int(o, "PRAGMA user_version", &version));
-    if (version != FOLIO_INDEX_SCHEMA)
+    if (version < FOLIO_INDEX_SCHEMA_MIN || version > FOLIO_INDEX_SCHEMA)
         FAIL(o->ctx, FOLIO_EFORMAT,
-             "%s: a Folio index of schema version %d, and this Folio reads version %d: index the "
-             "book again",
-             o->path, version, FOLIO_INDEX_SCHEMA);
-    TRY(check_schema(o));
+             "%s: a Folio index of schema version %d, and this Folio reads versions %d to %d: "
+             "index the book again",
+             o->path, version, FOLIO_INDEX_SCHEMA_MIN, FOLIO_INDEX_SCHEMA);
+    TRY(check_schema(o, version));
     TRY(quick_check(o));
 
     PREPARE("SELECT key, value FROM book ORDER BY key");
@@ -579,6 +582,26 @@ static int load(folio_index_t *ix, const opening_t *o)
         if (!pool_str(ix, s, len, &ix->title_off[i])) goto oom;
     }
 
+    if (version >= 3) {
+        TRY(count_rows(o, "audio_marks", &ix->n_marks));
+        ALLOC(ix->marks, ix->n_marks);
+        ALLOC(ix->mark_off, ix->n_marks);
+        PREPARE("SELECT file, file_time, title, file_start, chapter FROM audio_marks ORDER BY idx");
+        r = (row_t){o, st, "audio_marks", 0, FOLIO_OK};
+        for (size_t i = 0; i < ix->n_marks; i++) {
+            NEXT_ROW(r, i);
+            folio_index_audio_mark_t *m = &ix->marks[i];
+            m->file = (long)get_int(&r, 0, 0, ix->n_files ? (int64_t)ix->n_files - 1 : 0);
+            m->file_time = get_real(&r, 1, 0);
+            m->start_time = ix->n_files ? ix->files[m->file].offset + m->file_time : 0;
+            s = get_text(&r, 2, &len);
+            m->file_start = (int)get_int(&r, 3, 0, 1);
+            m->chapter = is_null(&r, 4) ? -1 : (long)get_int(&r, 4, 0, (int64_t)ix->n_chapters - 1);
+            ROW_DONE(r);
+            if (!pool_str(ix, s, len, &ix->mark_off[i])) goto oom;
+        }
+    }
+
     TRY(count_rows(o, "sentences", &ix->n_sentences));
     ALLOC(ix->sentences, ix->n_sentences);
     PREPARE("SELECT start_char, end_char, start_time, end_time, file, file_time FROM sentences"
@@ -659,6 +682,7 @@ static int load(folio_index_t *ix, const opening_t *o)
     for (size_t i = 0; i < ix->n_pages; i++) ix->pages[i].label = ix->pool.data + ix->label_off[i];
     for (size_t i = 0; i < ix->n_chapters; i++)
         ix->chapters[i].title = ix->pool.data + ix->title_off[i];
+    for (size_t i = 0; i < ix->n_marks; i++) ix->marks[i].title = ix->pool.data + ix->mark_off[i];
     goto fail;
 oom:
     rc = folio__error(o->ctx, FOLIO_ENOMEM, "%s: out of memory reading the index", o->path);
@@ -718,6 +742,8 @@ void folio_index_free(folio_index_t *ix)
     free(ix->label_off);
     free(ix->title_off);
     free(ix->path_off);
+    free(ix->marks);
+    free(ix->mark_off);
     folio__str_free(&ix->pool);
     for (size_t i = 0; i < ix->blob_names.len; i++) free(ix->blob_names.items[i]);
     for (size_t i = 0; i < ix->blobs.len; i++) free(ix->blobs.items[i]);
@@ -776,6 +802,16 @@ const folio_index_page_t *folio_index_page(const folio_index_t *ix, size_t i)
 const folio_index_chapter_t *folio_index_chapter(const folio_index_t *ix, size_t i)
 {
     return ix && i < ix->n_chapters ? &ix->chapters[i] : NULL;
+}
+
+size_t folio_index_n_audio_marks(const folio_index_t *ix)
+{
+    return ix ? ix->n_marks : 0;
+}
+
+const folio_index_audio_mark_t *folio_index_audio_mark(const folio_index_t *ix, size_t i)
+{
+    return ix && i < ix->n_marks ? &ix->marks[i] : NULL;
 }
 
 const folio_index_sentence_t *folio_index_sentence(const folio_index_t *ix, size_t i)

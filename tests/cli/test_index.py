@@ -92,7 +92,7 @@ class Index(unittest.TestCase):
 
     def test_sqlite_schema(self):
         db = sqlite3.connect(f"file:{self.index}?mode=ro", uri=True)
-        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 2)
+        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 3)
         self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "delete")
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         self.assertTrue({"book", "text", "audio", "pages", "chapters", "sentences", "words",
