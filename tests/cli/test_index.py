@@ -96,7 +96,7 @@ class Index(unittest.TestCase):
         self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "delete")
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         self.assertTrue({"book", "text", "audio", "pages", "chapters", "sentences", "words",
-                         "report", "lookup"} <= tables, tables)
+                         "report", "lookup", "audio_marks"} <= tables, tables)
         self.assertFalse({"chunks", "files", "meta"} & tables)
         # The lookup tables as docs/index.md describes them: one symbol and one code point per
         # letter or digit of the text, a gram per run of six, a timeline entry per read word.
