@@ -29,11 +29,16 @@ static const char *const fillers[] = {
     "published",   "press",   "illustrations",
 };
 
+static bool in_list(const char *w, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(w, list[i]) == 0) return true;
+    return false;
+}
+
 static bool is_filler(const char *w)
 {
-    for (size_t i = 0; i < sizeof(fillers) / sizeof(*fillers); i++)
-        if (strcmp(w, fillers[i]) == 0) return true;
-    return false;
+    return in_list(w, fillers, sizeof(fillers) / sizeof(*fillers));
 }
 
 /* Whether @w is said for a number (chapter and page numbers fill a contents list). */
@@ -46,9 +51,7 @@ static bool is_number(const char *w)
         "forty",   "fifty",   "sixty",     "seventy",  "eighty",   "ninety",   "hundred",
         "first",   "second",  "third",     "fourth",   "fifth",    "sixth",    "seventh",
         "eighth",  "ninth",   "tenth"};
-    for (size_t i = 0; i < sizeof(numbers) / sizeof(*numbers); i++)
-        if (strcmp(w, numbers[i]) == 0) return true;
-    return false;
+    return in_list(w, numbers, sizeof(numbers) / sizeof(*numbers));
 }
 
 /* Whether @w is one of the words of @s (ASCII letters and digits compared without case). */

@@ -39,34 +39,30 @@ static folio_align_input_t in;
 static aligner_t A;
 static bool state_made;
 
-static int setup(void **state)
+/* The book and its lexicon, once for all tests; the aligner's state per test. */
+static int book_open(void **state)
 {
     (void)state;
-    book = folio_book_open(NULL, fx_file("matter.txt", text, sizeof(text) - 1), NULL, NULL);
     int err;
+    book = folio_book_open(NULL, fx_file("matter.txt", text, sizeof(text) - 1), NULL, NULL);
     lex = book ? folio_lexicon_open(NULL, book, NULL, &err) : NULL;
     return lex && folio_book_n_chapters(book) == 2 ? 0 : -1;
 }
 
-static int teardown(void **state)
+static int book_close(void **state)
 {
     folio_lexicon_free(lex);
     folio_book_free(book);
     return fx_teardown(state);
 }
 
-static int reset(void **state)
-{
-    (void)state;
-    n_heard = 0;
-    state_made = false;
-    return 0;
-}
-
-static int release(void **state)
+/* After each test: the state freed, and nothing heard for the next. */
+static int state_free(void **state)
 {
     (void)state;
     if (state_made) folio__align_state_free(&A);
+    state_made = false;
+    n_heard = 0;
     return 0;
 }
 
@@ -275,7 +271,7 @@ static void words_heard_only_in_the_files_announcements_take_no_time(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, reset, release)
+#define T(f) cmocka_unit_test_teardown(f, state_free)
         T(a_contents_paragraph_of_chapter_titles_is_unread_matter),
         T(a_title_page_before_the_first_chapter_is_unread_matter),
         T(a_gutenberg_closing_line_is_unread_matter),
@@ -285,5 +281,5 @@ int main(void)
         T(words_heard_only_in_the_files_announcements_take_no_time),
 #undef T
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, book_open, book_close);
 }
