@@ -680,6 +680,13 @@ void folio_transcript_free(folio_transcript_t *t);
  * recogniser missed, and page and chapter starts it did not hear exactly, are forced-aligned with
  * a grammar of their words. Audio that is not in the book (preambles, announcements, credits)
  * stays unaligned; text nobody read (front matter, notes, a skipped paragraph) gets no time.
+ * Contents lists (also a plain paragraph that is a run of chapter titles), title pages, Project
+ * Gutenberg's lines and notes are timed only where a stretch of them is clearly read in order,
+ * never by the few words an announcement shares with them ("Chapter one of …", the title);
+ * words heard only in what several files open with (the announcement) take no time. A chapter's
+ * time is when its heading is read, right before its first sentence. The audio's own marks (each
+ * file's start, an M4B's chapters) are kept in the index (folio_index_audio_mark()) and are
+ * evidence for chapter starts: a heading is not timed before a mark its text follows.
  *
  * The index is built in @out_path + ".part" (the work file of folio_transcribe(), so a killed
  * build resumes), then checkpointed, VACUUMed and renamed: there is never a half-written index
