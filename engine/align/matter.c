@@ -295,7 +295,7 @@ static int find_announced(aligner_t *A, bool *out)
     for (size_t i = 0; i < n;) {
         size_t e = i + 1;
         bool files = false;
-        while (e < n && g[e].key == g[i].key) files = files || g[e++].file != g[i].file;
+        for (; e < n && g[e].key == g[i].key; e++) files = files || g[e].file != g[i].file;
         if (files) g[keep++] = g[i];
         i = e;
     }

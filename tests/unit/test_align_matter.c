@@ -34,7 +34,7 @@ static folio_book_t *book;
 static folio_lexicon_t *lex;
 static folio_heard_t heard[128];
 static size_t n_heard;
-static double duration[2] = {100, 100}, offset[2] = {0, 100};
+static double duration[3] = {100, 100, 100}, offset[3] = {0, 100, 200};
 static folio_align_input_t in;
 static aligner_t A;
 static bool state_made;
@@ -100,7 +100,7 @@ static void make_state(void)
                                .lex = lex,
                                .heard = heard,
                                .n_heard = n_heard,
-                               .n_files = 2,
+                               .n_files = 3,
                                .duration = duration,
                                .offset = offset};
     assert_int_equal(folio__align_state_init(&A, NULL, &in), FOLIO_OK);
@@ -205,7 +205,7 @@ static void a_title_page_read_in_order_keeps_its_times(void **state)
 
 /* Each file opens "Chapter N of Sense and Sensibility. This is a LibriVox recording." and then
  * reads chapter N's heading and its paragraph. */
-static void hear_two_files(void)
+static void hear_files(void)
 {
     double t = hear(0, "chapter one of sense and sensibility this is a librivox recording", 0.5);
     t = hear(0, "chapter one", t + 2.0);
@@ -213,12 +213,14 @@ static void hear_two_files(void)
     t = hear(1, "chapter two of sense and sensibility this is a librivox recording", 0.5);
     t = hear(1, "chapter two", t + 2.0);
     hear(1, "john dashwood now installed his wife as the mistress of norland park", t + 1.0);
+    /* A third file, of a chapter this book does not have, opens the same way. */
+    hear(2, "chapter three of sense and sensibility this is a librivox recording", 0.5);
 }
 
 static void an_announcement_repeating_the_heading_leaves_it_where_it_is_read(void **state)
 {
     (void)state;
-    hear_two_files();
+    hear_files();
     make_state();
     cands_t cands = {0};
     chains_t chains = {0};
@@ -252,7 +254,7 @@ static void an_announcement_repeating_the_heading_leaves_it_where_it_is_read(voi
 static void words_heard_only_in_the_files_announcements_take_no_time(void **state)
 {
     (void)state;
-    hear_two_files();
+    hear_files();
     make_state();
     /* The preface's "this is a librivox recording" was taken by file 0's announcement (heard
      * words 6-10, from 3.5 s), and the chapter's first words by their reading (13-17). */
