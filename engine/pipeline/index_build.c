@@ -162,8 +162,13 @@ static int audio_marks(build_t *b)
     int rc = FOLIO_OK;
     folio_audio_file_t *f = NULL;
     for (size_t i = 0; i < b->n_files && i < b->n_audio; i++) {
-        if (!(f = folio__audio_open(b->ctx, b->audio[i], &rc))) goto fail;
-        size_t n = folio__audio_n_chapters(f);
+        int err;
+        f = folio__audio_open(NULL, b->audio[i], &err);
+        if (!f && err == FOLIO_ENOMEM) FAIL(b->ctx, FOLIO_ENOMEM, "out of memory");
+        if (!f) /* it was decoded a moment ago: its chapters are only evidence */
+            folio__warn(b->ctx, "%s: cannot be opened again for its chapter marks: %s", b->audio[i],
+                        folio_strerror(err));
+        size_t n = f ? folio__audio_n_chapters(f) : 0;
         bool at_start = false;
         for (size_t k = 0; k < n; k++)
             at_start = at_start || folio__audio_chapter(f, k)->start < 0.05;

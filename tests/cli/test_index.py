@@ -85,6 +85,17 @@ class Index(unittest.TestCase):
         self.assertEqual(int(m.group(2)), len(self.truth["pages"]))
         self.assertEqual(int(m.group(1)), read)
 
+    def test_each_file_start_is_an_audio_mark_beside_its_chapter(self):
+        """Each file of the mini corpus is a chapter: its start is a mark of kind "file" at 0 s,
+        matched to the book's chapter that its file reads (the truth's heading in that file)."""
+        marks = self.doc["audio_marks"]
+        self.assertEqual([(m["kind"], m["file"], m["file_time"]) for m in marks],
+                         [("file", i, 0.0) for i in range(len(self.truth["audio"]))])
+        for m in marks:
+            c = m["chapter"]
+            self.assertIsNotNone(c, m)
+            self.assertEqual(self.doc["chapters"][c]["file"], m["file"])
+
     def test_export_follows_the_contract(self):
         with open(os.path.join(ROOT, "docs", "folio-index.schema.json")) as f:
             schema = json.load(f)
