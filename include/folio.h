@@ -687,6 +687,13 @@ void folio_transcript_free(folio_transcript_t *t);
  * recogniser missed, and page and chapter starts it did not hear exactly, are forced-aligned with
  * a grammar of their words. Audio that is not in the book (preambles, announcements, credits)
  * stays unaligned; text nobody read (front matter, notes, a skipped paragraph) gets no time.
+ * Contents lists (also a plain paragraph that is a run of chapter titles), title pages, Project
+ * Gutenberg's lines and notes are timed only where a stretch of them is clearly read in order,
+ * never by the few words an announcement shares with them ("Chapter one of …", the title);
+ * words heard only in what several files open with (the announcement) take no time. A chapter's
+ * time is when its heading is read, right before its first sentence. The audio's own marks (each
+ * file's start, an M4B's chapters) are kept in the index (folio_index_audio_mark()) and are
+ * evidence for chapter starts: a heading is not timed before a mark its text follows.
  *
  * The work is kept in @out_path + ".part" (the work file of folio_transcribe(), so a killed
  * build resumes); the index is written beside it (@out_path + ".part.index"), VACUUMed and renamed:
@@ -799,6 +806,18 @@ typedef struct {
     double file_time;
 } folio_index_sentence_t;
 
+/** A mark the audio sets on itself: a chapter of an audio file (an M4B's chapter atoms), or the
+ *  start of a file. */
+typedef struct {
+    const char *title; /**< borrowed: the chapter's title in the file; "" for a file's start */
+    int file_start;    /**< 1: the start of a file (a file's chapter at 0 s is a chapter mark) */
+    long file;         /**< 0-based audio file */
+    double file_time;  /**< seconds into that file */
+    double start_time; /**< global timeline */
+    long chapter;      /**< the book's chapter (folio_index_chapter()) whose first read word
+                            follows the mark (before the next mark, within a minute), or -1 */
+} folio_index_audio_mark_t;
+
 typedef struct {
     size_t start_char, end_char;
     double start_time, end_time; /**< millisecond precision */
@@ -836,6 +855,14 @@ size_t folio_index_n_chapters(const folio_index_t *ix);
  *  necessarily text order): its title, level (1 for top-level) and start, and the time of its
  *  first read word (start_time < 0 when none of it is read). */
 const folio_index_chapter_t *folio_index_chapter(const folio_index_t *ix, size_t i);
+
+/** folio_index_n_audio_marks - how many marks the audio sets (each file's start and its own
+ *  chapters); 0 for an index written before audio marks were kept (schema 2). */
+size_t folio_index_n_audio_marks(const folio_index_t *ix);
+
+/** folio_index_audio_mark - audio mark @i, in time order: where it is, its title, and the book's
+ *  chapter that starts at it. */
+const folio_index_audio_mark_t *folio_index_audio_mark(const folio_index_t *ix, size_t i);
 
 /** folio_index_n_sentences - how many sentences the book's text has. */
 size_t folio_index_n_sentences(const folio_index_t *ix);

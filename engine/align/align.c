@@ -43,8 +43,11 @@ int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t 
     /* Repairs of what the first pass found. */
     folio__align_fix_alternatives(&A);
     folio__align_fix_headings(&A);
+    folio__align_heed_marks(&A);
     folio__align_drop_crowded(&A);
     folio__align_drop_reversed(&A);
+    folio__align_drop_unread_matter(&A);
+    TRY(folio__align_drop_announced(&A));
 
     /* Gaps forced, then recognised again. Each pass can give the next its timed sides (a long
      * stretch at a file's start is forced EDGE_MAX tokens at a time). */
@@ -66,6 +69,7 @@ int folio__align(folio_t *ctx, const folio_align_input_t *in, folio_alignment_t 
     /* The result. */
     folio__align_enforce_order(&A);
     folio__align_interpolate(&A);
+    folio__align_drop_unread_matter(&A);
     TRY(folio__align_report(&A, out));
     TRY(folio__progress(ctx, "aligning", 3, 3, in->start_time));
 fail:

@@ -66,6 +66,10 @@ typedef struct {
      * and the file removed before folio__align returns. NULL: gaps are only forced. */
     const folio_models_t *models;
     const char *gap_lm_path;
+    /* Marks the audio sets on itself (each file's start, an M4B's chapters), in global seconds:
+     * a chapter's heading is not heard before a mark that its text follows. */
+    const double *mark_time;
+    size_t n_marks;
     double start_time; /* for progress */
 } folio_align_input_t;
 

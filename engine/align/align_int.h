@@ -56,6 +56,7 @@ typedef struct {
     bool *rec_used;
     bool *chapter_start;   /* the token is its chapter's first */
     uint32_t *chapters_to; /* chapter starts at or before each token */
+    bool *unread;          /* the token is in matter nobody reads (matter.c) */
     /* n-gram index */
     ngram_t *ng;
     size_t ng_cap;
@@ -86,6 +87,24 @@ size_t folio__align_first_token_at(aligner_t *A, size_t char_off);
 /* Whether the gap work named @key was done before: 1, or 0 and it is remembered, or an error. */
 int folio__align_tried_before(aligner_t *A, uint64_t key);
 
+/* Whether token @t is in text the narrator is expected to read (not unread matter). */
+static inline bool folio__align_read(const aligner_t *A, size_t t)
+{
+    return !A->unread[t];
+}
+
+/* ---- matter.c: unread matter that looks like what a recording says about the book ---- */
+
+/* Mark the tokens of unread matter: the book's unread blocks, and read blocks that read like a
+ * contents list (a run of chapter titles), a title page (before the first chapter: the title,
+ * the author and the words around them) or a Project Gutenberg line. */
+int folio__align_find_unread(aligner_t *A);
+/* Unread matter keeps its times only where a stretch of it is clearly read in order. */
+void folio__align_drop_unread_matter(aligner_t *A);
+/* Stretches of text timed only by what the recording says about the book (heard words of
+ * trigrams that several files' openings share) lose their times. */
+int folio__align_drop_announced(aligner_t *A);
+
 /* ---- anchors.c: anchors, chains, and the runs of chains aligned word by word ---- */
 
 /* Index the book's token trigrams. */
@@ -108,6 +127,7 @@ int folio__align_dp_region(aligner_t *A, size_t a, size_t b, size_t c, size_t d,
 
 void folio__align_fix_alternatives(aligner_t *A);
 void folio__align_fix_headings(aligner_t *A);
+void folio__align_heed_marks(aligner_t *A);
 void folio__align_drop_crowded(aligner_t *A);
 void folio__align_drop_reversed(aligner_t *A);
 void folio__align_enforce_order(aligner_t *A);

@@ -41,7 +41,6 @@ int folio__align_build_ngrams(aligner_t *A)
 
 int folio__align_find_anchors(aligner_t *A, cands_t *cands, chains_t *chains)
 {
-    const folio_book_t *book = A->book;
     VEC(size_t) open = {0};
     int rc = FOLIO_OK;
     for (size_t j = 0; j + 2 < A->n_rec && rc >= 0; j++) {
@@ -54,7 +53,7 @@ int folio__align_find_anchors(aligner_t *A, cands_t *cands, chains_t *chains)
         if (!e->key || e->count > MAX_COUNT) continue;
         for (uint32_t k = 0; k < e->count && rc >= 0; k++) {
             size_t p = e->pos[k];
-            bool read = folio_book_token(book, p)->read;
+            bool read = folio__align_read(A, p);
             cand_t c = {j, p, (float)(1.0 / e->count) * (read ? 1.0f : 0.5f), SIZE_MAX};
             /* The chain it continues best: both sides advance by about the same amount. */
             size_t best = SIZE_MAX;
@@ -317,12 +316,12 @@ static void drop_unread_islands(aligner_t *A, pairs_t *pairs)
     size_t o = 0;
     for (size_t i = 0; i < pairs->len;) {
         const pair_t *x = &pairs->items[i];
-        if (folio_book_token(A->book, x->p)->read) {
+        if (folio__align_read(A, x->p)) {
             pairs->items[o++] = pairs->items[i++];
             continue;
         }
         size_t e = i + 1;
-        while (e < pairs->len && !folio_book_token(A->book, pairs->items[e].p)->read &&
+        while (e < pairs->len && !folio__align_read(A, pairs->items[e].p) &&
                pairs->items[e].p == pairs->items[e - 1].p + 1 &&
                pairs->items[e].j == pairs->items[e - 1].j + 1)
             e++;

@@ -151,7 +151,7 @@ int folio__align_dp_region(aligner_t *A, size_t a, size_t b, size_t c, size_t d,
                 float gain = sim >= 0.999f ? 2.0f : sim >= SIM_ACCEPT ? 2 * sim - 1 : MISMATCH;
                 /* Text not usually read (a footnote) needs a longer run of matches to count:
                  * "of chapter one" in a note must not take the outro's time. */
-                if (!folio_book_token(A->book, slots.items[i - 1].tok)->read)
+                if (!folio__align_read(A, slots.items[i - 1].tok))
                     gain = sim >= 0.999f ? UNREAD_MATCH : MISMATCH;
                 size_t q = IDX(i - 1, j - 1);
                 if (SD[q] + gain > dv) dv = SD[q] + gain, dhow = 1;

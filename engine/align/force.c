@@ -55,8 +55,9 @@ int folio__align_window_grammar(aligner_t *A, size_t a, size_t b, wgram_t *g)
         const folio_token_t *tok = folio_book_token(A->book, t);
         const folio_word_t *w = folio_book_word(A->book, tok->word);
         size_t end = w->first_token + w->n_tokens;
-        if (!tok->read || !w->n_alternatives || w->first_token != t || end - 1 > b) {
-            if (tok->read && pronounceable(lex, tok->text)) {
+        bool read = folio__align_read(A, t);
+        if (!read || !w->n_alternatives || w->first_token != t || end - 1 > b) {
+            if (read && pronounceable(lex, tok->text)) {
                 TRY(wgram_push(g, tok->text, 0, t, false));
                 g->n_slots++;
             }
@@ -440,7 +441,7 @@ static double open_end(aligner_t *A, size_t prev, size_t n)
 static size_t read_run_after(aligner_t *A, size_t prev, size_t limit)
 {
     size_t k = prev + 1;
-    while (k < limit && k - prev <= EDGE_MAX && folio_book_token(A->book, k)->read &&
+    while (k < limit && k - prev <= EDGE_MAX && folio__align_read(A, k) &&
            A->chapters_to[k] == A->chapters_to[prev] && A->t_start[k] < 0)
         k++;
     return k - prev - 1;
@@ -451,8 +452,8 @@ static size_t read_run_before(aligner_t *A, size_t next, size_t limit)
 {
     size_t k = next;
     while (k > 0 && (limit == SIZE_MAX || k - 1 > limit) && next - k < EDGE_MAX &&
-           folio_book_token(A->book, k - 1)->read &&
-           A->chapters_to[k - 1] == A->chapters_to[next] && A->t_start[k - 1] < 0)
+           folio__align_read(A, k - 1) && A->chapters_to[k - 1] == A->chapters_to[next] &&
+           A->t_start[k - 1] < 0)
         k--;
     return next - k;
 }
@@ -502,7 +503,7 @@ int folio__align_force_gaps(aligner_t *A, bool edges)
         if (prev != SIZE_MAX && t < A->n_tok && t > prev + 1 && A->t_file[t] == A->t_file[prev] &&
             A->t_start[t] > A->t_end[prev]) {
             size_t missing = t - prev - 1, read = 0;
-            for (size_t q = prev + 1; q < t; q++) read += folio_book_token(A->book, q)->read;
+            for (size_t q = prev + 1; q < t; q++) read += folio__align_read(A, q);
             double room = A->t_start[t] - A->t_end[prev];
             /* A word or two inside one sentence is left to interpolation: forcing every small
              * gap would re-decode a sixth of the audio for little. */

@@ -16,8 +16,7 @@ size_t folio__align_take_gap_words(aligner_t *A, size_t prev, size_t next, size_
                                    const folio_rec_words_t *got)
 {
     size_t nt = 0, nw = got->len, timed = 0;
-    for (size_t t = prev + 1; t < next; t++)
-        nt += A->t_start[t] < 0 && folio_book_token(A->book, t)->read;
+    for (size_t t = prev + 1; t < next; t++) nt += A->t_start[t] < 0 && folio__align_read(A, t);
     if (!nt || !nw || nt > 2000 || nw > 2000) return 0;
     size_t *tok = malloc(nt * sizeof(size_t));
     uint32_t *wid = malloc(nw * sizeof(uint32_t));
@@ -26,7 +25,7 @@ size_t folio__align_take_gap_words(aligner_t *A, size_t prev, size_t next, size_
     if (!tok || !wid || !S || !pair) goto done;
     nt = 0;
     for (size_t t = prev + 1; t < next; t++)
-        if (A->t_start[t] < 0 && folio_book_token(A->book, t)->read) tok[nt++] = t;
+        if (A->t_start[t] < 0 && folio__align_read(A, t)) tok[nt++] = t;
     for (size_t j = 0; j < nw; j++)
         if (folio__align_vocab_id(A, got->items[j].word, &wid[j]) < 0) goto done;
 #define AT(i, j) S[(i) * (nw + 1) + (j)]

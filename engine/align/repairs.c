@@ -238,6 +238,33 @@ void folio__align_fix_headings(aligner_t *A)
     }
 }
 
+/* The audio's own chapter marks (an M4B's chapters, a file's start) say where a chapter is read:
+ * a heading timed before a mark that the chapter's first timed words follow was heard in what
+ * came before (the announcement, the last chapter's outro), and loses its times. */
+void folio__align_heed_marks(aligner_t *A)
+{
+    const folio_book_t *book = A->book;
+    for (size_t t0 = 0; t0 < A->n_tok && A->in->n_marks; t0++) {
+        if (!A->chapter_start[t0] || A->t_start[t0] < 0) continue;
+        size_t blk = folio_book_token(book, t0)->block, t1 = t0, body = SIZE_MAX;
+        while (t1 < A->n_tok && folio_book_token(book, t1)->block == blk && t1 - t0 < 16) t1++;
+        for (size_t u = t1; u < A->n_tok && u < t1 + 16 && body == SIZE_MAX; u++)
+            if (A->t_start[u] >= 0) body = u;
+        if (body == SIZE_MAX || A->t_file[body] != A->t_file[t0]) continue;
+        for (size_t i = 0; i < A->in->n_marks; i++) {
+            double m = A->in->mark_time[i];
+            if (A->t_start[t0] < m - 0.5 && m <= A->t_start[body] + 0.05) {
+                folio__debug(A->ctx,
+                             "alignment: heading \"%s\" at %.2f s is before the audio's "
+                             "chapter mark at %.2f s",
+                             folio_book_token(book, t0)->text, A->t_start[t0], m);
+                for (size_t k = t0; k < t1; k++) folio__align_untime(A, k);
+                break;
+            }
+        }
+    }
+}
+
 /* ---- words read another way ---- */
 
 /* A word with alternative readings ("1455": "fourteen fifty five" or "one thousand four hundred

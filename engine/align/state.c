@@ -116,7 +116,7 @@ void folio__align_untime(aligner_t *A, size_t t)
 size_t folio__align_untimed_read_between(aligner_t *A, size_t a, size_t b)
 {
     size_t k = 0;
-    for (size_t u = a + 1; u < b; u++) k += A->t_start[u] < 0 && folio_book_token(A->book, u)->read;
+    for (size_t u = a + 1; u < b; u++) k += A->t_start[u] < 0 && folio__align_read(A, u);
     return k;
 }
 
@@ -163,9 +163,10 @@ int folio__align_state_init(aligner_t *A, folio_t *ctx, const folio_align_input_
     A->rec_used = calloc(nr, sizeof(bool));
     A->chapter_start = calloc(nt, sizeof(bool));
     A->chapters_to = malloc(nt * sizeof(uint32_t));
+    A->unread = calloc(nt, sizeof(bool));
     if (!A->tok_id || !A->rec_id || !A->tok_rec || !A->tok_sim || !A->t_start || !A->t_end ||
         !A->t_file || !A->t_conf || !A->t_how || !A->rec_used || !A->chapter_start ||
-        !A->chapters_to)
+        !A->chapters_to || !A->unread)
         FAIL(ctx, FOLIO_ENOMEM, "out of memory");
     for (size_t c = 0; c < folio_book_n_chapters(book); c++) {
         size_t t = folio__align_first_token_at(A, folio_book_chapter(book, c)->start_char);
@@ -180,6 +181,7 @@ int folio__align_state_init(aligner_t *A, folio_t *ctx, const folio_align_input_
     }
     for (size_t j = 0; j < A->n_rec; j++)
         TRY(folio__align_vocab_id(A, in->heard[j].word, &A->rec_id[j]));
+    TRY(folio__align_find_unread(A));
     /* Words met later (alternative readings) get letter similarity only. */
     size_t vcap = A->names.len + 1;
     A->phones_cap = vcap;
@@ -211,6 +213,7 @@ void folio__align_state_free(aligner_t *A)
     free(A->rec_used);
     free(A->chapter_start);
     free(A->chapters_to);
+    free(A->unread);
     free(A->ng);
     VEC_FREE(A->tried);
 }

@@ -85,11 +85,13 @@ void folio__index_defend(opening_t *o, uint64_t file_bytes)
 }
 
 /* The tables an index has; each must be a table (not a view), made by CREATE TABLE. */
-static const char *const tables[] = {"book",      "text",  "audio",  "pages", "chapters",
-                                     "sentences", "words", "report", "lookup"};
+/* The tables an index has; each must be a table (not a view), made by CREATE TABLE. The last
+ * came with schema 3. */
+static const char *const tables[] = {"book",      "text",  "audio",  "pages",  "chapters",
+                                     "sentences", "words", "report", "lookup", "audio_marks"};
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
-int folio__index_check_schema(const opening_t *o)
+int folio__index_check_schema(const opening_t *o, int version)
 {
     int rc = FOLIO_OK;
     sqlite3_stmt *st = NULL;
@@ -113,7 +115,7 @@ int folio__index_check_schema(const opening_t *o)
             }
     }
     if (r != SQLITE_DONE) SQL_FAILED();
-    for (size_t i = 0; i < N_TABLES; i++)
+    for (size_t i = 0; i < N_TABLES - (version < 3); i++)
         if (!found[i])
             FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (it has no table \"%s\")", o->path,
                  tables[i]);
@@ -136,7 +138,7 @@ void folio__index_bad(row_t *r, int col, const char *fmt, ...)
                                  sqlite3_column_name(r->st, col), what);
 }
 
-static bool is_null(row_t *r, int col)
+bool folio__index_is_null(row_t *r, int col)
 {
     return sqlite3_column_type(r->st, col) == SQLITE_NULL;
 }
@@ -171,7 +173,7 @@ int64_t folio__index_get_int(row_t *r, int col, int64_t lo, int64_t hi)
 {
     if (sqlite3_column_type(r->st, col) != SQLITE_INTEGER) {
         folio__index_bad(r, col, "is %s, not an integer",
-                         is_null(r, col) ? "NULL" : "not an integer");
+                         folio__index_is_null(r, col) ? "NULL" : "not an integer");
         return lo;
     }
     int64_t v = sqlite3_column_int64(r->st, col);
@@ -207,7 +209,7 @@ void folio__index_get_when(row_t *r, int col, bool with_end, size_t n_files, dou
                            double *end, long *file, double *file_time)
 {
     int n = with_end ? 4 : 3, nulls = 0;
-    for (int k = 0; k < n; k++) nulls += is_null(r, col + k);
+    for (int k = 0; k < n; k++) nulls += folio__index_is_null(r, col + k);
     *start = *file_time = -1;
     if (end) *end = -1;
     *file = -1;

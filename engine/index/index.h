@@ -81,7 +81,8 @@ int folio__part_chunk_result(folio_part_t *p, size_t file, uint64_t start, char 
 
 /* ---- the finished index ---- */
 
-#define FOLIO_INDEX_SCHEMA 2
+#define FOLIO_INDEX_SCHEMA 3                  /* written; 3 added the audio_marks table */
+#define FOLIO_INDEX_SCHEMA_MIN 2              /* the oldest read (without audio marks) */
 #define FOLIO_INDEX_APPLICATION_ID 0x466f6c69 /* "Foli" */
 /* The "words" blob of the lookup table: per word start_char, end_char, start_ms, end_ms, file,
  * confidence (thousandths), int32 each, as in the words table. */
@@ -117,6 +118,8 @@ typedef struct {
     size_t n_files;
     const folio_index_item_t *pages, *chapters, *sentences, *words;
     size_t n_pages, n_chapters, n_sentences, n_words;
+    const folio_index_audio_mark_t *marks; /* start_time unused: the audio table places them */
+    size_t n_marks;
     const char *report_json;
     const folio_index_blob_t *blobs;
     size_t n_blobs;

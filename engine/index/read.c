@@ -111,12 +111,12 @@ static int load(folio_index_t *ix, const opening_t *o)
         FAIL(o->ctx, FOLIO_EFORMAT, "%s: not a Folio index (its application id is not Folio's)",
              o->path);
     TRY(pragma_int(o, "PRAGMA user_version", &version));
-    if (version != FOLIO_INDEX_SCHEMA)
+    if (version < FOLIO_INDEX_SCHEMA_MIN || version > FOLIO_INDEX_SCHEMA)
         FAIL(o->ctx, FOLIO_EFORMAT,
-             "%s: a Folio index of schema version %d, and this Folio reads version %d: index the "
-             "book again",
-             o->path, version, FOLIO_INDEX_SCHEMA);
-    TRY(folio__index_check_schema(o));
+             "%s: a Folio index of schema version %d, and this Folio reads versions %d to %d: "
+             "index the book again",
+             o->path, version, FOLIO_INDEX_SCHEMA_MIN, FOLIO_INDEX_SCHEMA);
+    TRY(folio__index_check_schema(o, version));
     TRY(folio__index_quick_check(o));
 
     PREPARE("SELECT key, value FROM book ORDER BY key");
@@ -226,6 +226,26 @@ static int load(folio_index_t *ix, const opening_t *o)
         if (!pool_str(ix, s, len, &ix->title_off[i])) goto oom;
     }
 
+    if (version >= 3) {
+        TRY(count_rows(o, "audio_marks", &ix->n_marks));
+        ALLOC(ix->marks, ix->n_marks);
+        ALLOC(ix->mark_off, ix->n_marks);
+        PREPARE("SELECT file, file_time, title, file_start, chapter FROM audio_marks ORDER BY idx");
+        r = (row_t){o, st, "audio_marks", 0, FOLIO_OK};
+        for (size_t i = 0; i < ix->n_marks; i++) {
+            NEXT_ROW(r, i);
+            folio_index_audio_mark_t *m = &ix->marks[i];
+            m->file = (long)folio__index_get_int(&r, 0, 0, ix->n_files ? (int64_t)ix->n_files - 1 : 0);
+            m->file_time = folio__index_get_real(&r, 1, 0);
+            m->start_time = ix->n_files ? ix->files[m->file].offset + m->file_time : 0;
+            s = folio__index_get_text(&r, 2, &len);
+            m->file_start = (int)folio__index_get_int(&r, 3, 0, 1);
+            m->chapter = folio__index_is_null(&r, 4) ? -1 : (long)folio__index_get_int(&r, 4, 0, (int64_t)ix->n_chapters - 1);
+            ROW_DONE(r);
+            if (!pool_str(ix, s, len, &ix->mark_off[i])) goto oom;
+        }
+    }
+
     TRY(count_rows(o, "sentences", &ix->n_sentences));
     ALLOC(ix->sentences, ix->n_sentences);
     PREPARE("SELECT start_char, end_char, start_time, end_time, file, file_time FROM sentences"
@@ -310,6 +330,7 @@ static int load(folio_index_t *ix, const opening_t *o)
     for (size_t i = 0; i < ix->n_pages; i++) ix->pages[i].label = ix->pool.data + ix->label_off[i];
     for (size_t i = 0; i < ix->n_chapters; i++)
         ix->chapters[i].title = ix->pool.data + ix->title_off[i];
+    for (size_t i = 0; i < ix->n_marks; i++) ix->marks[i].title = ix->pool.data + ix->mark_off[i];
     goto fail;
 oom:
     rc = folio__error(o->ctx, FOLIO_ENOMEM, "%s: out of memory reading the index", o->path);
@@ -369,6 +390,8 @@ void folio_index_free(folio_index_t *ix)
     free(ix->label_off);
     free(ix->title_off);
     free(ix->path_off);
+    free(ix->marks);
+    free(ix->mark_off);
     folio__str_free(&ix->pool);
     for (size_t i = 0; i < ix->blob_names.len; i++) free(ix->blob_names.items[i]);
     for (size_t i = 0; i < ix->blobs.len; i++) free(ix->blobs.items[i]);
@@ -427,6 +450,16 @@ const folio_index_page_t *folio_index_page(const folio_index_t *ix, size_t i)
 const folio_index_chapter_t *folio_index_chapter(const folio_index_t *ix, size_t i)
 {
     return ix && i < ix->n_chapters ? &ix->chapters[i] : NULL;
+}
+
+size_t folio_index_n_audio_marks(const folio_index_t *ix)
+{
+    return ix ? ix->n_marks : 0;
+}
+
+const folio_index_audio_mark_t *folio_index_audio_mark(const folio_index_t *ix, size_t i)
+{
+    return ix && i < ix->n_marks ? &ix->marks[i] : NULL;
 }
 
 const folio_index_sentence_t *folio_index_sentence(const folio_index_t *ix, size_t i)

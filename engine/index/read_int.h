@@ -24,8 +24,10 @@ struct folio_index {
     size_t n_sentences;
     folio_index_word_t *words;
     size_t n_words;
+    folio_index_audio_mark_t *marks;
+    size_t n_marks;
     folio_str_t pool; /* labels, titles and paths, NUL-separated */
-    size_t *label_off, *title_off, *path_off;
+    size_t *label_off, *title_off, *path_off, *mark_off;
     VEC(char *) blob_names;
     VEC(uint64_t *) blobs; /* 8-byte aligned copies */
     VEC(size_t) blob_lens;
@@ -73,7 +75,7 @@ int folio__index_sql_failed(const opening_t *o);
 /* Make SQLite read @o->db defensively, with a bound on the work from the file's size. */
 void folio__index_defend(opening_t *o, uint64_t file_bytes);
 /* The schema is Folio's tables (plain tables, nothing else but indexes). */
-int folio__index_check_schema(const opening_t *o);
+int folio__index_check_schema(const opening_t *o, int version);
 /* SQLite's quick check of the file's structure. */
 int folio__index_quick_check(const opening_t *o);
 
@@ -85,6 +87,8 @@ const char *folio__index_get_text(row_t *r, int col, size_t *len);
 int64_t folio__index_get_int(row_t *r, int col, int64_t lo, int64_t hi);
 /* Column @col as a finite number, at least @lo; @lo after a problem. */
 double folio__index_get_real(row_t *r, int col, double lo);
+/* Whether column @col of the row is NULL. */
+bool folio__index_is_null(row_t *r, int col);
 /* When a page, chapter or sentence is read, from column @col on (all NULL: not read). */
 void folio__index_get_when(row_t *r, int col, bool with_end, size_t n_files, double *start,
                            double *end, long *file, double *file_time);

@@ -26,6 +26,8 @@ static const char index_schema[] =
     "CREATE TABLE words(idx INTEGER PRIMARY KEY, start_char INTEGER NOT NULL,"
     " end_char INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
     " file INTEGER NOT NULL, confidence INTEGER NOT NULL);"
+    "CREATE TABLE audio_marks(idx INTEGER PRIMARY KEY, file INTEGER NOT NULL,"
+    " file_time REAL NOT NULL, title TEXT NOT NULL, file_start INTEGER NOT NULL, chapter INTEGER);"
     "CREATE TABLE report(json TEXT NOT NULL);"
     "CREATE TABLE lookup(name TEXT PRIMARY KEY, data BLOB NOT NULL);";
 
@@ -103,6 +105,17 @@ static int write_tables(folio_part_t *p, const folio_index_data_t *d)
         sqlite3_bind_int(st, 3, x->level);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)x->start_char);
         bind_when(st, 5, x, false);
+        TRY(step(p, st));
+    }
+    TRY(prepare(p, "INSERT INTO audio_marks VALUES(?,?,?,?,?,?)", &st));
+    for (size_t i = 0; i < d->n_marks; i++) {
+        const folio_index_audio_mark_t *m = &d->marks[i];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)m->file);
+        sqlite3_bind_double(st, 3, m->file_time);
+        sqlite3_bind_text(st, 4, m->title, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, m->file_start != 0);
+        if (m->chapter >= 0) sqlite3_bind_int64(st, 6, (sqlite3_int64)m->chapter);
         TRY(step(p, st));
     }
     TRY(prepare(p, "INSERT INTO sentences VALUES(?,?,?,?,?,?,?)", &st));

@@ -88,6 +88,8 @@ typedef struct {
     size_t n_aligners;
     folio_alignment_t al;
     folio_results_t res;
+    VEC(folio_index_audio_mark_t) marks; /* titles owned */
+    double *mark_time;                   /* each mark on the whole's timeline */
 } build_t;
 
 /* Recognition (resumable), and where each file is in the whole and in the audio cache. */
@@ -154,6 +156,55 @@ fail:
     return rc;
 }
 
+/* The marks the audio sets on itself: each file's start, and its own chapters (an M4B's chapter
+ * atoms; one at a file's start stands for the start), in time order. */
+static int audio_marks(build_t *b)
+{
+    int rc = FOLIO_OK;
+    folio_audio_file_t *f = NULL;
+    for (size_t i = 0; i < b->n_files && i < b->n_audio; i++) {
+        int err;
+        f = folio__audio_open(NULL, b->audio[i], &err);
+        if (!f && err == FOLIO_ENOMEM) FAIL(b->ctx, FOLIO_ENOMEM, "out of memory");
+        if (!f) /* it was decoded a moment ago: its chapters are only evidence */
+            folio__warn(b->ctx, "%s: cannot be opened again for its chapter marks: %s", b->audio[i],
+                        folio_strerror(err));
+        size_t n = f ? folio__audio_n_chapters(f) : 0;
+        bool at_start = false;
+        for (size_t k = 0; k < n; k++)
+            at_start = at_start || folio__audio_chapter(f, k)->start < 0.05;
+        for (size_t k = 0; k <= n; k++) {
+            const folio_audio_chapter_t *c = k ? folio__audio_chapter(f, k - 1) : NULL;
+            if (!c && at_start) continue;
+            double at = c ? (c->start > 0 ? c->start : 0) : 0;
+            if (at > b->duration[i]) continue;
+            folio_index_audio_mark_t m = {
+                folio__strdup(c ? c->title : ""), !c, (long)i, at, b->offset[i] + at, -1};
+            if (!m.title || VEC_PUSH(b->marks, m) < 0) {
+                free((char *)m.title);
+                FAIL(b->ctx, FOLIO_ENOMEM, "out of memory");
+            }
+            /* In time order within the file (FFmpeg gives them so, but a file may not). */
+            for (size_t q = b->marks.len - 1;
+                 q > 0 && b->marks.items[q - 1].file == m.file &&
+                 b->marks.items[q - 1].file_time > b->marks.items[q].file_time;
+                 q--) {
+                folio_index_audio_mark_t x = b->marks.items[q];
+                b->marks.items[q] = b->marks.items[q - 1];
+                b->marks.items[q - 1] = x;
+            }
+        }
+        folio__audio_close(f);
+        f = NULL;
+    }
+    if (!(b->mark_time = malloc((b->marks.len ? b->marks.len : 1) * sizeof(double))))
+        FAIL(b->ctx, FOLIO_ENOMEM, "out of memory");
+    for (size_t i = 0; i < b->marks.len; i++) b->mark_time[i] = b->marks.items[i].start_time;
+fail:
+    if (f) folio__audio_close(f);
+    return rc;
+}
+
 /* Alignment; a run too little of whose speech matches the text is not of this book (unless
  * forced). */
 static int align_text(build_t *b)
@@ -176,6 +227,8 @@ static int align_text(build_t *b)
         .n_aligners = b->n_aligners,
         .models = cache ? &b->models : NULL,
         .gap_lm_path = b->gaps_lm_path,
+        .mark_time = b->mark_time,
+        .n_marks = b->marks.len,
         .start_time = b->start,
     };
     double align_start = folio__now();
@@ -253,6 +306,8 @@ static int write_index(build_t *b)
                             .n_chapters = r->n_chapters,
                             .n_sentences = r->n_sentences,
                             .n_words = r->n_words,
+                            .marks = b->marks.items,
+                            .n_marks = b->marks.len,
                             .report_json = r->report_json,
                             .blobs = lt.blob,
                             .n_blobs = sizeof(lt.blob) / sizeof(lt.blob[0])};
@@ -283,6 +338,9 @@ static void build_free(build_t *b)
     free(b->first);
     free(b->count);
     folio__results_free(&b->res);
+    for (size_t i = 0; i < b->marks.len; i++) free((char *)b->marks.items[i].title);
+    VEC_FREE(b->marks);
+    free(b->mark_time);
 }
 
 /* ---- the whole run ---- */
@@ -308,8 +366,10 @@ int folio_index_build(folio_t *ctx, const folio_book_t *book, const char *const 
 
     TRY(recognise(&b));
     TRY(prepare_alignment(&b));
+    TRY(audio_marks(&b));
     TRY(align_text(&b));
     TRY(folio__results_make(ctx, book, &b.al, b.audio_seconds, &b.res));
+    folio__results_match_marks(&b.res, b.marks.items, b.marks.len);
     TRY(write_index(&b));
 fail:
     build_free(&b);

@@ -42,5 +42,9 @@ typedef struct {
 int folio__results_make(folio_t *ctx, const folio_book_t *book, const folio_alignment_t *al,
                         double audio_seconds, folio_results_t *out);
 void folio__results_free(folio_results_t *r);
+/* Each audio mark's chapter: the book's chapter whose first read word is in the mark's file, at
+ * or after it (a second's leeway), before the next mark and within a minute of it; else -1. */
+void folio__results_match_marks(const folio_results_t *r, folio_index_audio_mark_t *marks,
+                                size_t n_marks);
 
 #endif

@@ -3,6 +3,7 @@
  * (what was read, what was not, which pages are doubtful) as JSON. */
 #include "pipeline.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,4 +177,25 @@ void folio__results_free(folio_results_t *r)
     free(r->words);
     free(r->report_json);
     memset(r, 0, sizeof(*r));
+}
+
+void folio__results_match_marks(const folio_results_t *r, folio_index_audio_mark_t *marks,
+                                size_t n_marks)
+{
+    for (size_t i = 0; i < n_marks; i++) {
+        folio_index_audio_mark_t *m = &marks[i];
+        double next =
+            i + 1 < n_marks && marks[i + 1].file == m->file ? marks[i + 1].file_time : HUGE_VAL;
+        double best = HUGE_VAL;
+        m->chapter = -1;
+        for (size_t c = 0; c < r->n_chapters; c++) {
+            const folio_index_item_t *x = &r->chapters[c];
+            if (x->start < 0 || (long)x->file != m->file || x->file_time < m->file_time - 1.0 ||
+                x->file_time >= next - 1.0 || x->file_time > m->file_time + 60 ||
+                x->file_time >= best)
+                continue;
+            best = x->file_time;
+            m->chapter = (long)c;
+        }
+    }
 }

@@ -133,6 +133,37 @@ class Kinds(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             return json.load(open(o))["score"]
 
+    def test_chapters(self):
+        # Two read headings in the truth: "CHAPTER 1" (words at 1.0 s of file 0) and "CHAPTER 2"
+        # (2.0 s of file 1); the contents' "CHAPTER 1" is not read and does not count.
+        truth = json.loads(json.dumps(TRUTH))
+        heads = [w("CHAPTER", False, "i"), w("1", False, "i"),
+                 w("CHAPTER", True, "1", 0, 1.0, 1.4), w("1", True, "1", 0, 1.5, 1.8),
+                 w("Alpha", True, "1", 0, 2.0, 2.4),
+                 w("CHAPTER", True, "3", 1, 2.0, 2.4), w("2", True, "3", 1, 2.5, 2.8)]
+        for h in heads:
+            h["kind"] = "heading"
+        heads[0]["kind"] = heads[1]["kind"] = "toc"
+        heads[4]["kind"] = "paragraph"
+        truth["words"] = heads
+        pred = json.loads(json.dumps(PRED))
+        # Found 0.3 s late, and 2.5 s early (in the announcement): median 1.4, max 2.5.
+        pred["chapters"] = [
+            {"title": "CHAPTER 1", "start_char": 0, "start_time": 1.3, "file": 0, "file_time": 1.3},
+            {"title": "CHAPTER 2", "start_char": 9, "start_time": 9.5, "file": 0, "file_time": 9.5}]
+        s = self.score(truth, pred)
+        self.assertEqual(s["chapters_truth"], 2)
+        self.assertEqual(s["chapters_missed"], 0)
+        self.assertEqual(s["chapters_wrong_file"], 1)
+        self.assertAlmostEqual(s["chapter_start"]["median"], 1.4)
+        self.assertAlmostEqual(s["chapter_start"]["max"], 2.5)
+        # A chapter not timed is missed.
+        pred["chapters"][1]["start_time"] = pred["chapters"][1]["file"] = None
+        pred["chapters"][1]["file_time"] = None
+        s = self.score(truth, pred)
+        self.assertEqual(s["chapters_missed"], 1)
+        self.assertAlmostEqual(s["chapter_start"]["max"], 0.3)
+
     def test_stories(self):
         truth = {"audio": TRUTH["audio"], "stories": [
             {"file": 0, "title": "A", "first_words": "Alpha beta", "within": 45.0},

@@ -85,6 +85,17 @@ class Index(unittest.TestCase):
         self.assertEqual(int(m.group(2)), len(self.truth["pages"]))
         self.assertEqual(int(m.group(1)), read)
 
+    def test_each_file_start_is_an_audio_mark_beside_its_chapter(self):
+        """Each file of the mini corpus is a chapter: its start is a mark of kind "file" at 0 s,
+        matched to the book's chapter that its file reads (the truth's heading in that file)."""
+        marks = self.doc["audio_marks"]
+        self.assertEqual([(m["kind"], m["file"], m["file_time"]) for m in marks],
+                         [("file", i, 0.0) for i in range(len(self.truth["audio"]))])
+        for m in marks:
+            c = m["chapter"]
+            self.assertIsNotNone(c, m)
+            self.assertEqual(self.doc["chapters"][c]["file"], m["file"])
+
     def test_export_follows_the_contract(self):
         with open(os.path.join(ROOT, "docs", "folio-index.schema.json")) as f:
             schema = json.load(f)
@@ -92,11 +103,11 @@ class Index(unittest.TestCase):
 
     def test_sqlite_schema(self):
         db = sqlite3.connect(f"file:{self.index}?mode=ro", uri=True)
-        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 2)
+        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 3)
         self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "delete")
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         self.assertTrue({"book", "text", "audio", "pages", "chapters", "sentences", "words",
-                         "report", "lookup"} <= tables, tables)
+                         "report", "lookup", "audio_marks"} <= tables, tables)
         self.assertFalse({"chunks", "files", "meta"} & tables)
         # The lookup tables as docs/index.md describes them: one symbol and one code point per
         # letter or digit of the text, a gram per run of six, a timeline entry per read word.

@@ -166,7 +166,9 @@ static void an_index_of_another_schema_version_says_to_index_again(void **state)
 {
     (void)state;
     refused(write_index("v1.folio", FOLI, 1, false), FOLIO_EFORMAT, "schema version 1");
-    refused(write_index("v3.folio", FOLI, 3, false), FOLIO_EFORMAT, "index the book again");
+    refused(write_index("v4.folio", FOLI, 4, false), FOLIO_EFORMAT, "index the book again");
+    /* Version 3 has the audio_marks table; without it the file is not an index of version 3. */
+    refused(write_index("v3.folio", FOLI, 3, false), FOLIO_EFORMAT, "no table \"audio_marks\"");
     /* The same file with version 2 opens: the version alone was refused. */
     folio_index_t *ix = folio_index_open(NULL, write_index("v2.folio", FOLI, 2, false), NULL);
     assert_non_null(ix);

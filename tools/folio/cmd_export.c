@@ -112,6 +112,17 @@ static int write_json(const folio_index_t *ix, FILE *f)
         json_when(f, c->start_time, NULL, c->file, c->file_time);
         fputs("}", f);
     }
+    fputs("],\n \"audio_marks\": [", f);
+    for (size_t i = 0; i < folio_index_n_audio_marks(ix); i++) {
+        const folio_index_audio_mark_t *m = folio_index_audio_mark(ix, i);
+        fprintf(f, "%s\n  {\"kind\": \"%s\", \"title\": ", i ? "," : "",
+                m->file_start ? "file" : "chapter");
+        json_str(f, m->title, strlen(m->title));
+        json_when(f, m->start_time, NULL, m->file, m->file_time);
+        fputs(", \"chapter\": ", f);
+        json_file(f, m->chapter);
+        fputs("}", f);
+    }
     fputs("],\n \"words\": [", f);
     size_t bytes;
     const char *text = folio_index_text(ix, &bytes);
