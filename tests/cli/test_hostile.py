@@ -27,10 +27,12 @@ CORPUS = os.path.join(WORK, "mini")
 INDEX = os.path.join(WORK, "mini.folio")
 # A FIFO blocks its reader until a writer comes: a hang must fail the test, not stall the suite.
 TIMEOUT = 60
+# Indexing the mini book (recognition and alignment) takes longer, most under the sanitizers.
+INDEX_TIMEOUT = 600
 
 
-def folio(*args, **kw):
-    return subprocess.run([FOLIO, *args], capture_output=True, timeout=TIMEOUT, **kw)
+def folio(*args, timeout=TIMEOUT, **kw):
+    return subprocess.run([FOLIO, *args], capture_output=True, timeout=timeout, **kw)
 
 
 def altered(name, sql):
@@ -118,7 +120,7 @@ class Hostile(unittest.TestCase):
         out = os.path.join(WORK, "full", "out.folio")
         os.makedirs(os.path.dirname(out))
         audio = sorted(glob.glob(os.path.join(CORPUS, "*.wav")))
-        r = folio("index", self.book, *audio, "-o", out, preexec_fn=limit)
+        r = folio("index", self.book, *audio, "-o", out, preexec_fn=limit, timeout=INDEX_TIMEOUT)
         self.refused(r, out + ".part.pcm", "cannot write the audio cache")
         self.assertIn("File too large", r.stderr.decode())
         self.assertIn(audio[0], r.stderr.decode())
@@ -130,10 +132,10 @@ class Hostile(unittest.TestCase):
         out = os.path.join(WORK, "rename", "out.folio")
         os.makedirs(os.path.join(out, "in-the-way"))
         audio = sorted(glob.glob(os.path.join(CORPUS, "*.wav")))
-        r = folio("index", self.book, *audio, "-o", out)
+        r = folio("index", self.book, *audio, "-o", out, timeout=INDEX_TIMEOUT)
         self.refused(r, out, "cannot rename")
         shutil.rmtree(out)
-        r = folio("index", self.book, *audio, "-o", out, "-v")
+        r = folio("index", self.book, *audio, "-o", out, "-v", timeout=INDEX_TIMEOUT)
         err = r.stderr.decode()
         self.assertEqual(r.returncode, 0, err)
         self.assertIn("resuming the work of an earlier run", err)
