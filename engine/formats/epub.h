@@ -112,6 +112,10 @@ typedef struct {
     size_t start_char;
 } folio_epub_doc_text_t;
 
+/* The text of spine item @spine in @book: from its first block to the end of its last (text NULL
+ * when it has none). */
+folio_epub_doc_text_t folio__epub_doc_text(const folio_book_t *book, size_t spine);
+
 /* Give every element @clips[i].element of the content document @buf[0..len) (archive path
  * @path of the book @book_path) an id, keeping the ids it has and making new ones ("folio-" and
  * its number, made unique); @clips[i].id is set. *@out is the document with the new ids and

@@ -107,6 +107,31 @@ static char *qname(xmlNodePtr el)
 
 /* ---- sentences and words: spans around text ---- */
 
+folio_epub_doc_text_t folio__epub_doc_text(const folio_book_t *book, size_t spine)
+{
+    folio_epub_doc_text_t t = {NULL, 0, 0};
+    size_t start = (size_t)-1, end = 0, bytes;
+    for (size_t i = 0; i < folio_book_n_blocks(book); i++) {
+        const folio_block_t *b = folio_book_block(book, i);
+        if (b->section != spine) continue;
+        if (b->start_char < start) start = b->start_char;
+        if (b->end_char > end) end = b->end_char;
+    }
+    if (start == (size_t)-1) return t;
+    const char *text = folio_book_text(book, &bytes);
+    size_t at = 0, cp = 0, from = 0;
+    for (; at < bytes && cp < end; cp++) {
+        if (cp == start) from = at;
+        unsigned char c = (unsigned char)text[at];
+        at += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    }
+    if (at > bytes) at = bytes;
+    t.text = text + from;
+    t.bytes = at - from;
+    t.start_char = start;
+    return t;
+}
+
 /* One code point of the document's text nodes: its node, byte offset and length there. */
 typedef struct {
     uint32_t cp;

@@ -351,39 +351,14 @@ static int read_entry(ov_t *o, const char *name, char **out, size_t *out_len)
     return rc;
 }
 
-/* The text of spine item @spine in the book: from its first block to the end of its last. */
-static folio_epub_doc_text_t doc_text(ov_t *o, size_t spine)
-{
-    folio_epub_doc_text_t t = {NULL, 0, 0};
-    size_t start = (size_t)-1, end = 0, bytes;
-    for (size_t i = 0; i < folio_book_n_blocks(o->book); i++) {
-        const folio_block_t *b = folio_book_block(o->book, i);
-        if (b->section != spine) continue;
-        if (b->start_char < start) start = b->start_char;
-        if (b->end_char > end) end = b->end_char;
-    }
-    if (start == (size_t)-1) return t;
-    const char *text = folio_book_text(o->book, &bytes);
-    size_t at = 0, cp = 0, from = 0;
-    for (; at < bytes && cp < end; cp++) {
-        if (cp == start) from = at;
-        unsigned char c = (unsigned char)text[at];
-        at += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    }
-    if (at > bytes) at = bytes;
-    t.text = text + from;
-    t.bytes = at - from;
-    t.start_char = start;
-    return t;
-}
-
 static int mark_document(ov_t *o, doc_t *d)
 {
     char *buf = NULL;
     size_t len = 0;
     int rc = read_entry(o, d->path, &buf, &len);
     folio_epub_doc_text_t text = {NULL, 0, 0};
-    if (o->opts->granularity != FOLIO_OVERLAY_PARAGRAPH) text = doc_text(o, d->spine);
+    if (o->opts->granularity != FOLIO_OVERLAY_PARAGRAPH)
+        text = folio__epub_doc_text(o->book, d->spine);
     if (rc >= 0)
         rc = folio__epub_add_ids(o->ctx, o->book_path, o->out_path, d->path, buf, len, &text,
                                  d->pars.items, d->pars.len, &d->xhtml, &d->xhtml_len);
