@@ -187,7 +187,8 @@ static void the_place_moves_to_the_first_whole_lines_first_word(void **state)
     folio_lookup_t r;
     size_t n = 0;
     /* A head the book does not have is passed over; "four" is word 3, code point 14, 3 s. */
-    folio_anchor_t a[2] = {{"12 Small Book", 13, true}, {"four five six", 13, false}};
+    folio_anchor_t a[2] = {{.text = "12 Small Book", .len = 13, .head_like = true},
+                           {.text = "four five six", .len = 13}};
     assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), a, 2, &r, 1, &n),
                      FOLIO_OK);
     assert_int_equal(n, 1);
@@ -195,7 +196,7 @@ static void the_place_moves_to_the_first_whole_lines_first_word(void **state)
     assert_true(r.time == 3.0);
     assert_int_equal(r.read, 1);
     /* A line starting with the second half of a word places that word: "ree four" -> "three". */
-    folio_anchor_t b[1] = {{"ree four five", 13, false}};
+    folio_anchor_t b[1] = {{.text = "ree four five", .len = 13}};
     assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), b, 1, &r, 1, &n),
                      FOLIO_OK);
     assert_int_equal(n, 1);
