@@ -215,7 +215,10 @@ int folio__lookup_anchored(folio_t *ctx, const folio_index_t *ix, const char *te
         if (at < 0 || (size_t)at >= ns) continue;
         size_t w = folio__lookup_word_at(ix, cp[at]);
         if (w >= folio_index_n_words(ix)) continue;
-        if (anchors[k].room_above) w = heading_of(ix, w);
+        /* The room is above the photo's first line, whichever line gave the place. */
+        bool room = false;
+        for (size_t j = 0; j <= k; j++) room = room || anchors[j].room_above;
+        if (room) w = heading_of(ix, w);
         float score = out[i].score;
         folio__lookup_place(ix, folio_index_word(ix, w)->start_char, &out[i]);
         folio__lookup_time_from(ix, w, &out[i]);

@@ -33,7 +33,10 @@ static bool is_digit(char c)
 
 static bool is_alnum(char c)
 {
-    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (unsigned char)c >= 0x80;
+    /* Beyond ASCII, the lead bytes of letters (from U+00C0; not U+2000-U+2FFF, quotes, dashes
+     * and marks): a curly quote around a page number does not make it a word. */
+    unsigned char u = (unsigned char)c;
+    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (u >= 0xC3 && u != 0xE2);
 }
 
 /* Whether the word @w[0..n) is a page number: digits, with any punctuation around them. */
@@ -66,13 +69,18 @@ static bool folio_line(const folio_ocr_line_t *ln, bool roman)
     return (digits && !letters && digits <= 4) || (roman && letters && !digits && letters <= 6);
 }
 
-/* Whether the line has a page number as its first or last word. */
+/* Whether the line has a page number among its first two or last two words (a speck at the
+ * page's edge reads as a word beside it). */
 static bool numbered(const folio_ocr_line_t *ln)
 {
-    if (!ln->n_words || ln->n_words > HEAD_WORDS) return false;
-    const folio_ocr_word_t *a = &ln->words[0], *b = &ln->words[ln->n_words - 1];
-    return number_word(ln->text + a->byte_off, a->byte_len) ||
-           number_word(ln->text + b->byte_off, b->byte_len);
+    size_t n = ln->n_words;
+    if (!n || n > HEAD_WORDS) return false;
+    size_t at[4] = {0, n > 1 ? 1 : 0, n > 1 ? n - 2 : 0, n - 1};
+    for (size_t i = 0; i < 4; i++) {
+        const folio_ocr_word_t *w = &ln->words[at[i]];
+        if (number_word(ln->text + w->byte_off, w->byte_len)) return true;
+    }
+    return false;
 }
 
 /* Whether the line starts as a footnote does: a number or a mark (*, dagger) before its text. */
