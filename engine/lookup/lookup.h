@@ -41,13 +41,19 @@ int folio__lookup_tables(const char *text, size_t bytes, const double *word_star
                          folio_lookup_tables_t *out);
 void folio__lookup_tables_free(folio_lookup_tables_t *t);
 
-/* A line of a photographed page that may give the answer's place: its text, and whether it looks
+/* A line of a photographed page that may give the answer's place: its text, whether it looks
  * like a running head (a number at one end), which is passed over when the book does not have it
- * there. */
+ * there, and whether its ink reaches the photo's left or right edge (then it is whole only when
+ * the book shows it complete: no letters missing before the next line's, nor a word cut at its
+ * start). */
 typedef struct {
     const char *text; /* UTF-8 */
     size_t len;       /* bytes */
     bool head_like;
+    bool edge_left, edge_right;
+    /* Blank room above the line in the photo, where a chapter's heading in large print may stand
+     * unread: a place among the chapter's first words is then the heading's. */
+    bool room_above;
 } folio_anchor_t;
 
 /* Photo lookups (the OCR module): match @text (the photo's body text) as folio_lookup_text does,

@@ -219,7 +219,11 @@ static bool junk(const char *text, const folio_ocr_word_t *w)
     bool alnum = false;
     for (size_t i = 0; i < w->byte_len; i++) {
         unsigned char c = (unsigned char)text[w->byte_off + i];
-        if (c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+        /* Of the rest, the lead bytes of letters (accented Latin, Greek, Cyrillic, ... from
+         * U+00C0; not U+2000-U+2FFF, the dashes, quotes, marks and symbols such as a "(TM)" read
+         * from a speck). */
+        if ((c >= 0xC3 && c < 0xE2) || c > 0xE2 || (c >= '0' && c <= '9') ||
+            ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
             alnum = true;
     }
     return !alnum || w->conf < JUNK_CONF || (w->byte_len == 1 && w->conf < 2 * JUNK_CONF);

@@ -111,6 +111,15 @@ void folio__ocr_free(folio_ocr_t *o);
 #define FOLIO_OCR_MAX_PIXELS 50000000
 #define FOLIO_OCR_MAX_SIDE 20000
 
+/* Read a photo as folio_lookup_image does: with the default tuning, and when little of it reads
+ * well (confidence 80 and more, not flagged cut: under 7 of 10 letters), again with the background
+ * normalisation switched, keeping the better reading (OCR time is the sum). *@own receives what
+ * holds a kept first reading (NULL when @page points into the handle): free it with
+ * folio__photo_read_free once done with @page. Returns as folio__ocr_read. */
+int folio__photo_read(folio_ocr_t *ocr, const void *bytes, size_t n, folio_ocr_page_t *page,
+                      void **own);
+void folio__photo_read_free(void *own);
+
 /* What each line of a photo is to the lookup (folio__photo_roles). */
 typedef enum {
     FOLIO_LINE_BODY,     /* a whole line of the page's text */

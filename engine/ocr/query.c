@@ -16,6 +16,13 @@
  * whole ones 0.85-1.25; a line without ascenders or descenders is at the low end). */
 #define WHOLE_CONF 85.0f
 #define WHOLE_HEIGHT 0.9f
+/* ... or read this surely, showing this share (measured: tilted whole lines at the top edge read
+ * at 94-97 show 0.84-0.9 by this measure). */
+#define SURE_CONF 93.0f
+#define SURE_HEIGHT 0.8f
+/* Room above a photo's first line of more than this many line pitches is blank page (a chapter's
+ * first page, its heading in large print above), not a crop through the text. */
+#define ROOM_PITCH 2.5f
 /* A running head has at most this many words (page number, a title). */
 #define HEAD_WORDS 12
 
@@ -26,7 +33,10 @@ static bool is_digit(char c)
 
 static bool is_alnum(char c)
 {
-    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (unsigned char)c >= 0x80;
+    /* Beyond ASCII, the lead bytes of letters (from U+00C0; not U+2000-U+2FFF, quotes, dashes
+     * and marks): a curly quote around a page number does not make it a word. */
+    unsigned char u = (unsigned char)c;
+    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (u >= 0xC3 && u != 0xE2);
 }
 
 /* Whether the word @w[0..n) is a page number: digits, with any punctuation around them. */
@@ -59,13 +69,18 @@ static bool folio_line(const folio_ocr_line_t *ln, bool roman)
     return (digits && !letters && digits <= 4) || (roman && letters && !digits && letters <= 6);
 }
 
-/* Whether the line has a page number as its first or last word. */
+/* Whether the line has a page number among its first two or last two words (a speck at the
+ * page's edge reads as a word beside it). */
 static bool numbered(const folio_ocr_line_t *ln)
 {
-    if (!ln->n_words || ln->n_words > HEAD_WORDS) return false;
-    const folio_ocr_word_t *a = &ln->words[0], *b = &ln->words[ln->n_words - 1];
-    return number_word(ln->text + a->byte_off, a->byte_len) ||
-           number_word(ln->text + b->byte_off, b->byte_len);
+    size_t n = ln->n_words;
+    if (!n || n > HEAD_WORDS) return false;
+    size_t at[4] = {0, n > 1 ? 1 : 0, n > 1 ? n - 2 : 0, n - 1};
+    for (size_t i = 0; i < 4; i++) {
+        const folio_ocr_word_t *w = &ln->words[at[i]];
+        if (number_word(ln->text + w->byte_off, w->byte_len)) return true;
+    }
+    return false;
 }
 
 /* Whether the line starts as a footnote does: a number or a mark (*, dagger) before its text. */
@@ -112,6 +127,26 @@ static bool gap_after(const folio_ocr_line_t *lines, size_t i, float pitch)
     return pitch > 0 && (float)(lines[i + 1].box.y - lines[i].box.y) > GAP_PITCH * pitch;
 }
 
+/* Whether line @i is a title alone (a running head whose page number was not read): a few words
+ * under 0.7 of the width of the widest line in [@from, @to). */
+static bool narrow(const folio_ocr_line_t *lines, size_t i, size_t from, size_t to)
+{
+    int widest = 0;
+    for (size_t k = from; k < to; k++)
+        if (lines[k].box.w > widest) widest = lines[k].box.w;
+    return lines[i].n_words <= HEAD_WORDS / 2 && (float)lines[i].box.w < 0.7f * (float)widest;
+}
+
+/* gap_after from line @i to the next line in [@i + 1, @to) not cut (a speck or a cut line read
+ * between a running head and the text does not close the gap). */
+static bool gap_below(const folio_ocr_line_t *lines, const folio_line_role_t *role, size_t i,
+                      size_t to, float pitch)
+{
+    size_t j = i + 1;
+    while (j + 1 < to && role[j] == FOLIO_LINE_CUT) j++;
+    return pitch > 0 && (float)(lines[j].box.y - lines[i].box.y) > GAP_PITCH * pitch;
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -134,7 +169,10 @@ static bool is_cut(const folio_ocr_line_t *ln, float slope, float full)
 {
     if (ln->cut & (FOLIO_OCR_CUT_SHORT | FOLIO_OCR_CUT_LOWCONF)) return true;
     if (!(ln->cut & (FOLIO_OCR_CUT_TOP | FOLIO_OCR_CUT_BOTTOM))) return false;
-    return full <= 0 || ln->conf < WHOLE_CONF || shown(ln, slope) < WHOLE_HEIGHT * full;
+    if (full <= 0 || ln->conf < WHOLE_CONF) return true;
+    /* The height shown is a rough measure on a tilted line; letters read this surely are whole. */
+    float need = ln->conf >= SURE_CONF ? SURE_HEIGHT : WHOLE_HEIGHT;
+    return shown(ln, slope) < need * full;
 }
 
 void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, float skew_deg,
@@ -146,8 +184,10 @@ void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, float skew_deg,
     for (size_t i = 0; h && i < n; i++)
         if (!lines[i].cut) h[nh++] = shown(&lines[i], slope);
     if (nh) {
+        /* The lower median: with two or three untouched lines, one hyphen or tall mark makes a
+         * line's box look taller than the text. */
         qsort(h, nh, sizeof(float), cmp_float);
-        full = h[nh / 2];
+        full = h[(nh - 1) / 2];
     }
     free(h);
     for (size_t i = 0; i < n; i++)
@@ -160,7 +200,8 @@ void folio__photo_roles(const folio_ocr_line_t *lines, size_t n, float skew_deg,
     float pitch = line_pitch(lines, n);
     if (folio_line(&lines[top], false)) {
         role[top++] = FOLIO_LINE_FOLIO;
-    } else if (bottom - top > 1 && numbered(&lines[top]) && gap_after(lines, top, pitch)) {
+    } else if (bottom - top > 1 && gap_below(lines, role, top, bottom, pitch) &&
+               (numbered(&lines[top]) || narrow(lines, top, top, bottom))) {
         role[top++] = FOLIO_LINE_HEAD;
     }
     if (bottom > top && folio_line(&lines[bottom - 1], true)) role[--bottom] = FOLIO_LINE_FOLIO;
@@ -199,15 +240,26 @@ int folio__photo_query(const folio_ocr_line_t *lines, size_t n, float skew_deg, 
     if (first == n) goto done;
     for (size_t i = 0; i < first && max; i++)
         if (role[i] == FOLIO_LINE_HEAD) {
-            anchors[(*n_anchors)++] = (folio_anchor_t){lines[i].text, strlen(lines[i].text), true};
+            anchors[(*n_anchors)++] =
+                (folio_anchor_t){lines[i].text, strlen(lines[i].text), true, false, false, false};
             break;
         }
+    /* Room above the first line where a chapter's heading can stand (read as a head, or
+     * unread: large print often reads as garbage): blank page, or a line that the photo's top
+     * edge does not cut. */
+    bool room = lines[first].box.y > ROOM_PITCH * line_pitch(lines, n);
+    for (size_t i = 0; i < first; i++) room = room || !(lines[i].cut & FOLIO_OCR_CUT_TOP);
     for (size_t i = first; i <= last; i++) {
         if (role[i] != body && role[i] != FOLIO_LINE_CUT) continue;
         if (text->len) TRY(folio__str_appendc(text, '\n'));
         TRY(folio__str_append(text, lines[i].text, strlen(lines[i].text)));
         if (role[i] == body && *n_anchors < max)
-            anchors[(*n_anchors)++] = (folio_anchor_t){lines[i].text, strlen(lines[i].text), false};
+            anchors[(*n_anchors)++] = (folio_anchor_t){lines[i].text,
+                                                       strlen(lines[i].text),
+                                                       false,
+                                                       lines[i].cut & FOLIO_OCR_CUT_LEFT,
+                                                       lines[i].cut & FOLIO_OCR_CUT_RIGHT,
+                                                       i == first && room};
     }
 done:
 fail:

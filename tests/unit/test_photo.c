@@ -112,7 +112,7 @@ static void running_heads_and_page_numbers_are_not_text(void **state)
     assert_string_equal(q.text.data, "Buses never are. Must be a sign. He took\n"
                                      "the suitcase from her without asking.\n"
                                      "The cottage smelled of paraffin.");
-    /* The head is tried first, as a line to pass over if the book lacks it there. */
+    /* The head is handed on marked as one (never the answer's line). */
     assert_int_equal(q.na, 4);
     assert_true(q.a[0].head_like);
     assert_string_equal(q.a[1].text, "Buses never are. Must be a sign. He took");
@@ -187,7 +187,8 @@ static void the_place_moves_to_the_first_whole_lines_first_word(void **state)
     folio_lookup_t r;
     size_t n = 0;
     /* A head the book does not have is passed over; "four" is word 3, code point 14, 3 s. */
-    folio_anchor_t a[2] = {{"12 Small Book", 13, true}, {"four five six", 13, false}};
+    folio_anchor_t a[2] = {{.text = "12 Small Book", .len = 13, .head_like = true},
+                           {.text = "four five six", .len = 13}};
     assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), a, 2, &r, 1, &n),
                      FOLIO_OK);
     assert_int_equal(n, 1);
@@ -195,12 +196,108 @@ static void the_place_moves_to_the_first_whole_lines_first_word(void **state)
     assert_true(r.time == 3.0);
     assert_int_equal(r.read, 1);
     /* A line starting with the second half of a word places that word: "ree four" -> "three". */
-    folio_anchor_t b[1] = {{"ree four five", 13, false}};
+    folio_anchor_t b[1] = {{.text = "ree four five", .len = 13}};
     assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), b, 1, &r, 1, &n),
                      FOLIO_OK);
     assert_int_equal(n, 1);
     assert_int_equal(r.char_offset, 8);
     assert_true(r.time == 2.0);
+    folio_index_free(ix);
+}
+
+static void a_title_alone_above_a_gap_is_a_head(void **state)
+{
+    (void)state;
+    hand_line_t h[4];
+    /* The page number was not read: a narrow title 90 px above lines 40 px apart. */
+    make(&h[0], "Sense and Sensibility", 0, 0, 96, false);
+    h[0].line.box.x = 200, h[0].line.box.w = 200;
+    make(&h[1], "But he talked of flannel waistcoats, said Mari-", 90, 0, 95, false);
+    make(&h[2], "anne; and with me a flannel waistcoat is invariably", 130, 0, 95, false);
+    make(&h[3], "connected with aches, cramps, rheumatisms, and ev-", 170, 0, 95, false);
+    query_t q;
+    query_of(h, 4, &q);
+    assert_int_equal(q.role[0], FOLIO_LINE_HEAD);
+    assert_true(q.a[0].head_like);
+    assert_string_equal(q.a[1].text, "But he talked of flannel waistcoats, said Mari-");
+    folio__str_free(&q.text);
+
+    /* The same narrow line close above the text is a paragraph's last line: body. */
+    h[1].line.box.y = 40, h[2].line.box.y = 80, h[3].line.box.y = 120;
+    query_of(h, 4, &q);
+    assert_int_equal(q.role[0], FOLIO_LINE_BODY);
+    folio__str_free(&q.text);
+}
+
+static void anchors_say_which_edge_a_line_reaches_and_the_room_above(void **state)
+{
+    (void)state;
+    hand_line_t h[3];
+    /* Blank page above the first line (200 px, lines 40 apart): room for a heading. */
+    make(&h[0], "The family of Dashwood had long been settled", 200, 0, 95, false);
+    make(&h[1], "in Sussex. Their estate was large, and their", 240, FOLIO_OCR_CUT_RIGHT, 95,
+         false);
+    make(&h[2], "residence was at Norland Park, in the centre", 280, FOLIO_OCR_CUT_LEFT, 95, false);
+    query_t q;
+    query_of(h, 3, &q);
+    assert_int_equal(q.na, 3);
+    assert_true(q.a[0].room_above);
+    assert_false(q.a[0].edge_left || q.a[0].edge_right);
+    assert_false(q.a[1].room_above);
+    assert_true(q.a[1].edge_right && !q.a[1].edge_left);
+    assert_true(q.a[2].edge_left && !q.a[2].edge_right);
+    folio__str_free(&q.text);
+
+    /* A crop through the text: the cut line at the top edge is no room for a heading. */
+    make(&h[0], "ee aa Boe", 0, FOLIO_OCR_CUT_TOP | FOLIO_OCR_CUT_LOWCONF, 30, false);
+    h[1].line.box.y = 40, h[1].line.cut = 0;
+    h[2].line.box.y = 80;
+    query_of(h, 3, &q);
+    assert_int_equal(q.na, 2);
+    assert_false(q.a[0].room_above);
+    folio__str_free(&q.text);
+}
+
+/* The small index again: "One two three four five six seven eight.", word i at i s (code points:
+ * two 4, three 8, four 14, five 19). */
+static void a_line_the_edge_clipped_gives_way_to_the_next(void **state)
+{
+    (void)state;
+    const char *path = fx_small_index("clip.folio", true);
+    assert_non_null(path);
+    folio_index_t *ix = folio_index_open(NULL, path, NULL);
+    assert_non_null(ix);
+    static const char body[] = "two three four five six seven eight";
+    folio_lookup_t r;
+    size_t n = 0;
+    /* At the right edge and complete ("four" follows at once): it is the answer's line. */
+    folio_anchor_t whole[2] = {{.text = "two three", .len = 9, .edge_right = true},
+                               {.text = "four five six", .len = 13}};
+    assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), whole, 2, &r, 1, &n),
+                     FOLIO_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(r.char_offset, 4);
+    assert_true(r.time == 1.0);
+    /* At the right edge missing "ee four" before the next line: the next line's "five". */
+    folio_anchor_t right[2] = {{.text = "two thr", .len = 7, .edge_right = true},
+                               {.text = "five six seven", .len = 14}};
+    assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), right, 2, &r, 1, &n),
+                     FOLIO_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(r.char_offset, 19);
+    assert_true(r.time == 4.0);
+    /* At the left edge starting inside "three": the next line's "five". */
+    folio_anchor_t left[2] = {{.text = "hree four", .len = 9, .edge_left = true},
+                              {.text = "five six seven", .len = 14}};
+    assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), left, 2, &r, 1, &n),
+                     FOLIO_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(r.char_offset, 19);
+    /* The same line away from the edge is a hyphenated word's second half: "three". */
+    left[0].edge_left = false;
+    assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), left, 2, &r, 1, &n),
+                     FOLIO_OK);
+    assert_int_equal(r.char_offset, 8);
     folio_index_free(ix);
 }
 
@@ -214,6 +311,9 @@ int main(void)
         cmocka_unit_test(footnotes_at_the_foot_are_left_out_unless_alone),
         cmocka_unit_test(a_photo_without_a_whole_line_has_no_query),
         cmocka_unit_test(the_place_moves_to_the_first_whole_lines_first_word),
+        cmocka_unit_test(a_title_alone_above_a_gap_is_a_head),
+        cmocka_unit_test(anchors_say_which_edge_a_line_reaches_and_the_room_above),
+        cmocka_unit_test(a_line_the_edge_clipped_gives_way_to_the_next),
     };
     return cmocka_run_group_tests_name("photo", tests, NULL, fx_teardown);
 }
