@@ -15,11 +15,15 @@
  *                                           a photo (image/jpeg, png, webp, tiff), or a form
  *                                           (multipart/form-data or urlencoded): a file field
  *                                           and/or "text" (and "current_time")
+ *   GET  /v1/books/{id}/pages, /audio/{n}   the page table, an audio file (serve_web.c,
+ * serve_audio.c) GET  /, /login                          the web page, the login form (serve_web.c,
+ * serve_auth.c)
  *
  * Photos are read off the connection threads: the connection is suspended and its photo queued
  * for a pool of OCR workers (--ocr-threads, each with its own OCR handle, loaded on first use);
  * the worker answers and resumes it. A full queue (--ocr-queue) is answered 503 at once. */
 #include "cli.h"
+#include "serve.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -278,6 +282,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char
         return MHD_NO;
     }
     MHD_add_response_header(r, "Content-Type", "application/json");
+    serve_web_headers(r);
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE) MHD_add_response_header(r, "Retry-After", "1");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -623,6 +628,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
 {
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     bool post = strcmp(method, "POST") == 0;
+    enum MHD_Result web;
+    if (serve_web_route(c, url, method, r->body.data, r->body.len, &web)) return web;
     if (strcmp(url, "/healthz") == 0) {
         if (!get) return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "GET");
         json_t *o = json_pack("{s:s, s:I}", "status", "ok", "books", (json_int_t)lib.n);
@@ -654,12 +661,15 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     if (rest) *rest++ = 0;
     book_t *b = find_book(path);
     if (!b) return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such book");
-    if (!rest || !*rest) {
+    bool extra = rest && serve_web_is_book_route(rest);
+    if (!rest || !*rest || extra) {
         if (!get) return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "GET");
         folio_t *ctx = folio_new(); /* NULL: the log says less */
         int err = 0;
         folio_index_t *ix = acquire(b, ctx, &err);
-        enum MHD_Result ret = ix ? book_info(c, b, ix) : open_failed(c, b, ctx, err);
+        enum MHD_Result ret = !ix     ? open_failed(c, b, ctx, err)
+                              : extra ? serve_web_book(c, b->id, b->path, ix, rest)
+                                      : book_info(c, b, ix);
         if (ix) release(b);
         folio_free(ctx);
         return ret;
@@ -739,6 +749,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     request_t *r = *state; /* made by on_uri */
     if (!r) return MHD_NO;
+    if (!r->started && !serve_auth_allows(c, url, method)) return serve_auth_refuse(c, url, method);
     if (!r->started) return start(c, method, r);
     if (r->done) { /* an OCR worker answered and resumed the connection */
         char *answer = r->answer;
@@ -826,6 +837,7 @@ int cmd_serve(int argc, char **argv)
 {
     long port = -1, threads = 4, cache = 256, ocr_threads = 0, ocr_queue = 0;
     const char *host = "127.0.0.1";
+    int web = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--port") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--cache") == 0) {
@@ -847,6 +859,8 @@ int cmd_serve(int argc, char **argv)
         } else if (strcmp(a, "--host") == 0) {
             if (i + 1 >= argc) return cli_usage_error("serve", "--host takes an IPv4 address");
             host = argv[++i];
+        } else if ((web = serve_web_option(argc, argv, &i)) != 0) {
+            if (web != 1) return web;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("serve", "unknown option '%s'", a);
         } else if (add_path(a) < 0) {
@@ -857,7 +871,8 @@ int cmd_serve(int argc, char **argv)
         return cli_usage_error("serve",
                                "usage: folio serve --port P [--host ADDR] [--threads N] "
                                "[--cache N] [--ocr-threads N (default: the cores, at most 8)] "
-                               "[--ocr-queue N (default: twice the OCR threads)] DIR_OR_INDEX...");
+                               "[--ocr-queue N (default: twice the OCR threads)] "
+                               "[--audio-root DIR] [--token FILE] [--cors ORIGIN] DIR_OR_INDEX...");
     if (!lib.n) {
         fprintf(stderr, "folio: error: no .folio index to serve\n");
         return EXIT_FAIL;
@@ -869,6 +884,7 @@ int cmd_serve(int argc, char **argv)
     sa.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
         return cli_usage_error("serve", "--host takes an IPv4 address, not '%s'", host);
+    serve_web_check_host(host);
 
     /* Signals are waited for, not handled: block them before MHD starts its threads. */
     sigset_t sigs;
