@@ -15,9 +15,9 @@
  *                                           a photo (image/jpeg, png, webp, tiff), or a form
  *                                           (multipart/form-data or urlencoded): a file field
  *                                           and/or "text" (and "current_time")
- *   GET  /v1/books/{id}/pages, /audio/{n}   the page table, an audio file (serve_web.c,
- * serve_audio.c) GET  /, /login                          the web page, the login form (serve_web.c,
- * serve_auth.c)
+ *   GET  /v1/books/{id}/pages               the page table (serve_web.c)
+ *   GET  /v1/books/{id}/audio/{n}           an audio file, with ranges (serve_audio.c)
+ *   GET  /, /login                          the web page, its login form (serve_web.c)
  *
  * Photos are read off the connection threads: the connection is suspended and its photo queued
  * for a pool of OCR workers (--ocr-threads, each with its own OCR handle, loaded on first use);
@@ -859,8 +859,8 @@ int cmd_serve(int argc, char **argv)
         } else if (strcmp(a, "--host") == 0) {
             if (i + 1 >= argc) return cli_usage_error("serve", "--host takes an IPv4 address");
             host = argv[++i];
-        } else if ((web = serve_web_option(argc, argv, &i)) != 0) {
-            if (web != 1) return web;
+        } else if (serve_web_option(argc, argv, &i, &web)) {
+            if (web) return web;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("serve", "unknown option '%s'", a);
         } else if (add_path(a) < 0) {

@@ -30,10 +30,10 @@ typedef struct {
 
 extern serve_web_options_t serve_web;
 
-/* Parse the option at argv[*i] (--audio-root DIR, --cors ORIGIN, --token FILE), advancing *i
- * past its value. Returns 1 if it was one, 0 if not, or EXIT_USAGE / EXIT_FAIL after printing
- * why (a missing value; a token file that cannot be read or holds no usable token). */
-int serve_web_option(int argc, char **argv, int *i);
+/* Whether argv[*i] is an option of this part (--audio-root DIR, --cors ORIGIN, --token FILE);
+ * if so, *i is advanced past its value and *@status is 0, or EXIT_USAGE / EXIT_FAIL after
+ * printing why (a missing value; a token file that cannot be read or holds no usable token). */
+bool serve_web_option(int argc, char **argv, int *i, int *status);
 
 /* Warn on stderr when @host is not a loopback address: the books and audio are then open to the
  * network (to anyone on it without --token). */

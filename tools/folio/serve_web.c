@@ -16,27 +16,31 @@ serve_web_options_t serve_web;
     "default-src 'self'; media-src 'self' blob:; img-src 'self' blob: data:; "                     \
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
-int serve_web_option(int argc, char **argv, int *i)
+bool serve_web_option(int argc, char **argv, int *i, int *status)
 {
     const char *a = argv[*i];
+    *status = 0;
     if (strcmp(a, "--audio-root") != 0 && strcmp(a, "--cors") != 0 && strcmp(a, "--token") != 0)
-        return 0;
-    if (*i + 1 >= argc || !argv[*i + 1][0])
-        return cli_usage_error("serve", "%s takes %s", a,
-                               a[2] == 'c' ? "an origin (https://host:port)" : "a path");
+        return false;
+    if (*i + 1 >= argc || !argv[*i + 1][0]) {
+        *status = cli_usage_error("serve", "%s takes %s", a,
+                                  a[2] == 'c' ? "an origin (https://host:port)" : "a path");
+        return true;
+    }
     const char *v = argv[++*i];
     if (a[2] == 'a') {
         serve_web.audio_root = v;
     } else if (a[2] == 'c') {
         if (strpbrk(v, "\r\n"))
-            return cli_usage_error("serve", "--cors takes an origin, not '%s'", v);
-        serve_web.cors = v;
+            *status = cli_usage_error("serve", "--cors takes an origin, not '%s'", v);
+        else
+            serve_web.cors = v;
     } else {
         free(serve_web.token);
         serve_web.token = NULL;
-        if (!serve_auth_load(v)) return EXIT_FAIL;
+        if (!serve_auth_load(v)) *status = EXIT_FAIL;
     }
-    return 1;
+    return true;
 }
 
 void serve_web_check_host(const char *host)
