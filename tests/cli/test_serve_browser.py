@@ -15,13 +15,13 @@ a build without OCR (FOLIO_OCR=0) or without mkphotos' tools.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_serve_web import start_server, stop_server  # noqa: E402
 
 FOLIO, MKCORPUS, ROOT, WORK = sys.argv[1:4] + [os.path.abspath(sys.argv[4])]
 CORPUS = os.path.join(WORK, "demo")
@@ -46,12 +46,6 @@ def browser_missing():
         if not shutil.which(tool):
             return tool + " missing"
     return None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 TRUTH = PHOTO_TRUTH = SERVER = LOG = DRIVER = None
@@ -97,17 +91,8 @@ def start():
     token = os.path.join(WORK, "token")
     with open(token, "w") as f:
         f.write(TOKEN + "\n")
-    port = free_port()
     LOG = open(os.path.join(WORK, "serve.log"), "w+")
-    SERVER = subprocess.Popen([FOLIO, "serve", "--port", str(port), "--token", token,
-                               "--ocr-threads", "1", INDEX], stdout=subprocess.DEVNULL,
-                              stderr=LOG)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    SERVER, port = start_server(LOG, "--token", token, "--ocr-threads", "1", INDEX)
     BASE = "http://127.0.0.1:%d" % port
     options = webdriver.ChromeOptions()
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -126,9 +111,8 @@ def start():
 def tearDownModule():
     if DRIVER:
         DRIVER.quit()
-    if SERVER and SERVER.poll() is None:
-        SERVER.terminate()
-        SERVER.wait(timeout=10)
+    if SERVER:
+        stop_server(SERVER)
     if LOG:
         LOG.close()
 

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 import unittest
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import minicorpus  # noqa: E402
@@ -38,7 +37,8 @@ def free_port():
 
 def start_server(log, *args):
     port = free_port()
-    server = subprocess.Popen([FOLIO, "serve", "--port", str(port), *args], stderr=log)
+    server = subprocess.Popen([FOLIO, "serve", "--port", str(port), *args],
+                              stdout=subprocess.DEVNULL, stderr=log)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
