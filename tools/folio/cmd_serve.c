@@ -15,11 +15,15 @@
  *                                           a photo (image/jpeg, png, webp, tiff), or a form
  *                                           (multipart/form-data or urlencoded): a file field
  *                                           and/or "text" (and "current_time")
+ *   GET  /v1/books/{id}/pages               the page table (serve_web.c)
+ *   GET  /v1/books/{id}/audio/{n}           an audio file, with ranges (serve_audio.c)
+ *   GET  /, /login                          the web page, its login form (serve_web.c)
  *
  * Photos are read off the connection threads: the connection is suspended and its photo queued
  * for a pool of OCR workers (--ocr-threads, each with its own OCR handle, loaded on first use);
  * the worker answers and resumes it. A full queue (--ocr-queue) is answered 503 at once. */
 #include "serve.h"
+#include "serve_web.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -102,6 +106,7 @@ enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *json)
         return MHD_NO;
     }
     MHD_add_response_header(r, "Content-Type", "application/json");
+    serve_web_headers(r);
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE) MHD_add_response_header(r, "Retry-After", "1");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -315,6 +320,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
 {
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     bool post = strcmp(method, "POST") == 0;
+    enum MHD_Result web;
+    if (serve_web_route(c, url, method, r->body.data, r->body.len, &web)) return web;
     if (strcmp(url, "/healthz") == 0) {
         if (!get) return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "GET");
         json_t *o = json_pack("{s:s, s:I}", "status", "ok", "books", (json_int_t)lib.n);
@@ -348,12 +355,15 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     if (rest) *rest++ = 0;
     book_t *b = find_book(path);
     if (!b) return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such book");
-    if (!rest || !*rest) {
+    bool extra = rest && serve_web_is_book_route(rest);
+    if (!rest || !*rest || extra) {
         if (!get) return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "GET");
         folio_t *ctx = folio_new(); /* NULL: the log says less */
         int err = 0;
         folio_index_t *ix = acquire(b, ctx, &err);
-        enum MHD_Result ret = ix ? book_info(c, b, ix) : open_failed(c, b, ctx, err);
+        enum MHD_Result ret = !ix     ? open_failed(c, b, ctx, err)
+                              : extra ? serve_web_book(c, b->id, b->path, ix, rest)
+                                      : book_info(c, b, ix);
         if (ix) release(b);
         folio_free(ctx);
         return ret;
@@ -433,6 +443,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     request_t *r = *state; /* made by on_uri */
     if (!r) return MHD_NO;
+    if (!r->started && !serve_auth_allows(c, url, method)) return serve_auth_refuse(c, url, method);
     if (!r->started) return start(c, method, r);
     if (r->done) { /* an OCR worker answered and resumed the connection */
         char *answer = r->answer;
@@ -529,6 +540,7 @@ int cmd_serve(int argc, char **argv)
     long port = -1, threads = 4, cache = 256, ocr_threads = 0, ocr_queue = 0;
     long max_conns = MAX_CONNECTIONS, per_ip = MAX_PER_IP, timeout = REQUEST_TIMEOUT;
     const char *host = "127.0.0.1";
+    int web = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long v;
@@ -559,6 +571,8 @@ int cmd_serve(int argc, char **argv)
         } else if (strcmp(a, "--host") == 0) {
             if (i + 1 >= argc) return cli_usage_error("serve", "--host takes an IPv4 address");
             host = argv[++i];
+        } else if (serve_web_option(argc, argv, &i, &web)) {
+            if (web) return web;
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("serve", "unknown option '%s'", a);
         } else if (serve_add_path(a) < 0) {
@@ -571,7 +585,8 @@ int cmd_serve(int argc, char **argv)
                                "[--cache N] [--ocr-threads N (default: the cores, at most 8)] "
                                "[--ocr-queue N (default: twice the OCR threads)] "
                                "[--max-connections N (default %d)] [--max-per-ip N (default %d)] "
-                               "[--request-timeout SEC (default %d)] DIR_OR_INDEX...",
+                               "[--request-timeout SEC (default %d)] [--audio-root DIR] "
+                               "[--token FILE] [--cors ORIGIN] DIR_OR_INDEX...",
                                MAX_CONNECTIONS, MAX_PER_IP, REQUEST_TIMEOUT);
     if (!lib.n) {
         fprintf(stderr, "folio: error: no .folio index to serve\n");
@@ -593,6 +608,7 @@ int cmd_serve(int argc, char **argv)
                 files, fit, max_conns);
         max_conns = fit;
     }
+    serve_web_check_host(host);
 
     /* Signals are waited for, not handled: block them before MHD starts its threads. */
     sigset_t sigs;

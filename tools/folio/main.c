@@ -170,6 +170,11 @@ static const cli_option_t serve_options[] = {
     {"request-timeout", 0, "SEC", 9,
      "seconds a request may take, however slowly its client sends\n"
      "(default 30)"},
+    {"audio-root", 0, "DIR", 10,
+     "where the web page's audio is: DIR/ID/NAME or DIR/NAME (default:\n"
+     "beside each index)"},
+    {"token", 0, "FILE", 11, "ask every request but /healthz for the token in FILE"},
+    {"cors", 0, "ORIGIN", 12, "allow the web origin ORIGIN (CORS headers)"},
     {NULL, 0, NULL, 0, NULL},
 };
 
