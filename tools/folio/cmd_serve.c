@@ -535,7 +535,57 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 #define MAX_PER_IP 64
 #define REQUEST_TIMEOUT 30
 
+/* serve's own parser takes "--opt value": "--opt=value" is split into the two, as getopt_long
+ * would read it. Returns the new argv (caller frees the array; its strings are @argv's or one
+ * block after the pointers), or NULL when out of memory. */
+static char **split_equals(int argc, char **argv, int *n_out)
+{
+    size_t bytes = 0;
+    int n = argc;
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] && strchr(argv[i], '=')) {
+            n++;
+            bytes += strlen(argv[i]) + 1;
+        }
+    char **out = malloc((size_t)(n + 1) * sizeof(char *) + bytes);
+    if (!out) return NULL;
+    char *pool = (char *)(out + n + 1);
+    int k = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *eq =
+            i > 0 && strncmp(argv[i], "--", 2) == 0 && argv[i][2] ? strchr(argv[i], '=') : NULL;
+        if (!eq) {
+            out[k++] = argv[i];
+            continue;
+        }
+        size_t len = strlen(argv[i]);
+        memcpy(pool, argv[i], len + 1);
+        pool[eq - argv[i]] = '\0';
+        out[k++] = pool;
+        out[k++] = pool + (eq - argv[i]) + 1;
+        pool += len + 1;
+    }
+    out[k] = NULL;
+    *n_out = k;
+    return out;
+}
+
+static int serve(int argc, char **argv);
+
 int cmd_serve(int argc, char **argv)
+{
+    int n;
+    char **args = split_equals(argc, argv, &n);
+    if (!args) {
+        fprintf(stderr, "folio: error: out of memory\n");
+        return EXIT_FAIL;
+    }
+    int status = serve(n, args);
+    free(args);
+    return status;
+}
+
+static int serve(int argc, char **argv)
 {
     long port = -1, threads = 4, cache = 256, ocr_threads = 0, ocr_queue = 0;
     long max_conns = MAX_CONNECTIONS, per_ip = MAX_PER_IP, timeout = REQUEST_TIMEOUT;
