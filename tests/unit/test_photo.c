@@ -175,7 +175,19 @@ static void a_photo_without_a_whole_line_has_no_query(void **state)
     folio__str_free(&q.text);
 }
 
-/* The small index: "One two three four five six seven eight.", word i read at i s. */
+/* The code point the two anchors @a place the body of the small index at (one match). */
+static size_t placed(const folio_index_t *ix, const folio_anchor_t *a, folio_lookup_t *r)
+{
+    static const char body[] = "two three four five six seven eight";
+    size_t n = 0;
+    assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), a, 2, r, 1, &n),
+                     FOLIO_OK);
+    assert_int_equal(n, 1);
+    return r->char_offset;
+}
+
+/* The small index: "One two three four five six seven eight.", word i read at i s (code points:
+ * two 4, three 8, four 14, five 19). */
 static void the_place_moves_to_the_first_whole_lines_first_word(void **state)
 {
     (void)state;
@@ -202,6 +214,21 @@ static void the_place_moves_to_the_first_whole_lines_first_word(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(r.char_offset, 8);
     assert_true(r.time == 2.0);
+    /* At the photo's right edge and complete ("four" follows at once): the answer's line. */
+    folio_anchor_t c[2] = {{.text = "two three", .len = 9, .edge_right = true},
+                           {.text = "four five six", .len = 13}};
+    assert_int_equal(placed(ix, c, &r), 4);
+    /* At the right edge missing "ee four" before the next line: the next line's "five", 4 s. */
+    c[0] = (folio_anchor_t){.text = "two thr", .len = 7, .edge_right = true};
+    c[1] = (folio_anchor_t){.text = "five six seven", .len = 14};
+    assert_int_equal(placed(ix, c, &r), 19);
+    assert_true(r.time == 4.0);
+    /* At the left edge starting inside "three": the next line's "five"; away from the edge, the
+     * second half of a hyphenated "three". */
+    c[0] = (folio_anchor_t){.text = "hree four", .len = 9, .edge_left = true};
+    assert_int_equal(placed(ix, c, &r), 19);
+    c[0].edge_left = false;
+    assert_int_equal(placed(ix, c, &r), 8);
     folio_index_free(ix);
 }
 
@@ -258,49 +285,6 @@ static void anchors_say_which_edge_a_line_reaches_and_the_room_above(void **stat
     folio__str_free(&q.text);
 }
 
-/* The small index again: "One two three four five six seven eight.", word i at i s (code points:
- * two 4, three 8, four 14, five 19). */
-static void a_line_the_edge_clipped_gives_way_to_the_next(void **state)
-{
-    (void)state;
-    const char *path = fx_small_index("clip.folio", true);
-    assert_non_null(path);
-    folio_index_t *ix = folio_index_open(NULL, path, NULL);
-    assert_non_null(ix);
-    static const char body[] = "two three four five six seven eight";
-    folio_lookup_t r;
-    size_t n = 0;
-    /* At the right edge and complete ("four" follows at once): it is the answer's line. */
-    folio_anchor_t whole[2] = {{.text = "two three", .len = 9, .edge_right = true},
-                               {.text = "four five six", .len = 13}};
-    assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), whole, 2, &r, 1, &n),
-                     FOLIO_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(r.char_offset, 4);
-    assert_true(r.time == 1.0);
-    /* At the right edge missing "ee four" before the next line: the next line's "five". */
-    folio_anchor_t right[2] = {{.text = "two thr", .len = 7, .edge_right = true},
-                               {.text = "five six seven", .len = 14}};
-    assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), right, 2, &r, 1, &n),
-                     FOLIO_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(r.char_offset, 19);
-    assert_true(r.time == 4.0);
-    /* At the left edge starting inside "three": the next line's "five". */
-    folio_anchor_t left[2] = {{.text = "hree four", .len = 9, .edge_left = true},
-                              {.text = "five six seven", .len = 14}};
-    assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), left, 2, &r, 1, &n),
-                     FOLIO_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(r.char_offset, 19);
-    /* The same line away from the edge is a hyphenated word's second half: "three". */
-    left[0].edge_left = false;
-    assert_int_equal(folio__lookup_anchored(NULL, ix, body, strlen(body), left, 2, &r, 1, &n),
-                     FOLIO_OK);
-    assert_int_equal(r.char_offset, 8);
-    folio_index_free(ix);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,7 +297,6 @@ int main(void)
         cmocka_unit_test(the_place_moves_to_the_first_whole_lines_first_word),
         cmocka_unit_test(a_title_alone_above_a_gap_is_a_head),
         cmocka_unit_test(anchors_say_which_edge_a_line_reaches_and_the_room_above),
-        cmocka_unit_test(a_line_the_edge_clipped_gives_way_to_the_next),
     };
     return cmocka_run_group_tests_name("photo", tests, NULL, fx_teardown);
 }
