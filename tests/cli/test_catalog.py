@@ -12,9 +12,14 @@ import fcntl
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import unittest
+import urllib.error
+import urllib.request
 
 import yaml
 
@@ -205,6 +210,69 @@ class Catalog(unittest.TestCase):
         self.assertIn("--time=16", opts)
         r = folio("catalog", "tasks", manifest)
         self.assertEqual(r.stdout.decode().split(), ["0", "1", "2", "3"])
+
+
+class ServeCatalog(unittest.TestCase):
+    """folio serve over a growing catalog: indexes that appear are found, the list is paged."""
+
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(WORK, exist_ok=True)
+        _, lib = fx.build_library(MKCORPUS, ROOT, WORK)
+        cls.plain = fx.plain_exports(FOLIO, lib, WORK)
+
+    def get(self, port, path):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def test_new_indexes_are_served_and_the_book_list_is_paged(self):
+        d = os.path.join(WORK, "served")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        index = os.path.join(WORK, "plain-" + fx.BOOKS[0][0] + ".folio")
+        shutil.copy(index, os.path.join(d, "a.folio"))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        p = subprocess.Popen([FOLIO, "serve", "--port", str(port), d], stderr=subprocess.PIPE)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    if self.get(port, "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    time.sleep(0.2)
+            self.assertEqual(self.get(port, "/v1/books")[1]["total"], 1)
+            # An index copied in after the start is found by the first request for it.
+            shutil.copy(index, os.path.join(d, "b.folio.tmp"))
+            os.rename(os.path.join(d, "b.folio.tmp"), os.path.join(d, "b.folio"))
+            st, body = self.get(port, "/v1/books/b/pages/1")
+            self.assertEqual(st, 200, body)
+            # SIGHUP: looked for at once.
+            for name in ("c", "d", "e"):
+                shutil.copy(index, os.path.join(d, name + ".folio"))
+            p.send_signal(signal.SIGHUP)
+            deadline = time.time() + 30
+            while time.time() < deadline and self.get(port, "/healthz")[1]["books"] < 5:
+                time.sleep(0.2)
+            st, body = self.get(port, "/v1/books?limit=2")
+            self.assertEqual(st, 200)
+            self.assertEqual(([b["id"] for b in body["books"]], body["total"], body["next"]),
+                             (["a", "b"], 5, 2))
+            st, body = self.get(port, "/v1/books?offset=4&limit=2")
+            self.assertEqual(([b["id"] for b in body["books"]], body["next"]), (["e"], None))
+            self.assertEqual(self.get(port, "/v1/books?limit=0")[0], 400)
+            self.assertEqual(self.get(port, "/v1/books?offset=-1")[0], 400)
+            self.assertEqual(self.get(port, "/v1/books/nothere")[0], 404)
+        finally:
+            p.send_signal(signal.SIGTERM)
+            _, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err.decode()[-2000:])
+        self.assertIn("SIGHUP: 3 new books, 5 in all", err.decode())
 
 
 if __name__ == "__main__":

@@ -129,13 +129,9 @@ int fz_demo_index(const char *path, size_t max_words)
                                 .report_json = "{}",
                                 .blobs = lt.blob,
                                 .n_blobs = sizeof(lt.blob) / sizeof(lt.blob[0])};
-        char part[400];
-        snprintf(part, sizeof(part), "%s.part", path);
-        bool resumed;
-        folio_part_t *p = folio__part_open(NULL, part, "demo", true, &resumed, &err);
-        if (p) err = folio__index_write(p, &d);
-        if (p && err == FOLIO_OK) err = folio__part_finalize(p, path);
-        folio__part_close(p);
+        char tmp[400];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        err = folio__index_write(NULL, tmp, &d, path);
     }
     if (tables) folio__lookup_tables_free(&lt);
     free(w);

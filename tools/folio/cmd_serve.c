@@ -40,6 +40,7 @@
 
 #define MAX_BODY (64 * 1024)          /* text, JSON, a form's text field */
 #define MAX_UPLOAD (16 * 1024 * 1024) /* a photo, or a form */
+#define MAX_BOOKS_PAGE 1000           /* books in one page of GET /v1/books */
 
 /* ---- responses ---- */
 
@@ -324,18 +325,33 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, const ch
     if (serve_web_route(c, url, method, r->body.data, r->body.len, &web)) return web;
     if (strcmp(url, "/healthz") == 0) {
         if (!get) return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "GET");
-        json_t *o = json_pack("{s:s, s:I}", "status", "ok", "books", (json_int_t)lib.n);
+        json_t *o =
+            json_pack("{s:s, s:I}", "status", "ok", "books", (json_int_t)serve_books_count());
         char *s = json_dumps(o, JSON_COMPACT);
         json_decref(o);
         return send_json(c, MHD_HTTP_OK, s);
     }
     if (strcmp(url, "/v1/books") == 0 || strcmp(url, "/v1/books/") == 0) {
         if (!get) return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "GET");
+        /* A page of the list: ?offset=N&limit=N (at most 1000 a page, the default). */
+        long offset = 0, limit = MAX_BOOKS_PAGE;
+        const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset");
+        if (v && (!cli_parse_long(v, &offset) || offset < 0))
+            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter",
+                              "offset takes a whole number from 0");
+        v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+        if (v && (!cli_parse_long(v, &limit) || limit < 1 || limit > MAX_BOOKS_PAGE))
+            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter",
+                              "limit takes a number from 1 to 1000");
         json_t *a = json_array();
-        for (size_t i = 0; i < lib.n; i++)
-            json_array_append_new(a, json_pack("{s:s}", "id", lib.books[i].id));
-        json_t *o = json_pack("{s:o}", "books", a);
-        char *s = json_dumps(o, JSON_COMPACT);
+        size_t total = serve_books_list((size_t)offset, (size_t)limit, a);
+        size_t next = (size_t)offset + json_array_size(a);
+        json_t *o = json_pack("{s:o, s:I, s:I, s:I}", "books", a, "total", (json_int_t)total,
+                              "offset", (json_int_t)offset, "limit", (json_int_t)limit);
+        if (o)
+            json_object_set_new(o, "next",
+                                next < total ? json_integer((json_int_t)next) : json_null());
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         return send_json(c, MHD_HTTP_OK, s);
     }
@@ -638,11 +654,12 @@ static int serve(int argc, char **argv)
                                "[--request-timeout SEC (default %d)] [--audio-root DIR] "
                                "[--token FILE] [--cors ORIGIN] DIR_OR_INDEX...",
                                MAX_CONNECTIONS, MAX_PER_IP, REQUEST_TIMEOUT);
-    if (!lib.n) {
+    serve_books_ready((size_t)cache);
+    if (!serve_books_count()) {
         fprintf(stderr, "folio: error: no .folio index to serve\n");
+        serve_books_free();
         return EXIT_FAIL;
     }
-    serve_books_ready((size_t)cache);
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
@@ -665,6 +682,7 @@ static int serve(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -700,10 +718,15 @@ static int serve(int argc, char **argv)
         return EXIT_FAIL;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    fprintf(stderr, "folio: serving %zu book(s) on http://%s:%u/\n", lib.n, host,
+    fprintf(stderr, "folio: serving %zu book(s) on http://%s:%u/\n", serve_books_count(), host,
             di ? di->port : (unsigned)port);
     int sig = 0;
-    sigwait(&sigs, &sig);
+    /* SIGHUP: look for indexes that appeared in the folders given. */
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+        size_t added = serve_books_rescan(false);
+        fprintf(stderr, "folio: SIGHUP: %zu new book%s, %zu in all\n", added, added == 1 ? "" : "s",
+                serve_books_count());
+    }
     fprintf(stderr, "folio: %s: stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     serve_ocr_stop();   /* the photos in the queue are answered first */
     MHD_stop_daemon(d); /* waits for requests in flight; their access lines come before this */

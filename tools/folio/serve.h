@@ -25,20 +25,24 @@ typedef struct {
     long long mtime_ns;
 } book_t;
 
-typedef struct {
-    book_t *books; /* sorted by id once serving */
-    size_t n, cap;
-    size_t open, max_open;
-} library_t;
-
-extern library_t lib;
-
-/* Add the .folio index @path, or every .folio index in the folder @path; -1 after printing why
- * not. */
+/* Add the .folio index @path, or every .folio index in the folder @path (remembered, so that a
+ * rescan finds the indexes that appear in it later); -1 after printing why not. */
 int serve_add_path(const char *path);
 
 /* Sort the books by id and keep at most @max_open indexes open while idle. */
 void serve_books_ready(size_t max_open);
+
+/* How many books there are. */
+size_t serve_books_count(void);
+
+/* Look the folders given again for indexes that appeared since (SIGHUP, and a request for an id
+ * not known: then at most once a second). A book is never removed: an index that went away
+ * fails its requests. Returns how many books were added. */
+size_t serve_books_rescan(bool on_demand);
+
+/* The ids of books @offset.. (at most @limit, in id order) appended to @ids (a JSON array);
+ * returns the number of books. */
+size_t serve_books_list(size_t offset, size_t limit, struct json_t *ids);
 
 /* Close every index and free the books. */
 void serve_books_free(void);
