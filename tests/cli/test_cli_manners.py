@@ -110,7 +110,7 @@ class Conventions(unittest.TestCase):
         self.assertEqual(a.stdout, b.stdout)
         r = folio("book", DEMO, "--format=pdf")
         self.assertEqual(r.returncode, 2)
-        self.assertIn("--format takes auto, epub or txt, not 'pdf'", r.stderr.decode())
+        self.assertIn("--format takes auto, epub, html or txt, not 'pdf'", r.stderr.decode())
 
     def test_options_may_come_after_the_arguments(self):
         self.assertEqual(folio("book", "--text", DEMO).stdout, folio("book", DEMO, "--text").stdout)

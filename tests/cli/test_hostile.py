@@ -17,6 +17,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -127,12 +128,21 @@ class Hostile(unittest.TestCase):
         self.assertFalse(os.path.exists(out))
 
     def test_a_run_stopped_before_the_rename_resumes_without_recognition(self):
-        # The output name is a folder with a file in it, so the final rename fails: the state of
-        # a run killed after the index was written and before it was moved into place.
+        # The output name becomes a folder with a file in it once the run has started (the
+        # output is checked before any work), so the final rename fails: the state of a run
+        # killed after the index was written and before it was moved into place.
         out = os.path.join(WORK, "rename", "out.folio")
-        os.makedirs(os.path.join(out, "in-the-way"))
+        os.makedirs(os.path.dirname(out))
         audio = sorted(glob.glob(os.path.join(CORPUS, "*.wav")))
-        r = folio("index", self.book, *audio, "-o", out, timeout=INDEX_TIMEOUT)
+        p = subprocess.Popen([FOLIO, "index", self.book, *audio, "-o", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        part = out + ".part"
+        deadline = time.time() + INDEX_TIMEOUT
+        while not os.path.exists(part) and p.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        os.makedirs(os.path.join(out, "in-the-way"))
+        stdout, stderr = p.communicate(timeout=INDEX_TIMEOUT)
+        r = subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr)
         self.refused(r, out, "cannot rename")
         shutil.rmtree(out)
         r = folio("index", self.book, *audio, "-o", out, "-v", timeout=INDEX_TIMEOUT)
