@@ -328,6 +328,16 @@ const char *folio__basename(const char *path)
     return slash ? slash + 1 : path;
 }
 
+int folio__replaceable(folio_t *ctx, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode)) return FOLIO_OK;
+    return folio__error(ctx, FOLIO_EIO,
+                        "%s: %s: Folio writes a file whole and then renames it into place, and "
+                        "will not replace it",
+                        path, S_ISDIR(st.st_mode) ? "a folder" : "not a regular file");
+}
+
 int folio__regular_file(folio_t *ctx, const char *path, const char *what)
 {
     /* Non-blocking: opening a FIFO for reading would otherwise wait for a writer. */

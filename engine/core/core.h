@@ -113,6 +113,10 @@ const char *folio__basename(const char *path);
  * reading, so a FIFO or a device cannot block the caller. */
 int folio__regular_file(folio_t *ctx, const char *path, const char *what);
 
+/* FOLIO_OK when @path may be replaced by a rename (missing, or a regular file); else FOLIO_EIO
+ * naming it: a device (/dev/null), a FIFO or a folder is never replaced. */
+int folio__replaceable(folio_t *ctx, const char *path);
+
 /* ---- string map ---- */
 
 /* A hash map from NUL-terminated strings (copied) to size_t values. */

@@ -765,6 +765,7 @@ int folio_export_epub(folio_t *ctx, const folio_index_t *ix, const char *book_pa
     if (folio__str_printf(&p, "%s.part", out_path) < 0) FAIL(ctx, FOLIO_ENOMEM, "out of memory");
     part = folio__str_take(&p);
     TRY(write_archive(&o, part));
+    TRY(folio__replaceable(ctx, out_path));
     if (rename(part, out_path) != 0)
         FAIL(ctx, FOLIO_EIO, "%s: cannot write: %s", out_path, strerror(errno));
     folio__info(ctx, "%s: %zu content document(s) with Media Overlays, %zu audio file(s) %s",

@@ -188,6 +188,7 @@ int folio__index_write(folio_t *ctx, const char *tmp_path, const folio_index_dat
     if (sqlite3_close(p.db) != SQLITE_OK)
         FAIL(ctx, FOLIO_EIO, "%s: cannot close: %s", tmp_path, sqlite3_errmsg(p.db));
     p.db = NULL;
+    TRY(folio__replaceable(ctx, final_path));
     if (rename(tmp_path, final_path) != 0)
         FAIL(ctx, FOLIO_EIO, "%s: cannot rename to %s: %s", tmp_path, final_path, strerror(errno));
 fail:

@@ -52,6 +52,7 @@ class Cluster:
         with open(key, "wb") as f:
             f.write(os.urandom(1024))
         os.chmod(key, 0o600)
+        open(os.path.join(d, "plugstack.conf"), "w").close()  # no SPANK plugins
         host = socket.gethostname()
         conf = os.path.join(d, "slurm.conf")
         with open(conf, "w") as f:
@@ -78,7 +79,7 @@ ReturnToService=2
 MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
-PlugStackConfig=/dev/null
+PlugStackConfig={d}/plugstack.conf
 NodeName={host} CPUs={os.cpu_count()} RealMemory=4000 State=UNKNOWN
 PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """)

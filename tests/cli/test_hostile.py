@@ -14,6 +14,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import sqlite3
 import subprocess
 import sys
@@ -143,7 +144,7 @@ class Hostile(unittest.TestCase):
         os.makedirs(os.path.join(out, "in-the-way"))
         stdout, stderr = p.communicate(timeout=INDEX_TIMEOUT)
         r = subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr)
-        self.refused(r, out, "cannot rename")
+        self.refused(r, out, "will not replace it")
         shutil.rmtree(out)
         r = folio("index", self.book, *audio, "-o", out, "-v", timeout=INDEX_TIMEOUT)
         err = r.stderr.decode()
@@ -153,6 +154,27 @@ class Hostile(unittest.TestCase):
         with open(out, "rb") as a, open(INDEX, "rb") as b:
             self.assertEqual(a.read(), b.read(), "the resumed run's index differs")
         self.assertEqual(sorted(os.listdir(os.path.dirname(out))), ["out.folio"])
+
+    def test_an_output_that_is_a_device_is_written_and_never_replaced(self):
+        # "-o /dev/null" must not turn /dev/null into a file: a device of our own stands in.
+        dev = os.path.join(WORK, "null-device")
+        if os.path.lexists(dev):
+            os.remove(dev)
+        try:
+            os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            self.skipTest("cannot make a device node here")
+        for args in (["export", INDEX, "--format", "json", "-o", dev],
+                     ["export", INDEX, "--format", "csv", "-o", dev]):
+            r = folio(*args)
+            self.assertEqual(r.returncode, 0, (args, r.stderr.decode()))
+            self.assertTrue(stat.S_ISCHR(os.stat(dev).st_mode), args)
+        audio = sorted(glob.glob(os.path.join(CORPUS, "*.wav")))
+        r = folio("export", INDEX, "--format", "epub", "--book", self.book, "-o", dev, "-q")
+        self.refused(r, dev, "will not replace it")
+        self.assertTrue(stat.S_ISCHR(os.stat(dev).st_mode))
+        self.assertTrue(audio)
+        self.assertFalse([n for n in os.listdir(WORK) if n.startswith("null-device.")])
 
     def test_a_full_standard_output_is_a_message_and_status_1(self):
         for args in (["book", self.book, "--text"], ["book", self.book, "--json"],

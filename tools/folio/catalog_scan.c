@@ -312,8 +312,7 @@ int catalog_scan(int argc, char **argv)
     /* Natural order of the folders: the manifest is the same for the same library. */
     size_t n = s->rel_dirs.len, *order = calloc(n ? n : 1, sizeof(size_t));
     char tmp[PATH_MAX + 32];
-    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", out, (long)getpid());
-    FILE *f = order ? fopen(tmp, "w") : NULL;
+    FILE *f = order ? cli_output_open(out, tmp, sizeof(tmp)) : NULL;
     int status = EXIT_FAIL;
     if (!f) {
         fprintf(stderr, "folio: error: %s: %s\n", out, strerror(errno));
@@ -369,9 +368,8 @@ int catalog_scan(int argc, char **argv)
         written++;
     }
     strs_free(&ids);
-    if (ferror(f) | (fclose(f) != 0) || rename(tmp, out) != 0) {
+    if (cli_output_close(f, out, tmp, !ferror(f)) < 0) {
         fprintf(stderr, "folio: error: %s: %s\n", out, strerror(errno));
-        unlink(tmp);
         goto done;
     }
     fprintf(stderr, "folio: %s: %zu book%s (%zu folder%s skipped)\n", out, written,

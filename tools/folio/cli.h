@@ -180,6 +180,15 @@ bool cli_looks_like_audio(const char *path);
  * may be written. Prints why not ("folio: error: PATH: ...") and returns false. */
 bool cli_check_output(const char *path);
 
+/* Open @path for writing a result: a regular file (or a new one) through @tmp (@path.tmp, of @n
+ * bytes), which cli_output_close() renames over it, so that no half-written file is ever under
+ * its name; anything else (/dev/null, a FIFO, a terminal) is written directly and never
+ * replaced. NULL with errno when it cannot be opened. */
+FILE *cli_output_open(const char *path, char *tmp, size_t n);
+
+/* Close @f and, when @ok, rename @tmp over @path; else remove @tmp. Returns 0 or -1 (errno). */
+int cli_output_close(FILE *f, const char *path, const char *tmp, bool ok);
+
 /* A growable string for output formatting. */
 typedef struct {
     char *data;

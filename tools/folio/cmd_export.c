@@ -231,21 +231,18 @@ static int write_to(const char *path, const folio_index_t *ix, const writer_t *w
         return 0;
     }
     char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    FILE *f = cli_output_open(path, tmp, sizeof(tmp));
     if (!f) {
         fprintf(stderr, "folio: error: %s: cannot write: %s\n", path, strerror(errno));
         return -1;
     }
+    errno = 0;
     int r = run_writer(w, ix, f);
-    int e = errno;
-    if (fclose(f) != 0 && r == 0) r = -1, e = errno;
-    if (r == 0 && rename(tmp, path) != 0) r = -1, e = errno;
-    if (r < 0) {
-        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(e ? e : EIO));
-        unlink(tmp);
+    if (cli_output_close(f, path, tmp, r == 0) < 0) {
+        fprintf(stderr, "folio: error: %s: %s\n", path, strerror(errno ? errno : EIO));
+        return -1;
     }
-    return r;
+    return 0;
 }
 
 /* The cue file name for audio file @name in folder @dir: its last path component with the

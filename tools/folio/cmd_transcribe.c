@@ -100,11 +100,9 @@ int cmd_transcribe(int argc, char **argv)
     }
     if (out) {
         /* Never a half-written file under the final name. */
-        snprintf(tmp, sizeof(tmp), "%s.tmp", out);
-        FILE *f = fopen(tmp, "w");
-        if (!f || write_tsv(t, f) < 0 || fclose(f) != 0 || rename(tmp, out) != 0) {
+        FILE *f = cli_output_open(out, tmp, sizeof(tmp));
+        if (!f || cli_output_close(f, out, tmp, write_tsv(t, f) == 0) < 0) {
             fprintf(stderr, "folio: error: %s: %s\n", out, strerror(errno));
-            unlink(tmp);
             goto done;
         }
     } else if (write_tsv(t, stdout) < 0 || fflush(stdout) != 0) {

@@ -200,6 +200,31 @@ static bool audio_folder(const char *path)
     return audio;
 }
 
+FILE *cli_output_open(const char *path, char *tmp, size_t n)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* /dev/null, a FIFO, a terminal: written directly, never replaced by a rename. */
+        tmp[0] = '\0';
+        return fopen(path, "w");
+    }
+    if ((size_t)snprintf(tmp, n, "%s.tmp", path) >= n) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    return fopen(tmp, "w");
+}
+
+int cli_output_close(FILE *f, const char *path, const char *tmp, bool ok)
+{
+    int e = errno;
+    if (fclose(f) != 0 && ok) ok = false, e = errno;
+    if (ok && tmp[0] && rename(tmp, path) != 0) ok = false, e = errno;
+    if (!ok && tmp[0]) unlink(tmp);
+    errno = e;
+    return ok ? 0 : -1;
+}
+
 bool cli_check_output(const char *path)
 {
     struct stat st;
