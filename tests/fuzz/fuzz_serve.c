@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -110,6 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* An answer read to its end, a reset, or a connection the server still holds open after 5 s
      * (its own timeout ends it): a crash of the server is what this target looks for. */
+    if (!(n == 0 || errno == ECONNRESET || errno == EAGAIN || errno == EWOULDBLOCK))
+        fprintf(stderr, "fuzz_serve: recv: %s\n", strerror(errno));
     FZ_CHECK(n == 0 || errno == ECONNRESET || errno == EAGAIN || errno == EWOULDBLOCK,
              "the connection ends cleanly");
     close(s);
