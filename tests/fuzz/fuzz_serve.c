@@ -101,13 +101,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t sent = 0;
     while (sent < size) {
         ssize_t n = send(s, data + sent, size - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue; /* libFuzzer's timer (-timeout) */
         if (n <= 0) break; /* the server may close on a bad request before it has read all */
         sent += (size_t)n;
     }
     shutdown(s, SHUT_WR);
     char buf[4096];
     ssize_t n;
-    while ((n = recv(s, buf, sizeof(buf), 0)) > 0) {
+    while ((n = recv(s, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == EINTR)) {
     }
     /* An answer read to its end, a reset, or a connection the server still holds open after 5 s
      * (its own timeout ends it): a crash of the server is what this target looks for. */
