@@ -179,6 +179,11 @@ static char *read_all(const char *path, size_t *len, int *err)
         }
         buf[got] = '\0';
         *len = got;
+        if (got < (size_t)st.st_size) { /* a read error, or the file shrank: not the manifest */
+            *err = EIO;
+            free(buf);
+            buf = NULL;
+        }
     } else {
         *err = ENOMEM;
     }
@@ -288,7 +293,7 @@ char *catalog_state_path(const catalog_t *c, const catalog_entry_t *e, const cha
 {
     /* An entry without a valid id has its records under its line number. */
     char line[32];
-    snprintf(line, sizeof(line), "line-%zu", e->line);
+    snprintf(line, sizeof(line), "_line-%zu", e->line); /* never an id: ids start alphanumeric */
     const char *name = e->id ? e->id : line;
     size_t n = strlen(c->state_dir) + strlen(name) + strlen(ext) + 3;
     char *s = malloc(n);
@@ -345,7 +350,7 @@ bool catalog_locked(const catalog_t *c, const catalog_entry_t *e)
 {
     char *path = catalog_state_path(c, e, ".lock");
     if (!path) return false;
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     free(path);
     if (fd < 0) return false;
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};

@@ -221,7 +221,10 @@ static int finish(run_t *r, const char *cls, bool retry, const char *msg)
     iso_time(when, sizeof(when));
     int status = !cls ? EXIT_OK : retry ? CATALOG_EXIT_RETRY : CATALOG_EXIT_PERMANENT;
     if (r->record) {
-        json_object_set_new(r->record, "state", json_string(cls ? "failed" : "done"));
+        json_object_set_new(r->record, "state",
+                            json_string(!cls                              ? "done"
+                                        : strcmp(cls, "interrupted") == 0 ? "interrupted"
+                                                                          : "failed"));
         json_object_set_new(r->record, "class", cls ? json_string(cls) : json_null());
         json_object_set_new(r->record, "retryable", json_boolean(retry));
         json_object_set_new(r->record, "message", msg ? json_string(msg) : json_null());
@@ -358,7 +361,9 @@ int catalog_run(int argc, char **argv)
         goto done;
     }
 
-    struct sigaction sa = {.sa_handler = on_signal};
+    /* SA_RESTART: a system call the signal lands in goes on; the stop comes at the next progress
+     * step. */
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     if (!(ctx = cli_context(&log))) goto oom;
@@ -383,7 +388,8 @@ int catalog_run(int argc, char **argv)
     json_object_set_new(r.record, "cpu_seconds", json_real(cpu));
     json_object_set_new(r.record, "peak_rss_mb", json_real((double)ru.ru_maxrss / 1024.0));
     if (rc < 0) {
-        failure_t f = classify(rc, false);
+        /* Stopped by a signal: whatever the call returned, the book itself is not at fault. */
+        failure_t f = stop_signal ? (failure_t){"interrupted", true} : classify(rc, false);
         char msg[1200];
         snprintf(msg, sizeof(msg), "%s",
                  rc == FOLIO_ECANCELLED && stop_signal

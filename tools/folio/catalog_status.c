@@ -307,7 +307,8 @@ static int catalog_tasks(int argc, char **argv)
                 const char *rel = json_string_value(json_object_get(f, "path"));
                 if (rel && rel[0] != '/' && (path = malloc(strlen(c.dir) + strlen(rel) + 2)))
                     sprintf(path, "%s/%s", c.dir, rel);
-                h += hours_at_most(path ? path : rel, json_number_value(json_object_get(f, "size")));
+                h +=
+                    hours_at_most(path ? path : rel, json_number_value(json_object_get(f, "size")));
                 free(path);
             }
             if (h > longest) longest = h;
@@ -350,8 +351,9 @@ int cmd_catalog(int argc, char **argv)
 {
     /* -q/-v given before "catalog" come first: they go on to the subcommand. */
     int i = 1;
-    while (i < argc && argv[i][0] == '-' && strspn(argv[i] + 1, "qv") == strlen(argv[i] + 1) &&
-           argv[i][1])
+    while (i < argc && argv[i][0] == '-' && argv[i][1] &&
+           (strspn(argv[i] + 1, "qv") == strlen(argv[i] + 1) || strcmp(argv[i], "--quiet") == 0 ||
+            strcmp(argv[i], "--verbose") == 0))
         i++;
     const char *sub = i < argc ? argv[i] : "";
     static const struct {
@@ -364,7 +366,7 @@ int cmd_catalog(int argc, char **argv)
     for (size_t k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
         if (strcmp(sub, subs[k].name) != 0) continue;
         /* The subcommand's argv: its name, the options given before it, the rest. */
-        char **args = malloc((size_t)argc * sizeof(char *));
+        char **args = malloc(((size_t)argc + 1) * sizeof(char *));
         if (!args) {
             fprintf(stderr, "folio: error: out of memory\n");
             return EXIT_FAIL;
@@ -372,6 +374,7 @@ int cmd_catalog(int argc, char **argv)
         args[0] = argv[i];
         memcpy(args + 1, argv + 1, (size_t)(i - 1) * sizeof(char *));
         memcpy(args + i, argv + i + 1, (size_t)(argc - i - 1) * sizeof(char *));
+        args[argc - 1] = NULL;
         int status = subs[k].run(argc - 1, args);
         free(args);
         return status;
