@@ -197,10 +197,7 @@ int catalog_status(int argc, char **argv)
     } else {
         print_table(&c, books, sum);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        perror("folio: error: standard output");
-        status = EXIT_FAIL;
-    }
+    if (cli_stdout_finish(0) < 0) status = EXIT_FAIL;
     json_decref(sum);
     json_decref(books);
     json_decref(counts);
@@ -325,11 +322,7 @@ static int catalog_tasks(int argc, char **argv)
                minutes);
     }
     catalog_free(&c);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        perror("folio: error: standard output");
-        return EXIT_FAIL;
-    }
-    return EXIT_OK;
+    return cli_stdout_finish(0) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 static const cli_option_t no_options[] = {{NULL, 0, NULL, 0, NULL}};

@@ -222,13 +222,7 @@ static int write_to(const char *path, const folio_index_t *ix, const writer_t *w
         errno = 0;
         int r = run_writer(w, ix, stdout);
         int e = errno;
-        if (fflush(stdout) != 0 || ferror(stdout)) r = -1, e = errno ? errno : e;
-        if (r < 0) {
-            fprintf(stderr, "folio: error: writing to standard output failed: %s\n",
-                    strerror(e ? e : EIO));
-            return -1;
-        }
-        return 0;
+        return cli_stdout_finish(r < 0 ? (e ? e : EIO) : 0);
     }
     char tmp[4200];
     FILE *f = cli_output_open(path, tmp, sizeof(tmp));
